@@ -1,0 +1,33 @@
+# The two commands a user needs: `make demo` and `make test`. Everything runs from a
+# project-local virtualenv (.venv) and a project-local AIRFLOW_HOME (.airflow).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export AIRFLOW_HOME := $(CURDIR)/.airflow
+
+.PHONY: install test lint demo emulator clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/pytest
+
+demo: $(STAMP)
+	$(BIN)/python -m include.demo
+
+emulator: $(STAMP)
+	$(BIN)/x-compliance-emulator --token demo-token --port 8765
+
+clean:
+	rm -rf $(VENV) .airflow .pytest_cache .ruff_cache

@@ -1,0 +1,120 @@
+"""Typed errors a DAG author can catch, one per thing that can go wrong with X.
+
+Errors that no retry can fix (bad credentials, bad input, a failed job) also derive from
+``AirflowFailException`` so that Airflow fails the task at once instead of burning retries.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+
+class XComplianceError(AirflowException):
+    """Base class of every error raised by this provider."""
+
+
+class XComplianceApiError(XComplianceError):
+    """X's API answered with an error: the HTTP status and X's own words are kept."""
+
+    def __init__(self, message: str, *, status: int | None = None, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.detail = detail
+
+
+class UnauthorizedError(XComplianceApiError, AirflowFailException):
+    """The bearer token was refused (HTTP 401): fix the connection, retrying will not help."""
+
+
+class InvalidRequestError(XComplianceApiError, AirflowFailException):
+    """X rejected the request's parameters (HTTP 400); ``messages`` holds X's explanations."""
+
+    def __init__(self, message: str, *, messages: list[str] | None = None, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.messages = messages or []
+
+
+class NotFoundError(XComplianceApiError):
+    """No compliance job with that id is visible to this app."""
+
+
+class ConflictError(XComplianceApiError):
+    """Another job of the same type is active: X allows one concurrent job per type."""
+
+
+class RateLimitedError(XComplianceApiError):
+    """HTTP 429. ``wait_seconds`` is how long until the window resets, by X's own clock."""
+
+    def __init__(self, message: str, *, reset_at: datetime | None, wait_seconds: float, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.reset_at = reset_at
+        self.wait_seconds = wait_seconds
+
+
+class ServerError(XComplianceApiError):
+    """X or its storage answered 5xx: transient by nature, retried with backoff."""
+
+
+class StorageError(XComplianceError):
+    """The signed storage URL refused the request (the XML error ``code`` is kept)."""
+
+    def __init__(self, message: str, *, status: int, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class UploadUrlExpiredError(StorageError, AirflowFailException):
+    """The 15-minute upload window of the job passed: the job is useless, create a new one."""
+
+
+class DownloadUrlExpiredError(StorageError, AirflowFailException):
+    """The results of the job are no longer downloadable (7 days after creation)."""
+
+
+class JobFailedError(XComplianceError, AirflowFailException):
+    """X reports the job ``failed``; ``error`` is X's own explanation."""
+
+    def __init__(self, job_id: str, error: str | None) -> None:
+        super().__init__(f"X compliance job {job_id} failed: {error or 'X gave no reason'}")
+        self.job_id = job_id
+        self.error = error
+
+
+class JobExpiredError(XComplianceError, AirflowFailException):
+    """The job expired (no upload within its window): a new job must be created."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(
+            f"X compliance job {job_id} expired: its IDs were never uploaded in time; create a new job"
+        )
+        self.job_id = job_id
+
+
+class InvalidIdError(XComplianceError, AirflowFailException):
+    """A line of an ID file is not a Post or user ID; nothing was sent."""
+
+    def __init__(self, source: str, line_number: int, value: str, *, job_id: str | None = None) -> None:
+        where = f"job {job_id}: " if job_id else ""
+        super().__init__(
+            f"{where}{source}, line {line_number}: {value[:80]!r} is not an ID "
+            "(expected 1 to 19 digits); nothing was uploaded"
+        )
+        self.source = source
+        self.line_number = line_number
+        self.value = value
+        self.job_id = job_id
+
+
+class MalformedResultError(XComplianceError, AirflowFailException):
+    """A line of a results file cannot be read; nothing from that file is applied."""
+
+    def __init__(self, source: str, line_number: int, line: str, reason: str, *, job_id: str | None = None):
+        where = f"job {job_id}: " if job_id else ""
+        super().__init__(f"{where}{source}, line {line_number}: {reason}: {line[:120]!r}")
+        self.source = source
+        self.line_number = line_number
+        self.line = line
+        self.job_id = job_id

@@ -1,0 +1,251 @@
+"""Transfers over X's signed storage URLs: plain and resumable uploads, resumable downloads.
+
+The URLs are the credentials here (no bearer token is sent), so they never reach a log line
+or an exception message: transport errors are re-raised without them. Every transfer streams
+from and to files: memory stays flat whatever the number of IDs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+import requests
+import tenacity
+
+from x_compliance.exceptions import (
+    DownloadUrlExpiredError,
+    StorageError,
+    UploadUrlExpiredError,
+    XComplianceError,
+)
+from x_compliance.hooks.responses import is_expired_token, storage_error
+from x_compliance.progress import Progress
+
+# Google Cloud Storage wants every resumable chunk but the last to be a multiple of 256 KiB.
+RESUMABLE_QUANTUM = 256 * 1024
+DEFAULT_CHUNK_SIZE = 64 * RESUMABLE_QUANTUM  # 16 MiB: few requests, bounded memory
+DOWNLOAD_BLOCK = 1 << 20
+_RANGE = re.compile(r"bytes=0-(\d+)")
+
+
+class _SizedBody:
+    """An iterable request body with a known length, so requests sends Content-Length
+    instead of chunked transfer encoding (signed-URL uploads want a length)."""
+
+    def __init__(self, blocks: Iterator[bytes], length: int) -> None:
+        self._blocks = blocks
+        self._length = length
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._blocks
+
+
+class SignedUrlClient:
+    """Speaks to signed storage URLs for one hook; holds no secrets beyond the call at hand."""
+
+    def __init__(self, retry_policy: Callable[[], dict[str, Any]], timeout: float, log: logging.Logger):
+        self._retry_policy = retry_policy
+        self._timeout = (10.0, timeout)
+        self.log = log
+        self._session = requests.Session()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _send(self, method: str, url: str, *, what: str, **kwargs: Any) -> requests.Response:
+        """One request; transport errors come back as a URL-free ``ConnectionError``."""
+        try:
+            return self._session.request(method, url, timeout=self._timeout, **kwargs)
+        except requests.RequestException as exc:
+            raise ConnectionError(f"{what}: connection failed ({exc.__class__.__name__})") from None
+
+    @staticmethod
+    def _raise_for(response: requests.Response, *, what: str, expired: type[StorageError]) -> None:
+        error = storage_error(response.status_code, response.content, what=what)
+        if is_expired_token(error):
+            raise expired(str(error), status=response.status_code, code="ExpiredToken")
+        raise error
+
+    def _retrying(self) -> tenacity.Retrying:
+        return tenacity.Retrying(**self._retry_policy())
+
+    # -- upload -----------------------------------------------------------------------------
+
+    def put_plain(
+        self,
+        url: str,
+        blocks: Callable[[], Iterator[tuple[bytes, int]]],
+        length: int,
+        *,
+        what: str,
+        progress: Progress,
+    ) -> None:
+        """One streamed PUT; a dropped connection restarts it from the first byte."""
+
+        def attempt() -> None:
+            progress.restart()
+
+            def body() -> Iterator[bytes]:
+                for data, ids in blocks():
+                    progress.advance(len(data), ids)
+                    yield data
+
+            response = self._send(
+                "PUT", url, what=what, data=_SizedBody(body(), length), headers={"Content-Type": "text/plain"}
+            )
+            if response.status_code not in (200, 201):
+                self._raise_for(response, what=what, expired=UploadUrlExpiredError)
+
+        self._retrying()(attempt)
+
+    def start_resumable(self, url: str, *, what: str) -> str:
+        """Open a resumable session; the returned session URL is itself a credential."""
+
+        def attempt() -> str:
+            response = self._send(
+                "POST",
+                url,
+                what=what,
+                headers={"Content-Type": "text/plain", "Content-Length": "0", "x-goog-resumable": "start"},
+            )
+            if response.status_code != 201 or "Location" not in response.headers:
+                self._raise_for(response, what=what, expired=UploadUrlExpiredError)
+            return response.headers["Location"]
+
+        return self._retrying()(attempt)
+
+    def _persisted(self, response: requests.Response, *, what: str) -> int | None:
+        """Bytes the server holds after a 308, or None when the upload is complete."""
+        if response.status_code in (200, 201):
+            return None
+        if response.status_code != 308:
+            self._raise_for(response, what=what, expired=UploadUrlExpiredError)
+        match = _RANGE.fullmatch(response.headers.get("Range", ""))
+        return int(match.group(1)) + 1 if match else 0
+
+    def resumable_status(self, session_url: str, total: int, *, what: str) -> int | None:
+        response = self._send(
+            "PUT",
+            session_url,
+            what=what,
+            headers={"Content-Range": f"bytes */{total}", "Content-Length": "0"},
+        )
+        return self._persisted(response, what=what)
+
+    def put_resumable(
+        self,
+        session_url: str,
+        blocks: Iterator[tuple[bytes, int]],
+        total: int,
+        *,
+        what: str,
+        progress: Progress,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ) -> None:
+        """Send ``blocks`` in chunks; after a drop, ask what arrived and go on from there."""
+        if chunk_size % RESUMABLE_QUANTUM:
+            raise ValueError(f"chunk_size must be a multiple of {RESUMABLE_QUANTUM} bytes")
+        buffer = bytearray()
+        offset = 0  # bytes the server has confirmed
+        exhausted = False
+        while True:
+            while not exhausted and len(buffer) < chunk_size:
+                try:
+                    data, _ = next(blocks)
+                except StopIteration:
+                    exhausted = True
+                    break
+                buffer += data
+            chunk = bytes(buffer[:chunk_size])
+            persisted = self._send_chunk(session_url, chunk, offset, total, what=what)
+            if persisted is None:
+                progress.seek(total)
+                return
+            if persisted < offset or persisted > offset + len(chunk):
+                raise XComplianceError(f"{what}: storage reports {persisted} bytes, expected {offset}+")
+            del buffer[: persisted - offset]
+            offset = persisted
+            progress.seek(offset)
+            progress.advance(0)
+
+    def _send_chunk(
+        self, session_url: str, chunk: bytes, offset: int, total: int, *, what: str
+    ) -> int | None:
+        state = {"offset": offset, "resync": False}
+
+        def attempt() -> int | None:
+            start = state["offset"]
+            if state["resync"]:
+                held = self.resumable_status(session_url, total, what=what)
+                if held is None:
+                    return None
+                start = max(start, min(held, offset + len(chunk)))
+            state["resync"] = True
+            body = chunk[start - offset :]
+            if not body:
+                return start
+            response = self._send(
+                "PUT",
+                session_url,
+                what=what,
+                data=body,
+                headers={"Content-Range": f"bytes {start}-{start + len(body) - 1}/{total}"},
+            )
+            return self._persisted(response, what=what)
+
+        return self._retrying()(attempt)
+
+    # -- download ---------------------------------------------------------------------------
+
+    def download(self, url: str, fh: IO[bytes], *, what: str, progress: Progress) -> int:
+        """Stream the file at ``url`` into ``fh``; resume with ``Range`` after a drop."""
+        state = {"written": 0}
+
+        def attempt() -> int:
+            written = state["written"]
+            headers = {"Range": f"bytes={written}-", "Accept-Encoding": "identity"} if written else {}
+            response = self._send("GET", url, what=what, headers=headers, stream=True)
+            with response:
+                if response.status_code == 200 and written:
+                    # The server ignored the Range: start over rather than duplicate lines.
+                    fh.seek(0)
+                    fh.truncate()
+                    state["written"] = written = 0
+                    progress.restart()
+                elif response.status_code not in (200, 206):
+                    self._raise_for(response, what=what, expired=DownloadUrlExpiredError)
+                elif response.status_code == 206 and _range_start(response) != written:
+                    raise XComplianceError(f"{what}: storage resumed at the wrong offset")
+                gzipped = response.headers.get("Content-Encoding", "").lower() == "gzip"
+                expected = None if gzipped else _expected_length(response, written)
+                try:
+                    for block in response.iter_content(DOWNLOAD_BLOCK):
+                        fh.write(block)
+                        state["written"] += len(block)
+                        progress.advance(len(block))
+                except requests.RequestException as exc:
+                    if gzipped:  # compressed offsets cannot be resumed: restart cleanly
+                        fh.seek(0)
+                        fh.truncate()
+                        state["written"] = 0
+                    raise ConnectionError(f"{what}: connection dropped ({exc.__class__.__name__})") from None
+                if expected is not None and state["written"] != expected:
+                    raise ConnectionError(f"{what}: got {state['written']} of {expected} bytes")
+            return state["written"]
+
+        return self._retrying()(attempt)
+
+
+def _expected_length(response: requests.Response, written: int) -> int | None:
+    length = response.headers.get("Content-Length")
+    return written + int(length) if length and length.isdigit() else None
+
+
+def _range_start(response: requests.Response) -> int | None:
+    match = re.match(r"bytes (\d+)-", response.headers.get("Content-Range", ""))
+    return int(match.group(1)) if match else None

@@ -1,0 +1,263 @@
+"""``XComplianceHook``: the only code in this project that speaks HTTP to X.
+
+API calls ride on the http provider's ``HttpHook`` (connection handling, session setup) with a
+bearer token taken from the connection's password; signed-URL transfers go through
+:class:`~x_compliance.hooks.storage.SignedUrlClient`, which never sends the token. Sync and
+async calls share one retry rule (:mod:`x_compliance.hooks.retry`) and one response reader
+(:mod:`x_compliance.hooks.responses`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import aiohttp
+import requests
+import tenacity
+from airflow.providers.http.hooks.http import HttpHook
+from airflow.sdk.log import mask_secret
+
+from x_compliance.exceptions import InvalidRequestError, XComplianceError
+from x_compliance.hooks.responses import RateLimit, api_payload, rate_limit_of
+from x_compliance.hooks.retry import retry_policy
+from x_compliance.hooks.storage import DEFAULT_CHUNK_SIZE, SignedUrlClient
+from x_compliance.ids import iter_id_blocks, open_source, source_name, validate_ids
+from x_compliance.jobs import ComplianceJob, JobStatus, JobType
+from x_compliance.progress import Progress
+
+JOBS_ENDPOINT = "2/compliance/jobs"
+_JOB_ID = re.compile(r"[0-9]{1,19}")
+MAX_NAME_LENGTH = 64
+
+
+class BearerAuth(requests.auth.AuthBase):
+    """App-only auth: ``Authorization: Bearer <token>`` on API calls (never on signed URLs)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+
+@dataclass(frozen=True)
+class UploadReport:
+    """What an upload sent: small and JSON-safe, for logs and XCom."""
+
+    job_id: str
+    ids: int
+    bytes: int
+    seconds: float
+    resumable: bool
+
+
+@dataclass(frozen=True)
+class DownloadReport:
+    """What a download fetched (raw JSON-lines bytes, before parsing)."""
+
+    job_id: str
+    bytes: int
+    seconds: float
+
+
+class XComplianceHook(HttpHook):
+    """Create, inspect, feed and collect X batch compliance jobs.
+
+    :param x_compliance_conn_id: connection of type ``x_compliance``: host is the API base URL
+        (``https://api.x.com`` when empty), password is the app's bearer token.
+    :param max_attempts: attempts per call before a transient error (429, 5xx, dropped
+        connection) is raised.
+    :param max_rate_limit_wait: longest single wait after a 429, in seconds (X's window is 15 min).
+    :param timeout: seconds one request may take (overridden by the connection's ``timeout`` extra).
+    """
+
+    conn_name_attr = "x_compliance_conn_id"
+    default_conn_name = "x_compliance_default"
+    conn_type = "x_compliance"
+    hook_name = "X Compliance"
+    default_host = "https://api.x.com"
+
+    def __init__(
+        self,
+        x_compliance_conn_id: str = default_conn_name,
+        *,
+        max_attempts: int = 6,
+        max_rate_limit_wait: float = 905.0,
+        timeout: float = 60.0,
+    ) -> None:
+        super().__init__(method="GET", http_conn_id=x_compliance_conn_id)
+        self.x_compliance_conn_id = x_compliance_conn_id
+        self.max_attempts = max_attempts
+        self.max_rate_limit_wait = max_rate_limit_wait
+        self.timeout = timeout
+        self.last_rate_limit: RateLimit | None = None
+        self._storage: SignedUrlClient | None = None
+
+    # -- connection -------------------------------------------------------------------------
+
+    def _extract_auth(self, connection: Any) -> BearerAuth:
+        return BearerAuth(self._token_of(connection))
+
+    def _token_of(self, connection: Any) -> str:
+        if not connection.password:
+            raise XComplianceError(
+                f"Connection {self.x_compliance_conn_id!r} has no bearer token: put it in the password field"
+            )
+        return connection.password
+
+    def _policy(self) -> dict[str, Any]:
+        return retry_policy(max_attempts=self.max_attempts, max_rate_limit_wait=self.max_rate_limit_wait)
+
+    @property
+    def storage(self) -> SignedUrlClient:
+        if self._storage is None:
+            self._storage = SignedUrlClient(self._policy, self.timeout, self.log)
+        return self._storage
+
+    # -- API calls --------------------------------------------------------------------------
+
+    def _call(
+        self, method: str, endpoint: str, *, what: str, params: dict | None = None, json: dict | None = None
+    ) -> dict[str, Any]:
+        def attempt() -> dict[str, Any]:
+            self.method = method
+            response = self.run(
+                endpoint,
+                data=params,
+                json=json,
+                extra_options={"check_response": False, "timeout": self.timeout},
+            )
+            self.last_rate_limit = rate_limit_of(response.headers)
+            return api_payload(response.status_code, response.headers, response.content, what=what)
+
+        return tenacity.Retrying(**self._policy())(attempt)
+
+    @staticmethod
+    def _job(data: Any) -> ComplianceJob:
+        job = ComplianceJob.from_api(data)
+        # The signed URLs are credentials: make sure Airflow's masker hides them if they ever leak.
+        for url in (job.upload_url, job.download_url):
+            if url:
+                mask_secret(url)
+        return job
+
+    def create_job(
+        self, job_type: JobType | str, name: str | None = None, resumable: bool = False
+    ) -> ComplianceJob:
+        """Create a job (HTTP 200, as X answers). Raises ``ConflictError`` if one of the type is active."""
+        job_type = JobType(job_type)
+        if name is not None and len(name) > MAX_NAME_LENGTH:
+            raise InvalidRequestError(f"job name is {len(name)} characters, X allows {MAX_NAME_LENGTH}")
+        body: dict[str, Any] = {"type": job_type.value, "resumable": bool(resumable)}
+        if name is not None:
+            body["name"] = name
+        payload = self._call("POST", JOBS_ENDPOINT, json=body, what=f"create {job_type.value} job")
+        job = self._job(payload["data"])
+        self.log.info("Created %s", job.describe())
+        return job
+
+    def get_job(self, job_id: str) -> ComplianceJob:
+        """Read one job by id (this also re-reads its signed URLs, which never go to XCom)."""
+        job_id = _checked_id(job_id)
+        payload = self._call("GET", f"{JOBS_ENDPOINT}/{job_id}", what=f"get job {job_id}")
+        return self._job(payload["data"])
+
+    def list_jobs(
+        self, job_type: JobType | str, status: JobStatus | str | None = None
+    ) -> list[ComplianceJob]:
+        """All jobs of a type, newest first as X lists them; optionally of one status."""
+        job_type = JobType(job_type)
+        params = {"type": job_type.value}
+        if status is not None:
+            params["status"] = JobStatus(status).value
+        payload = self._call("GET", JOBS_ENDPOINT, params=params, what=f"list {job_type.value} jobs")
+        # An empty list may come without `data` (the spec's minItems 1) and with or without `meta`.
+        return [self._job(item) for item in payload.get("data") or []]
+
+    async def aget_job(self, job_id: str) -> ComplianceJob:
+        """Async ``get_job`` for triggers: same wire rules and retry rule, no worker thread."""
+        job_id = _checked_id(job_id)
+        connection = await self.aget_connection(self.x_compliance_conn_id)
+        self._set_base_url(connection)
+        url = self.url_from_endpoint(f"{JOBS_ENDPOINT}/{job_id}")
+        headers = {"Authorization": f"Bearer {self._token_of(connection)}"}
+        timeout = aiohttp.ClientTimeout(total=self.timeout)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            async for attempt in tenacity.AsyncRetrying(**self._policy()):
+                with attempt:
+                    async with session.get(url, headers=headers) as response:
+                        body = await response.read()
+                        self.last_rate_limit = rate_limit_of(response.headers)
+                        payload = api_payload(
+                            response.status, response.headers, body, what=f"get job {job_id}"
+                        )
+        return self._job(payload["data"])
+
+    # -- transfers --------------------------------------------------------------------------
+
+    def upload_ids(
+        self, job: ComplianceJob, source: Any, *, chunk_size: int = DEFAULT_CHUNK_SIZE
+    ) -> UploadReport:
+        """Validate every line of ``source`` first, then stream it to the job's upload URL.
+
+        ``source`` is a path or ``ObjectStoragePath``. Uses the resumable protocol when the job
+        was created resumable; a plain upload restarts after a drop, a resumable one resumes.
+        Raises ``InvalidIdError`` (nothing sent) or ``UploadUrlExpiredError`` (create a new job).
+        """
+        if job.status is not JobStatus.CREATED:
+            raise XComplianceError(f"{job.describe()} takes no upload: only a created job does")
+        name = source_name(source)
+        stats = validate_ids(source, job_id=job.id)
+        if stats.ids == 0:
+            raise XComplianceError(f"{name} holds no IDs: nothing to upload to job {job.id}")
+        self.log.info(
+            "Validated %s: %s IDs, %.1f MB to upload to %s",
+            name,
+            f"{stats.ids:,}",
+            stats.upload_bytes / 1e6,
+            job.describe(),
+        )
+        progress = Progress(self.log, "Uploaded", total_bytes=stats.upload_bytes, total_ids=stats.ids)
+        what = f"upload to job {job.id}"
+
+        def blocks():
+            for data, ids, _ in iter_id_blocks(source, job_id=job.id):
+                yield data, ids
+
+        if job.resumable:
+            session_url = self.storage.start_resumable(job.upload_url, what=what)
+            mask_secret(session_url)
+            self.storage.put_resumable(
+                session_url, blocks(), stats.upload_bytes, what=what, progress=progress, chunk_size=chunk_size
+            )
+        else:
+            self.storage.put_plain(job.upload_url, blocks, stats.upload_bytes, what=what, progress=progress)
+        self.log.info("Upload to job %s done: %s", job.id, progress.line())
+        return UploadReport(job.id, stats.ids, stats.upload_bytes, round(progress.seconds, 3), job.resumable)
+
+    def download_results(self, job: ComplianceJob, destination: str | Path | IO[bytes]) -> DownloadReport:
+        """Stream the job's raw JSON-lines results into ``destination`` (a local path or a
+        seekable binary file); a dropped connection resumes with ``Range``."""
+        if job.status is not JobStatus.COMPLETE:
+            raise XComplianceError(f"{job.describe()} has no results: only a complete job does")
+        progress = Progress(self.log, "Downloaded")
+        what = f"download results of job {job.id}"
+        if hasattr(destination, "write"):
+            size = self.storage.download(job.download_url, destination, what=what, progress=progress)
+        else:
+            with open_source(str(destination), "wb") as fh:
+                size = self.storage.download(job.download_url, fh, what=what, progress=progress)
+        self.log.info("Download of job %s done: %s", job.id, progress.line())
+        return DownloadReport(job.id, size, round(progress.seconds, 3))
+
+
+def _checked_id(job_id: Any) -> str:
+    """Job ids are 1-19 digits (X's own pattern): refuse anything else before it reaches a URL."""
+    text = str(job_id).strip()
+    if not _JOB_ID.fullmatch(text):
+        raise InvalidRequestError(f"{job_id!r} is not a compliance job id (1 to 19 digits)")
+    return text

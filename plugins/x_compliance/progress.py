@@ -1,0 +1,69 @@
+"""Progress lines for long transfers, so a user watching the task log sees how far along it is.
+
+At most one line every ``interval`` seconds (plus the last one), whatever the file size.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+MB = 1_000_000
+
+
+class Progress:
+    """Counts bytes (and IDs when known) of one transfer and logs them at a steady pace."""
+
+    def __init__(
+        self,
+        log: logging.Logger,
+        verb: str,
+        *,
+        total_bytes: int | None = None,
+        total_ids: int | None = None,
+        interval: float = 10.0,
+    ) -> None:
+        self.log = log
+        self.verb = verb
+        self.total_bytes = total_bytes
+        self.total_ids = total_ids
+        self.interval = interval
+        self.restart()
+
+    def restart(self) -> None:
+        """Start counting again (a transfer that restarts from zero)."""
+        self.bytes = 0
+        self.ids = 0
+        self.started = time.monotonic()
+        self._last_log = self.started
+
+    def seek(self, nbytes: int, nids: int = 0) -> None:
+        """Continue from an offset (a transfer that resumes)."""
+        self.bytes = nbytes
+        self.ids = nids
+
+    def advance(self, nbytes: int, nids: int = 0) -> None:
+        self.bytes += nbytes
+        self.ids += nids
+        now = time.monotonic()
+        if now - self._last_log >= self.interval:
+            self._last_log = now
+            self.log.info("%s", self.line())
+
+    def line(self) -> str:
+        parts = [self.verb]
+        if self.ids or self.total_ids:
+            parts.append(f"{self.ids:,}" + (f" of {self.total_ids:,}" if self.total_ids else "") + " IDs,")
+        parts.append(
+            f"{self.bytes / MB:,.1f}" + (f" of {self.total_bytes / MB:,.1f}" if self.total_bytes else "")
+        )
+        parts.append("MB")
+        if self.total_bytes:
+            parts.append(f"({100.0 * self.bytes / self.total_bytes:.0f}%)")
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        parts.append(f"at {self.bytes / MB / elapsed:,.1f} MB/s")
+        return " ".join(parts)
+
+    @property
+    def seconds(self) -> float:
+        return time.monotonic() - self.started

@@ -1,0 +1,129 @@
+"""XComplianceHook's API calls against the emulator over real HTTP: every method, every error."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.provider.conftest import connection_uri
+from x_compliance.exceptions import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    RateLimitedError,
+    UnauthorizedError,
+)
+from x_compliance.hooks.x_compliance import XComplianceHook
+from x_compliance.jobs import JobStatus, JobType
+from x_compliance_emulator import Fault
+
+
+def test_create_get_list(hook):
+    job = hook.create_job("tweets", name="nightly-2026-11-21", resumable=True)
+    assert (job.type, job.status, job.name, job.resumable) == (
+        JobType.TWEETS,
+        JobStatus.CREATED,
+        "nightly-2026-11-21",
+        True,
+    )
+    again = hook.get_job(job.id)
+    assert again == job  # same signed URLs: X signs them once, at creation
+    assert [j.id for j in hook.list_jobs("tweets")] == [job.id]
+    assert [j.id for j in hook.list_jobs(JobType.TWEETS, status="created")] == [job.id]
+    assert hook.list_jobs("tweets", status=JobStatus.COMPLETE) == []
+    assert hook.list_jobs("users") == []
+
+
+def test_name_is_only_present_when_given(hook):
+    job = hook.create_job(JobType.USERS)
+    assert job.name is None and job.resumable is False
+
+
+def test_one_active_job_per_type(hook):
+    hook.create_job("tweets")
+    with pytest.raises(ConflictError, match="already in progress"):
+        hook.create_job("tweets")
+    assert hook.create_job("users").type is JobType.USERS  # the other type has its own slot
+
+
+def test_unauthorized(emulator, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_X_COMPLIANCE_DEFAULT", connection_uri(emulator.url, token="wrong"))
+    with pytest.raises(UnauthorizedError, match="401"):
+        XComplianceHook().list_jobs("tweets")
+
+
+def test_invalid_request_carries_x_message(hook):
+    with pytest.raises(InvalidRequestError) as exc:
+        hook._call("POST", "2/compliance/jobs", json={"type": "tweets", "colour": "blue"}, what="create")
+    assert exc.value.status == 400 and exc.value.messages
+
+
+def test_bad_job_id_never_reaches_a_url(hook, emulator):
+    before = emulator.emulator.stats
+    with pytest.raises(InvalidRequestError, match="not a compliance job id"):
+        hook.get_job("../../admin")
+    assert emulator.emulator.stats == before
+
+
+def test_name_over_64_characters_is_refused(hook):
+    with pytest.raises(InvalidRequestError, match="64"):
+        hook.create_job("tweets", name="x" * 65)
+
+
+def test_not_found(hook):
+    with pytest.raises(NotFoundError):
+        hook.get_job("1234567890123456789")
+
+
+@pytest.mark.parametrize("body", ["code88", "problem"])
+def test_429_bursts_are_waited_out(hook, emulator, body):
+    job = hook.create_job("tweets")
+    emulator.emulator.faults.add(Fault("http_429", target="get", count=2, body=body))
+    assert hook.get_job(job.id).id == job.id
+    assert _count(emulator, "get", 429) == 2
+
+
+@pytest.mark.parametrize("kind", ["http_500", "http_503"])
+def test_5xx_bursts_are_retried(hook, emulator, kind):
+    emulator.emulator.faults.add(Fault(kind, target="list", count=2))
+    assert hook.list_jobs("tweets") == []
+    assert _count(emulator, "list", int(kind[-3:])) == 2
+
+
+def test_basic_tier_limit_waits_for_the_window(hook, emulator):
+    emulator.emulator.config.tier = "basic"
+    emulator.emulator.config.rate_limit_window_seconds = 2
+    job = hook.create_job("tweets")
+    for _ in range(6):  # the sixth call meets the limit of 5, waits for the reset, succeeds
+        hook.get_job(job.id)
+    assert hook.last_rate_limit.limit == 5
+    assert _count(emulator, "get", 429) == 1
+
+
+def test_rate_limited_error_when_attempts_run_out(emulator, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_X_COMPLIANCE_DEFAULT", connection_uri(emulator.url))
+    emulator.emulator.config.tier = "basic"
+    hook = XComplianceHook(max_attempts=1)
+    for _ in range(5):
+        hook.list_jobs("tweets")
+    with pytest.raises(RateLimitedError) as exc:
+        hook.list_jobs("tweets")
+    assert 0 < exc.value.wait_seconds <= 900
+    assert exc.value.reset_at is not None
+
+
+async def test_async_get_job(hook, emulator):
+    job = hook.create_job("users", name="async")
+    emulator.emulator.faults.add(Fault("http_503", target="get", count=1))
+    fetched = await hook.aget_job(job.id)
+    assert fetched == job
+    assert hook.last_rate_limit is not None and hook.last_rate_limit.remaining >= 0
+
+
+async def test_async_errors_are_the_same_types(hook):
+    with pytest.raises(NotFoundError):
+        await hook.aget_job("42")
+
+
+def _count(emulator, endpoint: str, status: int) -> int:
+    responses = emulator.emulator.stats["responses"]
+    return responses.get(endpoint, {}).get(status, responses.get(endpoint, {}).get(str(status), 0))

@@ -1,0 +1,158 @@
+"""Uploads and downloads through the hook against the emulator's signed URLs, faults included."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tests.conftest import TOKEN
+from tests.provider.conftest import wait_for_status
+from x_compliance.exceptions import (
+    DownloadUrlExpiredError,
+    JobExpiredError,
+    JobFailedError,
+    UploadUrlExpiredError,
+    XComplianceError,
+)
+from x_compliance.hooks.storage import RESUMABLE_QUANTUM
+from x_compliance.jobs import JobStatus
+from x_compliance.results import iter_results
+from x_compliance_emulator import Fault
+
+
+def _expected(emulator, job_type, path) -> dict[str, str]:
+    """What the emulator decided for each uploaded ID: computed from its fates, not from our code."""
+    out = {}
+    for line in path.read_text().split():
+        reason = emulator.emulator.fate(job_type, line)
+        if reason:
+            out[line] = reason
+    return out
+
+
+def _cycle(hook, emulator, tmp_path, path, *, resumable=False, job_type="tweets", **upload_kw):
+    job = hook.create_job(job_type, resumable=resumable)
+    report = hook.upload_ids(job, path, **upload_kw)
+    done = wait_for_status(hook, emulator, job.id, JobStatus.COMPLETE)
+    results = tmp_path / f"results-{job.id}.jsonl"
+    hook.download_results(done, results)
+    return report, {r.id: r.reason for r in iter_results(results)}, results
+
+
+def test_plain_upload_and_download(hook, emulator, tmp_path, id_file):
+    path = id_file(5000)
+    report, got, _ = _cycle(hook, emulator, tmp_path, path)
+    assert (report.ids, report.bytes, report.resumable) == (5000, path.stat().st_size, False)
+    assert got == _expected(emulator, "tweets", path)
+    assert got  # the default rates flag some IDs
+
+
+def test_resumable_upload_in_chunks(hook, emulator, tmp_path, id_file):
+    path = id_file(60_000)  # ~1.2 MB: several 256 KiB chunks
+    report, got, _ = _cycle(hook, emulator, tmp_path, path, resumable=True, chunk_size=RESUMABLE_QUANTUM)
+    assert report.resumable and report.ids == 60_000
+    assert got == _expected(emulator, "tweets", path)
+
+
+def test_resumable_upload_resumes_after_a_drop(hook, emulator, tmp_path, id_file):
+    path = id_file(60_000)
+    emulator.emulator.faults.add(Fault("drop", target="upload", after_bytes=300_000))
+    _, got, _ = _cycle(hook, emulator, tmp_path, path, resumable=True, chunk_size=2 * RESUMABLE_QUANTUM)
+    assert got == _expected(emulator, "tweets", path)
+
+
+def test_plain_upload_restarts_after_a_drop(hook, emulator, tmp_path, id_file):
+    path = id_file(20_000)
+    emulator.emulator.faults.add(Fault("drop", target="upload", after_bytes=100_000))
+    _, got, _ = _cycle(hook, emulator, tmp_path, path)
+    assert got == _expected(emulator, "tweets", path)
+
+
+def test_messy_file_is_uploaded_normalized(hook, emulator, tmp_path):
+    path = tmp_path / "messy.txt"
+    ids = [str(1_200_000_000_000_000_000 + i * 99_991) for i in range(3000)]
+    path.write_bytes(b"\xef\xbb\xbf" + b"\r\n\r\n".join(f"  {i} ".encode() for i in ids))
+    _, got, _ = _cycle(hook, emulator, tmp_path, path, job_type="users")
+    expected = {i: emulator.emulator.fate("users", i) for i in ids}
+    assert got == {i: r for i, r in expected.items() if r}
+
+
+def test_download_resumes_after_a_drop(hook, emulator, tmp_path, id_file):
+    path = id_file(20_000)
+    _, _, clean_file = _cycle(hook, emulator, tmp_path, path)
+    job_id = clean_file.stem.split("-")[1]
+    emulator.emulator.faults.add(Fault("drop", target="download", after_bytes=5_000))
+    again = tmp_path / "again.jsonl"
+    hook.download_results(hook.get_job(job_id), again)
+    assert again.read_bytes() == clean_file.read_bytes()  # no line lost or doubled
+
+
+def test_gzip_download_is_decoded(hook, emulator, tmp_path, id_file):
+    emulator.emulator.config.gzip_downloads = True
+    path = id_file(3000)
+    _, got, _ = _cycle(hook, emulator, tmp_path, path)
+    assert got == _expected(emulator, "tweets", path)
+
+
+def test_expired_upload_url_says_create_a_new_job(hook, emulator, id_file):
+    job = hook.create_job("tweets")
+    emulator.emulator.clock.advance(16 * 60)
+    with pytest.raises(UploadUrlExpiredError, match=f"job {job.id}") as exc:
+        hook.upload_ids(job, id_file(10))
+    assert exc.value.code == "ExpiredToken"
+    with pytest.raises(JobExpiredError, match="create a new job"):
+        hook.get_job(job.id).raise_for_status()
+
+
+def test_expired_download_url(hook, emulator, tmp_path, id_file):
+    job = hook.create_job("tweets")
+    hook.upload_ids(job, id_file(100))
+    done = wait_for_status(hook, emulator, job.id, JobStatus.COMPLETE)
+    emulator.emulator.clock.advance(7 * 24 * 3600 + 1)
+    with pytest.raises(DownloadUrlExpiredError, match=f"job {job.id}"):
+        hook.download_results(done, tmp_path / "late.jsonl")
+
+
+def test_failed_job_carries_x_error(hook, emulator, id_file):
+    emulator.emulator.faults.add(Fault("fail_job", error="Invalid file format"))
+    job = hook.create_job("tweets")
+    hook.upload_ids(job, id_file(10))
+    failed = wait_for_status(hook, emulator, job.id, JobStatus.FAILED)
+    with pytest.raises(JobFailedError, match="Invalid file format"):
+        failed.raise_for_status()
+
+
+def test_only_created_jobs_take_uploads_and_only_complete_ones_give_results(
+    hook, emulator, tmp_path, id_file
+):
+    job = hook.create_job("tweets")
+    with pytest.raises(XComplianceError, match="only a complete job"):
+        hook.download_results(job, tmp_path / "r.jsonl")
+    hook.upload_ids(job, id_file(10))
+    running = hook.get_job(job.id)
+    if running.status is not JobStatus.CREATED:
+        with pytest.raises(XComplianceError, match="only a created job"):
+            hook.upload_ids(running, id_file(10))
+
+
+def test_empty_file_is_refused_before_sending(hook, emulator, tmp_path):
+    job = hook.create_job("tweets")
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"\n\n")
+    with pytest.raises(XComplianceError, match="no IDs"):
+        hook.upload_ids(job, empty)
+
+
+def test_no_secret_reaches_the_logs(hook, emulator, tmp_path, id_file, caplog):
+    caplog.set_level(logging.DEBUG)
+    emulator.emulator.faults.add(Fault("drop", target="upload", after_bytes=10_000))
+    emulator.emulator.faults.add(Fault("drop", target="download", after_bytes=1_000))
+    emulator.emulator.faults.add(Fault("http_503", target="get", count=1))
+    report, got, _ = _cycle(
+        hook, emulator, tmp_path, id_file(20_000), resumable=True, chunk_size=RESUMABLE_QUANTUM
+    )
+    assert report.ids == 20_000 and got
+    assert "Upload to job" in caplog.text  # the log did capture the transfer
+    assert "X-Goog-Signature" not in caplog.text and "upload_id=" not in caplog.text
+    assert TOKEN not in caplog.text

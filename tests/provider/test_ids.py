@@ -1,0 +1,70 @@
+"""ID files: normalization, the error that names file, line and value, and streaming blocks."""
+
+from __future__ import annotations
+
+import pytest
+from airflow.sdk import ObjectStoragePath
+
+from x_compliance.exceptions import InvalidIdError
+from x_compliance.ids import iter_id_blocks, validate_ids
+
+
+def _write(tmp_path, data: bytes):
+    path = tmp_path / "ids.txt"
+    path.write_bytes(data)
+    return path
+
+
+def _normalized(path, **kw) -> bytes:
+    return b"".join(block for block, _, _ in iter_id_blocks(path, **kw))
+
+
+def test_messy_but_valid_file_is_normalized(tmp_path):
+    path = _write(tmp_path, b"\xef\xbb\xbf 1170025343920402432 \r\n\r\n\t42\n\n9999999999999999999")
+    assert _normalized(path) == b"1170025343920402432\n42\n9999999999999999999\n"
+    stats = validate_ids(path)
+    assert (stats.ids, stats.upload_bytes) == (3, 43)
+
+
+def test_clean_file_passes_through_unchanged(tmp_path):
+    data = b"".join(b"%d\n" % (10**18 + i) for i in range(50_000))
+    path = _write(tmp_path, data)
+    assert _normalized(path, block_size=4096) == data
+    assert validate_ids(path).ids == 50_000
+
+
+@pytest.mark.parametrize(
+    ("data", "line", "value"),
+    [
+        (b"1\n2\nabc\n", 3, "abc"),
+        (b"1\n12345678901234567890\n", 2, "12345678901234567890"),
+        (b"1\n\n\n-5\n", 4, "-5"),
+        (b"1\n2\n3.0", 3, "3.0"),
+        (b"1\n1 2\n", 2, "1 2"),
+        (b"1\nNULL\r\n", 2, "NULL"),
+    ],
+)
+def test_bad_line_names_file_line_and_value(tmp_path, data, line, value):
+    path = _write(tmp_path, data)
+    with pytest.raises(InvalidIdError) as exc:
+        validate_ids(path, job_id="77")
+    assert (exc.value.line_number, exc.value.value) == (line, value)
+    assert str(path) in str(exc.value) and f"line {line}" in str(exc.value) and "job 77" in str(exc.value)
+
+
+def test_line_numbers_stay_right_across_blocks(tmp_path):
+    lines = [b"%d" % i for i in range(1, 5000)] + [b"oops"]
+    path = _write(tmp_path, b"\n".join(lines) + b"\n")
+    with pytest.raises(InvalidIdError) as exc:
+        validate_ids_small_blocks(path)
+    assert exc.value.line_number == 5000
+
+
+def validate_ids_small_blocks(path):
+    for _ in iter_id_blocks(path, block_size=1000):
+        pass
+
+
+def test_object_storage_path_source(tmp_path):
+    path = _write(tmp_path, b"1\n2\n")
+    assert validate_ids(ObjectStoragePath(f"file://{path}")).ids == 2
