@@ -24,7 +24,7 @@ test: lint
 	$(BIN)/pytest
 
 demo: $(STAMP)
-	$(BIN)/python -m include.demo
+	$(BIN)/python include/demo.py
 
 emulator: $(STAMP)
 	$(BIN)/x-compliance-emulator --token demo-token --port 8765

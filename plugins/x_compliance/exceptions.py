@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
 
 class XComplianceError(AirflowException):
@@ -118,3 +118,7 @@ class MalformedResultError(XComplianceError, AirflowFailException):
         self.line_number = line_number
         self.line = line
         self.job_id = job_id
+
+
+class WaitTimeoutError(XComplianceError, AirflowSensorTimeout):
+    """Waiting on a job (or on the slot of its type) took longer than the task allows."""

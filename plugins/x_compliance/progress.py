@@ -52,8 +52,12 @@ class Progress:
 
     def line(self) -> str:
         parts = [self.verb]
-        if self.ids or self.total_ids:
-            parts.append(f"{self.ids:,}" + (f" of {self.total_ids:,}" if self.total_ids else "") + " IDs,")
+        ids = self.ids
+        if not ids and self.total_ids and self.total_bytes:
+            # Resumable chunks count bytes only; IDs are near enough proportional to bytes.
+            ids = round(self.total_ids * self.bytes / self.total_bytes)
+        if ids or self.total_ids:
+            parts.append(f"{ids:,}" + (f" of {self.total_ids:,}" if self.total_ids else "") + " IDs,")
         parts.append(
             f"{self.bytes / MB:,.1f}" + (f" of {self.total_bytes / MB:,.1f}" if self.total_bytes else "")
         )

@@ -49,3 +49,9 @@ def wait_for_status(
             raise AssertionError(f"job {job_id} stuck in {job.status}, wanted {status}")
         emulator.emulator.clock.advance(5)
         time.sleep(0.05)
+
+
+def status_count(emulator, endpoint: str, status: int) -> int:
+    """How many responses of ``status`` the emulator gave on ``endpoint`` (create/get/list/...)."""
+    per_status = emulator.emulator.stats["responses"].get(endpoint, {})
+    return int(per_status.get(str(status), per_status.get(status, 0)))

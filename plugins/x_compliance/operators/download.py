@@ -1,0 +1,30 @@
+"""``XComplianceDownloadOperator``: fetch a complete job's results as a normalized Parquet file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from x_compliance import steps
+from x_compliance.operators.base import XComplianceBaseOperator
+
+
+class XComplianceDownloadOperator(XComplianceBaseOperator):
+    """Download the results of job ``job_id`` to ``results_path`` (Parquet, written atomically).
+
+    Accepts what real files hold (blank lines, ``\\r\\n``, duplicates, missing ``redacted_at``,
+    both timestamp styles); a malformed line fails the task naming the line, and nothing is
+    written. Returns ``{"job_id", "job_type", "path", "rows", "counts": {reason: n}, ...}``.
+
+    :param job_id: the complete job (usually the create task's XCom).
+    :param results_path: where the Parquet file goes: a path or ``ObjectStoragePath``.
+    """
+
+    template_fields = ("job_id", "results_path")
+
+    def __init__(self, *, job_id: str, results_path: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.job_id = job_id
+        self.results_path = results_path
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        return steps.download(self.hook, str(self.job_id), self.results_path)

@@ -1,0 +1,124 @@
+"""``XComplianceJobOperator``: the whole cycle (create, upload, wait, download) in one task.
+
+For users who want one box in the graph. It chains the very same steps as the single-step
+operators (it *is* a create operator that goes on), and when the upload window lapses
+before the upload it creates a fresh job by itself.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from airflow.providers.common.compat.sdk import conf
+
+from x_compliance import steps
+from x_compliance.events import JobEvent
+from x_compliance.exceptions import JobExpiredError, UploadUrlExpiredError
+from x_compliance.ids import source_name
+from x_compliance.jobs import ComplianceJob, JobType
+from x_compliance.naming import retry_name
+from x_compliance.operators.create import XComplianceCreateJobOperator
+from x_compliance.storage_paths import as_storage_path
+from x_compliance.triggers.job import XComplianceJobTrigger
+
+# Files at least this big use the resumable protocol when `resumable` is left to us.
+RESUMABLE_THRESHOLD_BYTES = 8 << 20
+
+
+class XComplianceJobOperator(XComplianceCreateJobOperator):
+    """Run a compliance job end to end and return the download summary.
+
+    :param job_type: ``tweets`` or ``users``.
+    :param ids_path: the IDs to check (path or ``ObjectStoragePath``), one per line.
+    :param results_path: where the normalized Parquet results go.
+    :param name: job name; default derived from dag, task, run and map index.
+    :param resumable: use X's resumable upload; default: yes for files of 8 MB and more.
+    :param deferrable: wait in the triggerer rather than on a worker.
+    :param poll_interval: shortest pause between status calls, in seconds.
+    :param max_poll_interval: longest pause between status calls, in seconds.
+    :param wait_timeout: longest wait for X to process the job, in seconds.
+    :param max_new_jobs: how many replacement jobs to create when upload windows lapse.
+    """
+
+    template_fields = ("job_type", "name", "ids_path", "results_path")
+
+    def __init__(
+        self,
+        *,
+        job_type: JobType | str,
+        ids_path: Any,
+        results_path: Any,
+        name: str | None = None,
+        resumable: bool | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = 30.0,
+        max_poll_interval: float = 900.0,
+        wait_timeout: float = 24 * 3600,
+        max_new_jobs: int = 2,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(job_type=job_type, name=name, resumable=bool(resumable), **kwargs)
+        self.ids_path = ids_path
+        self.results_path = results_path
+        self.resumable_choice = resumable
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.max_poll_interval = max_poll_interval
+        self.wait_timeout = wait_timeout
+        self.max_new_jobs = max_new_jobs
+
+    def execute(self, context: Any) -> Any:
+        if self.resumable_choice is None:
+            size = as_storage_path(self.ids_path).stat().st_size
+            self.resumable = size >= RESUMABLE_THRESHOLD_BYTES
+        self.log.info("Checking the %s IDs in %s with X", self.job_type, source_name(self.ids_path))
+        return super().execute(context)
+
+    def on_job_created(
+        self, context: Any, job: ComplianceJob, *, name: str, deadline: float, **state: Any
+    ) -> Any:
+        replaced = int(state.get("replaced", 0))
+        try:
+            steps.upload(self.hook, job.id, self.ids_path)
+        except (UploadUrlExpiredError, JobExpiredError) as lapsed:
+            if replaced >= self.max_new_jobs:
+                raise
+            self.log.warning(
+                "%s. Creating a new job (replacement %d of %d)", lapsed, replaced + 1, self.max_new_jobs
+            )
+            return self.create_then_continue(
+                context, retry_name(name, replaced + 1), deadline=deadline, replaced=replaced + 1
+            )
+        return self.wait_then_download(job.id)
+
+    def wait_then_download(self, job_id: str) -> dict[str, Any]:
+        deadline = time.time() + self.wait_timeout
+        if self.deferrable:
+            job = self.hook.get_job(job_id)
+            if not job.status.is_terminal():
+                self.log.info("Deferring: the triggerer watches job %s, no worker is held meanwhile", job_id)
+                self.defer(
+                    trigger=XComplianceJobTrigger(
+                        job_id=job_id,
+                        x_compliance_conn_id=self.x_compliance_conn_id,
+                        poll_interval=self.poll_interval,
+                        max_poll_interval=self.max_poll_interval,
+                        deadline=deadline,
+                    ),
+                    method_name="execute_complete",
+                )
+        else:
+            steps.wait(
+                self.hook,
+                job_id,
+                poll_interval=self.poll_interval,
+                max_poll_interval=self.max_poll_interval,
+                deadline=deadline,
+            ).raise_for_status()
+        return steps.download(self.hook, job_id, self.results_path)
+
+    def execute_complete(self, context: Any, event: Any = None) -> dict[str, Any]:
+        result = JobEvent.from_payload(event)
+        result.raise_unless_complete()
+        return steps.download(self.hook, result.job_id, self.results_path)

@@ -1,0 +1,80 @@
+"""``XComplianceJobSensor``: wait until a compliance job is complete; deferrable by default
+when ``[operators] default_deferrable`` is on, in which case no worker is held while waiting."""
+
+from __future__ import annotations
+
+import time
+from functools import cached_property
+from typing import Any
+
+from airflow.providers.common.compat.sdk import conf
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
+
+from x_compliance.events import JobEvent
+from x_compliance.hooks.x_compliance import XComplianceHook
+from x_compliance.jobs import JobStatus
+from x_compliance.triggers.job import XComplianceJobTrigger
+
+
+class XComplianceJobSensor(BaseSensorOperator):
+    """Succeed when job ``job_id`` is ``complete``; fail with X's ``error`` when it ``failed``, and
+    clearly when it ``expired`` or ``timeout`` passes. Pushes the job id to XCom.
+
+    :param job_id: the job to wait for.
+    :param x_compliance_conn_id: Airflow connection of type ``x_compliance``.
+    :param deferrable: hand the wait to the triggerer (``XComplianceJobTrigger``).
+    :param max_poll_interval: longest pause, in seconds, between two status calls when deferred;
+        the trigger paces itself by X's rate-limit headers between ``poke_interval`` and this.
+    """
+
+    template_fields = ("job_id",)
+    ui_color = "#e8f0fe"
+
+    def __init__(
+        self,
+        *,
+        job_id: str,
+        x_compliance_conn_id: str = XComplianceHook.default_conn_name,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        max_poll_interval: float = 900.0,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("poke_interval", 30.0)
+        super().__init__(**kwargs)
+        self.job_id = job_id
+        self.x_compliance_conn_id = x_compliance_conn_id
+        self.deferrable = deferrable
+        self.max_poll_interval = max_poll_interval
+
+    @cached_property
+    def hook(self) -> XComplianceHook:
+        return XComplianceHook(self.x_compliance_conn_id)
+
+    def poke(self, context: Any) -> PokeReturnValue:
+        job = self.hook.get_job(str(self.job_id)).raise_for_status()
+        self.log.info("%s", job.describe())
+        return PokeReturnValue(is_done=job.status is JobStatus.COMPLETE, xcom_value=job.id)
+
+    def execute(self, context: Any) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        checked = self.poke(context)  # one look first: no deferral for a job that is already done
+        if checked.is_done:
+            return checked.xcom_value
+        self.log.info("Deferring: the triggerer watches job %s, no worker is held meanwhile", self.job_id)
+        self.defer(
+            trigger=XComplianceJobTrigger(
+                job_id=str(self.job_id),
+                x_compliance_conn_id=self.x_compliance_conn_id,
+                poll_interval=float(self.poke_interval),
+                max_poll_interval=self.max_poll_interval,
+                deadline=time.time() + float(self.timeout),
+            ),
+            method_name="execute_complete",
+        )
+
+    def execute_complete(self, context: Any, event: Any = None) -> str:
+        result = JobEvent.from_payload(event)
+        result.raise_unless_complete()
+        self.log.info("X compliance job %s is complete (%s)", result.job_id, result.message)
+        return result.job_id

@@ -1,0 +1,90 @@
+"""The compliance cycle's steps as plain functions over a hook: create, upload, download.
+
+Each step operator is a thin shell over one of these, and ``XComplianceJobOperator`` chains
+the same functions, so there is one copy of each step's logic. Every step is safe to retry:
+it looks at the job's state on X before acting.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from x_compliance.exceptions import JobExpiredError, WaitTimeoutError, XComplianceError
+from x_compliance.hooks.x_compliance import XComplianceHook
+from x_compliance.jobs import ComplianceJob, JobStatus, JobType
+from x_compliance.normalize import normalize_results
+from x_compliance.pacing import next_poll_delay
+
+log = logging.getLogger(__name__)
+
+
+def find_active_job(
+    hook: XComplianceHook, job_type: JobType | str, name: str | None = None
+) -> ComplianceJob | None:
+    """The active (created or in progress) job of a type, optionally with a given name."""
+    for job in hook.list_jobs(job_type):
+        if job.status.is_active() and (name is None or job.name == name):
+            return job
+    return None
+
+
+def create_or_reuse(
+    hook: XComplianceHook, job_type: JobType | str, name: str, resumable: bool
+) -> ComplianceJob:
+    """Reuse this task's own active job (a retry after a crash), or create one.
+
+    Raises ``ConflictError`` when another job of the type holds the slot; callers wait for it.
+    """
+    mine = find_active_job(hook, job_type, name)
+    if mine is not None:
+        log.info("Reusing %s created by an earlier try of this task", mine.describe())
+        return mine
+    return hook.create_job(job_type, name=name, resumable=resumable)
+
+
+def upload(hook: XComplianceHook, job_id: str, ids_path: Any) -> dict[str, Any]:
+    """Upload the IDs to the job, unless an earlier try already did.
+
+    The job is re-read by id so its signed upload URL never has to travel through XCom.
+    """
+    job = hook.get_job(job_id)
+    if job.status in (JobStatus.IN_PROGRESS, JobStatus.COMPLETE):
+        log.info("%s already has its IDs (an earlier try uploaded them): nothing to do", job.describe())
+        return {"job_id": job.id, "ids": None, "bytes": None, "already_uploaded": True}
+    if job.status is JobStatus.EXPIRED:
+        raise JobExpiredError(job.id)
+    job.raise_for_status()
+    report = hook.upload_ids(job, ids_path)
+    return {"job_id": job.id, "ids": report.ids, "bytes": report.bytes, "seconds": report.seconds}
+
+
+def download(hook: XComplianceHook, job_id: str, results_path: Any) -> dict[str, Any]:
+    """Download the job's results and write them, normalized, to ``results_path`` atomically."""
+    job = hook.get_job(job_id).raise_for_status()
+    if job.status is not JobStatus.COMPLETE:
+        raise XComplianceError(f"{job.describe()} is not complete yet: wait for it before downloading")
+    return normalize_results(hook, job, results_path)
+
+
+def wait(
+    hook: XComplianceHook, job_id: str, *, poll_interval: float, max_poll_interval: float, deadline: float
+) -> ComplianceJob:
+    """Block until the job is terminal, paced by X's rate-limit headers (the non-deferred wait).
+
+    The deferred wait is :class:`~x_compliance.triggers.job.XComplianceJobTrigger`; both pace
+    their calls with :func:`~x_compliance.pacing.next_poll_delay`.
+    """
+    while True:
+        job = hook.get_job(job_id)
+        if job.status.is_terminal():
+            return job
+        left = deadline - time.time()
+        if left <= 0:
+            raise WaitTimeoutError(f"Gave up waiting on {job.describe()}: the deadline passed")
+        delay = min(
+            next_poll_delay(hook.last_rate_limit, floor=poll_interval, ceiling=max_poll_interval), left
+        )
+        log.info("%s; next check in %.0fs", job.describe(), delay)
+        time.sleep(delay)

@@ -1,0 +1,217 @@
+"""Apply a job's results to the warehouse: remove flagged rows, scrub geo, audit every change.
+
+All of it happens in one transaction on one connection: a failure anywhere rolls everything
+back, so the table is either exactly right or exactly as it was. The results are read in
+batches with pandas and staged in a temporary table; the changes are set-based SQL joins
+against it, so a large partition never has to fit in memory. Applying the same results twice
+changes nothing the second time (rows already gone or already scrubbed are not touched or
+audited again).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from contextlib import closing
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from x_compliance.exceptions import MalformedResultError, XComplianceError
+from x_compliance.ids import open_source, source_name
+from x_compliance.results import KNOWN_REASONS
+from x_compliance.storage_paths import as_storage_path
+from x_compliance.warehouse.tables import (
+    AUDIT_TABLE,
+    CASCADE_REASONS,
+    REMOVE,
+    SCRUB,
+    ComplianceTable,
+    change_for,
+)
+
+log = logging.getLogger(__name__)
+
+BATCH_ROWS = 50_000
+ID_CHUNK_BYTES = 8 << 20
+
+FLAGGED_COLUMNS = "id BIGINT PRIMARY KEY, reason VARCHAR(32), change VARCHAR(8)"
+AUDIT_DDL = f"""CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} (
+    record_id   BIGINT NOT NULL,
+    table_name  VARCHAR(64) NOT NULL,
+    change      VARCHAR(32) NOT NULL,
+    reason      VARCHAR(32) NOT NULL,
+    job_id      VARCHAR(19) NOT NULL,
+    run_id      VARCHAR(250) NOT NULL,
+    changed_at  VARCHAR(32) NOT NULL
+)"""
+
+
+def read_results(results_path: Any, *, job_id: str) -> pd.DataFrame:
+    """The Parquet results as ``id`` (int64), ``reason`` and ``change``; validated."""
+    with as_storage_path(results_path).open("rb") as fh:
+        frames = [
+            batch.to_pandas()
+            for batch in pq.ParquetFile(fh).iter_batches(BATCH_ROWS, columns=["id", "reason"])
+        ]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"id": [], "reason": []})
+    ids = frame["id"].astype("string")
+    bad = ~ids.str.fullmatch(r"[0-9]{1,19}").fillna(False) | frame["reason"].isna()
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        raise MalformedResultError(
+            source_name(results_path), row + 1, str(frame.iloc[row].to_dict()), "bad row", job_id=job_id
+        )
+    out = pd.DataFrame({"id": ids.astype("int64"), "reason": frame["reason"].astype(str)})
+    out["change"] = out["reason"].map(change_for)
+    return out.drop_duplicates("id", keep="first")
+
+
+def check_all_uploaded(results: pd.DataFrame, ids_path: Any, *, job_id: str) -> None:
+    """Every result must be an ID we sent: anything else means the wrong file or the wrong job."""
+    wanted = np.unique(results["id"].to_numpy())
+    found = np.zeros(len(wanted), dtype=bool)
+    with open_source(ids_path) as fh:
+        carry = b""
+        while block := fh.read(ID_CHUNK_BYTES):
+            block = carry + block
+            cut = block.rfind(b"\n") + 1
+            carry = block[cut:]
+            chunk = np.array(block[:cut].split(), dtype=np.int64)
+            found |= np.isin(wanted, chunk)
+        if carry.strip():
+            found |= np.isin(wanted, np.array(carry.split(), dtype=np.int64))
+    if not found.all():
+        stray = wanted[~found][:5].tolist()
+        raise XComplianceError(
+            f"job {job_id}: {int((~found).sum())} result id(s) were never uploaded in "
+            f"{source_name(ids_path)} (e.g. {stray}); refusing to apply results from another job"
+        )
+
+
+AUDIT_COLUMNS = "record_id, table_name, change, reason, job_id, run_id, changed_at"
+
+
+def _step(
+    change: str,
+    target: str,
+    *,
+    id_col: str,
+    link_col: str,
+    flagged: str,
+    where: str,
+    ph: str,
+    set_nulls: tuple[str, ...] = (),
+) -> tuple[str, str, str]:
+    """(label, audit ``INSERT ... SELECT``, change statement) for one kind of change.
+
+    The audit reads exactly the rows the change will touch (same join, same filter), which is
+    what lets :func:`apply_results` check that both counts agree.
+    """
+    only_set = " OR ".join(f"{{p}}{c} IS NOT NULL" for c in set_nulls)
+    audit = (
+        f"INSERT INTO {AUDIT_TABLE} ({AUDIT_COLUMNS}) "
+        f"SELECT t.{id_col}, '{target}', '{change}', f.reason, {ph}, {ph}, {ph} "
+        f"FROM {target} t JOIN {flagged} f ON t.{link_col} = f.id WHERE {where}"
+    )
+    selected = f"{link_col} IN (SELECT f.id FROM {flagged} f WHERE {where})"
+    if set_nulls:
+        audit += " AND (" + only_set.format(p="t.") + ")"
+        nulls = ", ".join(f"{c} = NULL" for c in set_nulls)
+        statement = f"UPDATE {target} SET {nulls} WHERE {selected} AND (" + only_set.format(p="") + ")"
+    else:
+        statement = f"DELETE FROM {target} WHERE {selected}"
+    return f"{change}:{target}", audit, statement
+
+
+def _statements(table: ComplianceTable, flagged: str, ph: str) -> list[tuple[str, str, str]]:
+    """Every change in the order it must run: cascades first, then removals, then scrubs."""
+    removed = f"f.change = '{REMOVE}'"
+    cascading = removed + " AND f.reason IN (" + ", ".join(f"'{r}'" for r in sorted(CASCADE_REASONS)) + ")"
+    common = {"flagged": flagged, "ph": ph}
+    steps = [
+        _step("cascade_deleted", c.table, id_col=c.id_column, link_col=c.column, where=cascading, **common)
+        for c in table.cascades
+    ]
+    own = {"id_col": table.id_column, "link_col": table.id_column, **common}
+    steps.append(_step("deleted", table.name, where=removed, **own))
+    if table.geo_columns:
+        steps.append(
+            _step(
+                "geo_scrubbed", table.name, where=f"f.change = '{SCRUB}'", set_nulls=table.geo_columns, **own
+            )
+        )
+    return steps
+
+
+def apply_results(
+    sql_hook: Any,
+    table: ComplianceTable,
+    results_path: Any,
+    *,
+    ids_path: Any,
+    job_id: str,
+    run_id: str,
+) -> dict[str, Any]:
+    """Apply the results in one transaction; return counts of what changed, per change and reason."""
+    results = read_results(results_path, job_id=job_id)
+    unknown = sorted(set(results["reason"]) - KNOWN_REASONS)
+    if unknown:
+        log.warning(
+            "Job %s sent reasons this version does not know: %s; their rows are removed", job_id, unknown
+        )
+    check_all_uploaded(results, ids_path, job_id=job_id)
+    ph = sql_hook.placeholder
+    flagged = f"xc_flagged_{uuid.uuid4().hex[:12]}"
+    changed_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    changes: Counter[str] = Counter()
+    with closing(sql_hook.get_conn()) as conn:
+        with closing(conn.cursor()) as cur:
+            cur.execute(AUDIT_DDL)
+            conn.commit()
+        try:
+            with closing(conn.cursor()) as cur:
+                cur.execute(f"CREATE TEMPORARY TABLE {flagged} ({FLAGGED_COLUMNS})")
+                insert = f"INSERT INTO {flagged} (id, reason, change) VALUES ({ph}, {ph}, {ph})"
+                for start in range(0, len(results), BATCH_ROWS):
+                    batch = results.iloc[start : start + BATCH_ROWS]
+                    rows = zip(batch["id"].tolist(), batch["reason"], batch["change"], strict=True)
+                    cur.executemany(insert, list(rows))
+                for label, audit_sql, change_sql in _statements(table, flagged, ph):
+                    cur.execute(audit_sql, (job_id, run_id, changed_at))
+                    audited = cur.rowcount
+                    cur.execute(change_sql)
+                    if cur.rowcount != audited:
+                        raise XComplianceError(
+                            f"job {job_id}: {label} changed {cur.rowcount} rows but audited {audited}; "
+                            "rolled back"
+                        )
+                    changes[label.split(":")[0]] += audited
+                cur.execute(f"DROP TABLE {flagged}")
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+    summary = {
+        "job_id": job_id,
+        "table": table.name,
+        "results": len(results),
+        "deleted": changes["deleted"],
+        "geo_scrubbed": changes["geo_scrubbed"],
+        "cascade_deleted": changes["cascade_deleted"],
+        "flagged_per_reason": results["reason"].value_counts().sort_index().to_dict(),
+    }
+    log.info(
+        "Applied job %s to %s: %s rows deleted, %s geo-scrubbed, %s cascaded (of %s flagged IDs)",
+        job_id,
+        table.name,
+        f"{summary['deleted']:,}",
+        f"{summary['geo_scrubbed']:,}",
+        f"{summary['cascade_deleted']:,}",
+        f"{len(results):,}",
+    )
+    return summary

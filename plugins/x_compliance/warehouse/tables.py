@@ -1,0 +1,49 @@
+"""What the apply step needs to know about a table, and what each reason asks of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Reasons that ask for the record to go. Anything X adds later that we do not know is treated
+# the same way: X labels every result `action: delete`, so removal is the compliant default.
+REMOVE_REASONS = frozenset({"deleted", "deactivated", "protected", "suspended", "bounced"})
+SCRUB_REASONS = frozenset({"scrub_geo"})
+# Account reasons whose Posts must go too (the spec: deleted, deactivated, protected, suspended).
+CASCADE_REASONS = frozenset({"deleted", "deactivated", "protected", "suspended"})
+
+REMOVE, SCRUB = "delete", "scrub"
+
+
+def change_for(reason: str) -> str:
+    return SCRUB if reason in SCRUB_REASONS else REMOVE
+
+
+@dataclass(frozen=True)
+class Cascade:
+    """Rows of another table owned by a flagged record (e.g. the Posts of a deleted account)."""
+
+    table: str
+    column: str
+    id_column: str = "id"
+
+
+@dataclass(frozen=True)
+class ComplianceTable:
+    """A warehouse table checked against X, and the columns ``scrub_geo`` must clear."""
+
+    name: str
+    job_type: str
+    created_at_column: str = "created_at"
+    id_column: str = "id"
+    geo_columns: tuple[str, ...] = ()
+    cascades: tuple[Cascade, ...] = field(default_factory=tuple)
+
+
+TWEETS = ComplianceTable(name="tweets", job_type="tweets", geo_columns=("place_id", "geo_lat", "geo_lon"))
+USERS = ComplianceTable(
+    name="users",
+    job_type="users",
+    geo_columns=("location",),
+    cascades=(Cascade(table="tweets", column="author_id"),),
+)
+AUDIT_TABLE = "compliance_audit"

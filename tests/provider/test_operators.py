@@ -1,0 +1,254 @@
+"""Each operator against the emulator, run as a worker and the triggerer would run it."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+from airflow.sdk.exceptions import TaskDeferred
+
+from tests.conftest import TOKEN
+from tests.provider.conftest import wait_for_status
+from tests.provider.runner import make_context, run_task
+from x_compliance import (
+    XComplianceCreateJobOperator,
+    XComplianceDownloadOperator,
+    XComplianceJobOperator,
+    XComplianceJobSensor,
+    XComplianceJobTrigger,
+    XComplianceUploadOperator,
+)
+from x_compliance.exceptions import (
+    InvalidIdError,
+    JobExpiredError,
+    JobFailedError,
+    MalformedResultError,
+    WaitTimeoutError,
+)
+from x_compliance.jobs import JobStatus
+from x_compliance.naming import job_name
+from x_compliance.normalize import write_results_parquet
+from x_compliance_emulator import Fault
+
+
+def _expected(emulator, job_type, path) -> dict[str, str]:
+    fates = {i: emulator.emulator.fate(job_type, i) for i in path.read_text().split()}
+    return {i: r for i, r in fates.items() if r}
+
+
+# -- create -----------------------------------------------------------------------------------
+
+
+def test_create_pushes_the_job_id_and_names_the_job_after_the_run(hook, emulator):
+    op = XComplianceCreateJobOperator(task_id="create", job_type="tweets")
+    job_id, deferrals = run_task(op)
+    assert not deferrals
+    (job,) = hook.list_jobs("tweets")
+    assert job.id == job_id
+    assert job.name == job_name("x_compliance_test", "create", "manual__1")
+    assert len(job.name) <= 64 and job.resumable
+
+
+def test_retried_create_reuses_its_job(hook, emulator):
+    op = XComplianceCreateJobOperator(task_id="create", job_type="users")
+    first, _ = run_task(op)
+    second, _ = run_task(XComplianceCreateJobOperator(task_id="create", job_type="users"))
+    assert first == second
+    assert len(hook.list_jobs("users")) == 1
+
+
+def test_long_ids_still_give_a_valid_name():
+    name = job_name("d" * 200, "t" * 200, "scheduled__2026-11-21T00:00:00+00:00")
+    assert len(name) == 64
+    assert name != job_name("d" * 200, "t" * 200, "scheduled__2026-11-22T00:00:00+00:00")
+
+
+def test_create_waits_for_the_slot_by_deferring(hook, emulator, id_file):
+    blocker = hook.create_job("tweets", name="someone-else")
+    hook.upload_ids(blocker, id_file(50))
+    op = XComplianceCreateJobOperator(task_id="create", job_type="tweets", slot_poll_interval=0.05)
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(make_context(task_id="create"))
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, XComplianceJobTrigger) and trigger.job_id == blocker.id
+    assert TOKEN not in json.dumps(trigger.serialize()[1])
+    emulator.emulator.clock.advance(60)  # the blocker finishes processing
+    job_id, deferrals = run_task(op, make_context(task_id="create"), deferred=deferred.value)
+    assert deferrals[0] is deferred.value and job_id != blocker.id
+    assert hook.get_job(job_id).status is JobStatus.CREATED
+
+
+def test_slot_wait_is_bounded(hook, emulator):
+    hook.create_job("tweets", name="someone-else")
+    op = XComplianceCreateJobOperator(task_id="create", job_type="tweets", slot_timeout=0)
+    with pytest.raises(WaitTimeoutError, match="slot_timeout"):
+        op.execute(make_context(task_id="create"))
+
+
+# -- upload -----------------------------------------------------------------------------------
+
+
+def test_upload_then_a_retry_does_nothing(hook, emulator, id_file):
+    job = hook.create_job("tweets")
+    path = id_file(1000)
+    op = XComplianceUploadOperator(task_id="upload", job_id=job.id, ids_path=str(path))
+    summary, _ = run_task(op)
+    assert (summary["ids"], summary["bytes"]) == (1000, path.stat().st_size)
+    emulator.emulator.clock.advance(1)
+    again, _ = run_task(op)
+    assert again.get("already_uploaded") or again["ids"] == 1000
+    assert "http" not in json.dumps(summary)
+
+
+def test_upload_refuses_a_bad_line_and_sends_nothing(hook, emulator, tmp_path):
+    job = hook.create_job("tweets")
+    path = tmp_path / "ids.txt"
+    path.write_text("1\n2\n3x\n4\n")
+    op = XComplianceUploadOperator(task_id="upload", job_id=job.id, ids_path=str(path))
+    with pytest.raises(InvalidIdError, match=r"ids.txt, line 3: '3x'"):
+        run_task(op)
+    assert hook.get_job(job.id).status is JobStatus.CREATED  # nothing arrived
+
+
+def test_upload_to_a_lapsed_job_says_create_a_new_one(hook, emulator, id_file):
+    job = hook.create_job("tweets")
+    emulator.emulator.clock.advance(16 * 60)
+    op = XComplianceUploadOperator(task_id="upload", job_id=job.id, ids_path=str(id_file(10)))
+    with pytest.raises(JobExpiredError, match="create a new job"):
+        run_task(op)
+
+
+def test_job_id_and_paths_are_template_fields():
+    assert set(XComplianceUploadOperator.template_fields) == {"job_id", "ids_path"}
+    assert set(XComplianceDownloadOperator.template_fields) == {"job_id", "results_path"}
+    assert set(XComplianceCreateJobOperator.template_fields) == {"job_type", "name"}
+    assert set(XComplianceJobSensor.template_fields) == {"job_id"}
+    assert {"ids_path", "results_path", "name"} <= set(XComplianceJobOperator.template_fields)
+
+
+# -- sensor -----------------------------------------------------------------------------------
+
+
+def _uploaded_job(hook, id_file, job_type="tweets", count=200):
+    job = hook.create_job(job_type)
+    hook.upload_ids(job, id_file(count))
+    return job
+
+
+def test_sensor_defers_with_the_trigger_and_completes(hook, emulator, id_file):
+    job = _uploaded_job(hook, id_file)
+    sensor = XComplianceJobSensor(task_id="wait", job_id=job.id, deferrable=True, poke_interval=0.05)
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute(make_context(task_id="wait"))
+    assert deferred.value.trigger.serialize()[0] == "x_compliance.triggers.job.XComplianceJobTrigger"
+    emulator.emulator.clock.advance(60)
+    result, deferrals = run_task(sensor, deferred=deferred.value)
+    assert result == job.id and deferrals == [deferred.value]
+
+
+def test_sensor_returns_at_once_when_already_complete(hook, emulator, id_file):
+    job = _uploaded_job(hook, id_file)
+    wait_for_status(hook, emulator, job.id, JobStatus.COMPLETE)
+    result, deferrals = run_task(XComplianceJobSensor(task_id="wait", job_id=job.id, deferrable=True))
+    assert result == job.id and not deferrals
+
+
+def test_sensor_fails_with_x_error(hook, emulator, id_file):
+    emulator.emulator.faults.add(Fault("fail_job", error="Bad input file"))
+    job = _uploaded_job(hook, id_file)
+    emulator.emulator.clock.advance(60)
+    sensor = XComplianceJobSensor(task_id="wait", job_id=job.id, deferrable=True, poke_interval=0.05)
+    with pytest.raises(JobFailedError, match=f"{job.id} failed: Bad input file"):
+        run_task(sensor)
+
+
+def test_sensor_poke_mode(hook, emulator, id_file):
+    job = _uploaded_job(hook, id_file)
+    sensor = XComplianceJobSensor(task_id="wait", job_id=job.id, deferrable=False, poke_interval=0.05)
+    emulator.emulator.clock.advance(60)
+    wait_for_status(hook, emulator, job.id, JobStatus.COMPLETE)
+    assert sensor.poke(make_context()).is_done is True
+    assert sensor.poke(make_context()).xcom_value == job.id
+
+
+def test_sensor_poke_fails_on_expired(hook, emulator):
+    job = hook.create_job("users")
+    emulator.emulator.clock.advance(16 * 60)
+    sensor = XComplianceJobSensor(task_id="wait", job_id=job.id, deferrable=False, mode="reschedule")
+    with pytest.raises(JobExpiredError):
+        sensor.poke(make_context())
+
+
+# -- download ---------------------------------------------------------------------------------
+
+
+def test_download_writes_normalized_parquet(hook, emulator, id_file, tmp_path):
+    path = id_file(5000)
+    job = hook.create_job("tweets")
+    hook.upload_ids(job, path)
+    wait_for_status(hook, emulator, job.id, JobStatus.COMPLETE)
+    target = tmp_path / "out" / "results.parquet"
+    summary, _ = run_task(XComplianceDownloadOperator(task_id="dl", job_id=job.id, results_path=str(target)))
+    table = pq.read_table(target).to_pandas()
+    expected = _expected(emulator, "tweets", path)
+    assert dict(zip(table["id"], table["reason"], strict=True)) == expected
+    assert table["id"].is_unique  # the emulator writes duplicate lines, as X does
+    assert summary["rows"] == len(expected) and summary["path"] == str(target)
+    assert sum(summary["counts"].values()) == len(expected)
+    assert "X-Goog" not in json.dumps(summary)
+    assert not list(target.parent.glob(".*partial"))
+
+
+def test_malformed_results_write_nothing(tmp_path):
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text('{"id":"1","reason":"deleted"}\n{"id":"2","reason":\n')
+    target = tmp_path / "results.parquet"
+    with pytest.raises(MalformedResultError, match="line 2"):
+        write_results_parquet(raw, target, job_id="5")
+
+
+# -- all in one -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("deferrable", [True, False])
+def test_all_in_one(hook, emulator, id_file, tmp_path, deferrable):
+    emulator.emulator.config.processing_seconds_base = 0.3
+    path = id_file(3000)
+    target = tmp_path / "results.parquet"
+    op = XComplianceJobOperator(
+        task_id="comply",
+        job_type="tweets",
+        ids_path=str(path),
+        results_path=str(target),
+        deferrable=deferrable,
+        poll_interval=0.1,
+    )
+    summary, deferrals = run_task(op)
+    assert bool(deferrals) is deferrable
+    table = pq.read_table(target).to_pandas()
+    assert dict(zip(table["id"], table["reason"], strict=True)) == _expected(emulator, "tweets", path)
+    assert summary["rows"] == len(table)
+
+
+def test_all_in_one_replaces_a_lapsed_job(hook, emulator, id_file, tmp_path):
+    emulator.emulator.config.processing_seconds_base = 0.1
+    emulator.emulator.faults.add(Fault("expire_upload", target="upload"))
+    path = id_file(500)
+    target = tmp_path / "results.parquet"
+    op = XComplianceJobOperator(
+        task_id="comply",
+        job_type="tweets",
+        ids_path=str(path),
+        results_path=str(target),
+        deferrable=True,
+        poll_interval=0.1,
+        slot_poll_interval=0.1,
+    )
+    result, _ = run_task(op)
+    jobs = hook.list_jobs("tweets")
+    assert len(jobs) == 2  # the lapsed one and its replacement
+    assert result["job_id"] == jobs[0].id
+    assert [j.status.value for j in jobs] == ["complete", "expired"]
+    assert jobs[0].name.endswith("~1")  # a new name: the lapsed job must not be "reused"
+    assert len(pq.read_table(target)) == len(_expected(emulator, "tweets", path))
