@@ -1,0 +1,7 @@
+"""``python -m x_compliance_emulator``: the same as the ``x-compliance-emulator`` command."""
+
+import sys
+
+from x_compliance_emulator.cli import main
+
+sys.exit(main())

@@ -1,0 +1,103 @@
+"""Settings of one emulator instance: what the fake X service looks like and how it misbehaves.
+
+Every field has a default so ``EmulatorConfig()`` is a usable Pro-tier service; the object stays
+mutable at run time (``server.emulator.config.tier = "basic"``) and is re-read on every request.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Requests per window on each endpoint. Pro: 150/15 min everywhere; Basic (2023 table): 5/15 min
+# for GET by id and for list, 15/15 min for POST.
+TIER_LIMITS: dict[str, dict[str, int]] = {
+    "pro": {"create": 150, "get": 150, "list": 150},
+    "basic": {"create": 15, "get": 5, "list": 5},
+}
+
+RATE_LIMIT_BODIES = ("code88", "problem")
+
+
+def default_tweet_rates() -> dict[str, float]:
+    return {
+        "deleted": 0.03,
+        "deactivated": 0.01,
+        "protected": 0.01,
+        "suspended": 0.01,
+        "scrub_geo": 0.02,
+        "bounced": 0.005,
+    }
+
+
+def default_user_rates() -> dict[str, float]:
+    # Users are never "bounced": X documents that reason for Posts only.
+    return {"deleted": 0.02, "deactivated": 0.01, "protected": 0.01, "suspended": 0.01, "scrub_geo": 0.01}
+
+
+@dataclass
+class EmulatorConfig:
+    tokens: list[str] = field(default_factory=lambda: ["emulator-token"])
+    seed: int = 0
+    data_dir: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 0
+    tier: str = "pro"
+    rate_limit_window_seconds: float = 900
+    upload_window_seconds: float = 900
+    download_window_seconds: float = 7 * 86400
+    created_lag_seconds: float = 0
+    processing_seconds_base: float = 0.5
+    processing_seconds_per_million: float = 2.0
+    rate_limit_body: str = "code88"
+    tweet_rates: dict[str, float] = field(default_factory=default_tweet_rates)
+    user_rates: dict[str, float] = field(default_factory=default_user_rates)
+    world_file: Path | None = None
+    duplicate_rate: float = 0.01
+    blank_lines: bool = True
+    created_blocks: bool = True
+    gzip_downloads: bool = False
+    list_meta: bool = False
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir) if self.data_dir is not None else None
+        self.world_file = Path(self.world_file) if self.world_file is not None else None
+        self.tokens = list(self.tokens)
+        self.validate()
+
+    def validate(self) -> None:
+        if self.tier not in TIER_LIMITS:
+            raise ValueError(f"tier must be one of {sorted(TIER_LIMITS)}, not {self.tier!r}")
+        if self.rate_limit_body not in RATE_LIMIT_BODIES:
+            raise ValueError(
+                f"rate_limit_body must be one of {RATE_LIMIT_BODIES}, not {self.rate_limit_body!r}"
+            )
+        if "bounced" in self.user_rates:
+            raise ValueError("users are never 'bounced'")
+        for rates in (self.tweet_rates, self.user_rates):
+            if any(r < 0 for r in rates.values()) or sum(rates.values()) > 1:
+                raise ValueError("rates must be >= 0 and sum to at most 1")
+
+    def limit(self, endpoint: str) -> int:
+        return TIER_LIMITS[self.tier][endpoint]
+
+    def rates(self, job_type: str) -> dict[str, float]:
+        return self.tweet_rates if job_type == "tweets" else self.user_rates
+
+    def update(self, **changes: Any) -> None:
+        """Apply a partial update (the admin PATCH), rejecting unknown fields and bad values."""
+        names = {f.name for f in dataclasses.fields(self)}
+        unknown = set(changes) - names
+        if unknown:
+            raise ValueError(f"unknown config fields: {sorted(unknown)}")
+        candidate = dataclasses.replace(self, **changes)  # runs __post_init__, so validates first
+        for name in changes:
+            setattr(self, name, getattr(candidate, name))
+
+    def to_json(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        for key in ("data_dir", "world_file"):
+            out[key] = str(out[key]) if out[key] is not None else None
+        return out
