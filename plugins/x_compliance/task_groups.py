@@ -1,0 +1,45 @@
+"""``compliance_job``: the four X steps as one task group, for DAGs that bring their own
+export and apply steps (as both example DAGs do).
+
+create → upload → wait (deferred: no worker held) → download, each a task of its own in the
+graph, so a user sees where a run is and retries only the step that failed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import TaskGroup
+
+from x_compliance.jobs import JobType
+from x_compliance.operators.create import XComplianceCreateJobOperator
+from x_compliance.operators.download import XComplianceDownloadOperator
+from x_compliance.operators.upload import XComplianceUploadOperator
+from x_compliance.sensors.job import XComplianceJobSensor
+
+
+def compliance_job(
+    job_type: JobType | str,
+    *,
+    ids_path: Any,
+    results_path: Any,
+    poll_interval: float = 30.0,
+    wait_timeout: float = 12 * 3600,
+    group_id: str = "compliance_job",
+) -> tuple[TaskGroup, Any]:
+    """Return the group and the download's XCom (``{"job_id", "path", "rows", "counts"}``)."""
+    with TaskGroup(group_id, tooltip=f"X compliance job for {job_type}") as group:
+        create = XComplianceCreateJobOperator(task_id="create_job", job_type=job_type)
+        upload = XComplianceUploadOperator(task_id="upload_ids", job_id=create.output, ids_path=ids_path)
+        wait = XComplianceJobSensor(
+            task_id="wait_for_job",
+            job_id=create.output,
+            deferrable=True,
+            poke_interval=poll_interval,
+            timeout=wait_timeout,
+        )
+        download = XComplianceDownloadOperator(
+            task_id="download_results", job_id=create.output, results_path=results_path
+        )
+        create >> upload >> wait >> download
+    return group, download.output
