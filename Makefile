@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export AIRFLOW_HOME := $(CURDIR)/.airflow
 
-.PHONY: install test lint demo emulator clean
+.PHONY: install test lint demo airflow emulator bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,10 @@ test: lint
 	$(BIN)/pytest
 
 demo: $(STAMP)
-	$(BIN)/python include/demo.py
+	$(BIN)/python -m x_compliance_demo.run_demo
+
+airflow: $(STAMP)
+	$(BIN)/python -m x_compliance_demo.standalone
 
 emulator: $(STAMP)
 	$(BIN)/x-compliance-emulator --token demo-token --port 8765
