@@ -32,5 +32,10 @@ airflow: $(STAMP)
 emulator: $(STAMP)
 	$(BIN)/x-compliance-emulator --token demo-token --port 8765
 
+# The benchmark: N IDs through every stage, side by side with the limit and the naive way.
+N ?= 1000000
+bench: $(STAMP)
+	$(BIN)/python bench/run.py --n $(N)
+
 clean:
 	rm -rf $(VENV) .airflow .pytest_cache .ruff_cache

@@ -1,0 +1,67 @@
+"""Our code, one stage per function, each called in its own interpreter by ``child.py``.
+
+Each stage imports only what it needs and then notes the RSS, so the report can separate
+what loading Airflow, pandas and pyarrow costs from what the stage itself holds.
+"""
+
+from __future__ import annotations
+
+import time
+
+from child import peak_rss_mb as _loaded  # peak RSS once the stage's imports are done
+
+
+def export(destination: str, start: str, end: str) -> dict:
+    from airflow.providers.sqlite.hooks.sqlite import SqliteHook
+
+    from x_compliance.warehouse.export import export_ids
+    from x_compliance.warehouse.tables import TWEETS
+
+    loaded, started = _loaded(), time.perf_counter()
+    hook = SqliteHook(sqlite_conn_id="warehouse_default")
+    report = export_ids(hook, TWEETS, destination, start=start, end=end)
+    return {"seconds": time.perf_counter() - started, "import_rss_mb": loaded, "ids": report["ids"]}
+
+
+def upload(ids_path: str, resumable: bool) -> dict:
+    from x_compliance.hooks.x_compliance import XComplianceHook
+
+    hook = XComplianceHook()
+    job = hook.create_job("tweets", resumable=resumable)
+    loaded, started = _loaded(), time.perf_counter()
+    report = hook.upload_ids(job, ids_path)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "import_rss_mb": loaded, "job_id": job.id, "ids": report.ids}
+
+
+def download(job_id: str, raw_path: str) -> dict:
+    from x_compliance.hooks.x_compliance import XComplianceHook
+
+    hook = XComplianceHook()
+    job = hook.get_job(job_id)
+    loaded, started = _loaded(), time.perf_counter()
+    report = hook.download_results(job, raw_path)
+    return {"seconds": time.perf_counter() - started, "import_rss_mb": loaded, "bytes": report.bytes}
+
+
+def parse(raw_path: str, parquet_path: str, job_id: str) -> dict:
+    from x_compliance.normalize import write_results_parquet
+
+    loaded, started = _loaded(), time.perf_counter()
+    counts = write_results_parquet(raw_path, parquet_path, job_id=job_id)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "import_rss_mb": loaded, "rows": sum(counts.values())}
+
+
+def apply(parquet_path: str, ids_path: str, job_id: str) -> dict:
+    from airflow.providers.sqlite.hooks.sqlite import SqliteHook
+
+    from x_compliance.warehouse.apply import apply_results
+    from x_compliance.warehouse.tables import TWEETS
+
+    loaded, started = _loaded(), time.perf_counter()
+    hook = SqliteHook(sqlite_conn_id="warehouse_default")
+    summary = apply_results(hook, TWEETS, parquet_path, ids_path=ids_path, job_id=job_id, run_id="bench")
+    seconds = time.perf_counter() - started
+    counts = {key: summary[key] for key in ("results", "deleted", "geo_scrubbed")}
+    return {"seconds": seconds, "import_rss_mb": loaded, **counts}

@@ -1,0 +1,220 @@
+"""Benchmark every stage of the provider against the tools that set the limit, and the naive way.
+
+``python bench/run.py --n 1000000`` generates (once, cached in bench/out/) an N-row SQLite
+partition, starts the emulator in its own process and runs each stage of ours, of "the limit"
+and of "the naive way" in a fresh interpreter, so peak RSS is per stage. Prints a table and
+writes bench/out/results-N.json. ``--wait-only`` measures only what a deferred wait costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import json
+import shutil
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import report
+import warehouse
+from common import OUT, child_env, run_child
+from emulator import TOKEN, Emulator
+
+START, END = warehouse.DAY_START, warehouse.DAY_END
+# The limit's query, as one would type it: X takes IDs in any order, so no ORDER BY.
+SQL = f"SELECT id FROM tweets WHERE created_at >= '{START}' AND created_at < '{END}'"
+WAIT_WINDOW_S = 30.0
+WAIT_PROCESSING_S = 60.0
+
+
+def wait_complete(emu: Emulator, job_id: str, timeout: float = 600.0) -> float:
+    """Poll the job (plain HTTP, from the driver) until complete; return the seconds waited."""
+    started = time.perf_counter()
+    request = urllib.request.Request(
+        f"{emu.url}/2/compliance/jobs/{job_id}", headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    while time.perf_counter() - started < timeout:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status = json.load(response)["data"]["status"]
+        if status == "complete":
+            return time.perf_counter() - started
+        if status in ("failed", "expired"):
+            raise RuntimeError(f"job {job_id} ended {status}")
+        time.sleep(0.25)
+    raise TimeoutError(f"job {job_id} not complete after {timeout} s")
+
+
+class Runner:
+    """Runs children while reading the emulator's CPU, so each result carries both."""
+
+    def __init__(self, emu: Emulator, env: dict[str, str]) -> None:
+        self.emu, self.env = emu, env
+
+    def __call__(self, target: str, env: dict[str, str] | None = None, **params) -> dict:
+        before = self.emu.cpu_seconds()
+        result = run_child(target, env or self.env, **params)
+        result["emulator_cpu_s"] = round(self.emu.cpu_seconds() - before, 3)
+        seconds, rss = result["seconds"], result["peak_rss_mb"]
+        print(f"  {target:<16} {seconds:8.2f} s  peak RSS {rss:7.1f} MB", flush=True)
+        return result
+
+
+def pipeline(n: int, work: Path, pristine: Path, resumable: bool) -> dict:
+    """All five stages, ours / limit / naive side by side, on one emulator."""
+    home = work / "airflow"
+    home.mkdir()
+    flags = ("--processing-base", "0", "--processing-per-million", "0")
+    with Emulator(work / "emulator", *flags) as emu:
+        env = child_env(home, pristine, emu.connection_env())
+        run = Runner(emu, env)
+        ids, ids_cli, ids_naive = work / "ids.txt", work / "ids-cli.txt", work / "ids-naive.txt"
+        stages: dict[str, dict] = {}
+
+        print("export", flush=True)
+        export = {
+            "ours": run("ours:export", destination=str(ids), start=START, end=END),
+            "limit": run("limit:export", db=str(pristine), sql=SQL, destination=str(ids_cli)),
+            "naive": run("naive:export", db=str(pristine), sql=SQL, destination=str(ids_naive)),
+        }
+        id_bytes = ids.stat().st_size
+        export["same_bytes_as_limit"] = filecmp.cmp(ids, ids_cli, shallow=False)
+        stages["export"] = {"ids": export["ours"]["ids"], "bytes": id_bytes, **export}
+
+        print("upload", flush=True)
+        plain = run("ours:upload", ids_path=str(ids), resumable=False)
+        processing_cpu = emu.cpu_seconds()
+        processing_s = wait_complete(emu, plain["job_id"])
+        processing_cpu = round(emu.cpu_seconds() - processing_cpu, 3)
+        curl = run("limit:upload", ids_path=str(ids))
+        wait_complete(emu, curl["job_id"])
+        naive = run("naive:upload", ids_path=str(ids))
+        wait_complete(emu, naive["job_id"])
+        stages["upload"] = {"ids": n, "bytes": id_bytes, "ours": plain, "limit": curl, "naive": naive}
+        if resumable:
+            ours = run("ours:upload", ids_path=str(ids), resumable=True)
+            wait_complete(emu, ours["job_id"])
+            stages["upload (resumable)"] = {"ids": n, "bytes": id_bytes, "ours": ours, "limit": curl}
+
+        print("download", flush=True)
+        job_id = plain["job_id"]
+        raw, raw_curl = work / "results.jsonl", work / "results-curl.jsonl"
+        ours = run("ours:download", job_id=job_id, raw_path=str(raw))
+        limit = run("limit:download", job_id=job_id, raw_path=str(raw_curl))
+        naive = run("naive:download", job_id=job_id)
+        raw_bytes = raw.stat().st_size
+        lines = naive["rows"]
+        stages["download"] = {"ids": lines, "bytes": raw_bytes, "ours": ours, "limit": limit, "naive": naive}
+
+        print("parse", flush=True)
+        parquet = work / "results.parquet"
+        ours = run("ours:parse", raw_path=str(raw), parquet_path=str(parquet), job_id=job_id)
+        limit = run("limit:parse", raw_path=str(raw), parquet_path=str(work / "results-pa.parquet"))
+        naive = run("naive:parse", raw_path=str(raw), parquet_path=str(work / "results-naive.parquet"))
+        stages["parse"] = {"ids": lines, "bytes": raw_bytes, "ours": ours, "limit": limit, "naive": naive}
+
+        print("apply", flush=True)
+        dbs = {who: warehouse.copy(pristine, work / f"apply-{who}.db") for who in ("ours", "limit", "naive")}
+        ours = run(
+            "ours:apply",
+            child_env(home, dbs["ours"], emu.connection_env()),
+            parquet_path=str(parquet),
+            ids_path=str(ids),
+            job_id=job_id,
+        )
+        limit = run("limit:apply", db=str(dbs["limit"]), parquet_path=str(parquet))
+        naive = run(
+            "naive:apply",
+            db=str(dbs["naive"]),
+            parquet_path=str(parquet),
+            start=START,
+            end=END,
+        )
+        stages["apply"] = {"ids": lines, "bytes": raw_bytes, "ours": ours, "limit": limit, "naive": naive}
+        emulator = {
+            "processing_wait_s": round(processing_s, 3),
+            "processing_cpu_s": processing_cpu,
+            "total_cpu_s": round(emu.cpu_seconds(), 3),
+            "rss_mb_at_end": emu.rss_mb(),
+            "stats": emu.admin("stats"),
+        }
+    return {"stages": stages, "emulator": emulator}
+
+
+def wait_cost(work: Path) -> dict:
+    """The trigger against a basic-tier emulator while a job stays in_progress for a minute."""
+    home = work / "airflow-wait"
+    home.mkdir(exist_ok=True)
+    flags = (
+        "--tier", "basic",
+        "--rate-limit-window", str(WAIT_WINDOW_S),
+        "--processing-base", str(WAIT_PROCESSING_S),
+    )  # fmt: skip
+    with Emulator(work / "emulator-wait", *flags) as emu:
+        env = child_env(home, None, emu.connection_env())
+        result = Runner(emu, env)("wait:trigger_wait", poll_interval=5.0, max_poll_interval=WAIT_WINDOW_S)
+        stats = emu.admin("stats")
+    windows = int(result["seconds"] // WAIT_WINDOW_S) + 1
+    tier_limit = 5
+    return {
+        **result,
+        "status_calls": stats["requests"].get("get", 0),
+        "rate_limited": stats["rate_limited"].get("get", 0),
+        "tier_limit": tier_limit,
+        "window_s": WAIT_WINDOW_S,
+        "windows_spanned": windows,
+        "allowed_calls": windows * tier_limit,
+        "worker_slots_held": 0,
+        "emulator_stats": stats,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1_000_000, help="IDs in the partition")
+    parser.add_argument("--wait-only", action="store_true", help="only measure a deferred wait")
+    parser.add_argument("--no-wait", action="store_true", help="skip the ~70 s deferred-wait measurement")
+    parser.add_argument("--no-resumable", action="store_true", help="skip the resumable upload")
+    parser.add_argument("--keep", action="store_true", help="keep the work files (to profile)")
+    args = parser.parse_args()
+    OUT.mkdir(exist_ok=True)
+    document: dict = {"n": args.n}
+    work = Path(tempfile.mkdtemp(prefix=f"work-{args.n}-", dir=OUT))
+    try:
+        if not args.wait_only:
+            started = time.perf_counter()
+            pristine = warehouse.cached(OUT, args.n)
+            ready_s = round(time.perf_counter() - started, 2)
+            document["warehouse"] = {"path": str(pristine), "ready_s": ready_s}
+            print(f"warehouse {pristine.name} ready in {ready_s} s", flush=True)
+            document.update(pipeline(args.n, work, pristine, resumable=not args.no_resumable))
+            document["table"] = report.rows(document["stages"])
+        if args.wait_only or not args.no_wait:
+            print("deferred wait (about 70 s)", flush=True)
+            document["wait"] = wait_cost(work)
+    finally:
+        if args.keep:
+            print(f"kept {work}", flush=True)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    if "table" in document:
+        print()
+        print(report.table(args.n, document["table"]))
+        emu = document["emulator"]
+        print(
+            f"emulator process: {emu['processing_cpu_s']:.2f} CPU s processing the job "
+            f"({emu['processing_wait_s']:.2f} s wall), {emu['total_cpu_s']:.2f} CPU s in all, "
+            f"RSS {emu['rss_mb_at_end']:.0f} MB"
+        )
+    if "wait" in document:
+        print()
+        print(report.wait_table(document["wait"]))
+    name = "results-wait.json" if args.wait_only else f"results-{args.n}.json"
+    report.write_json(OUT / name, document)
+    print(f"\nwrote {OUT / name}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

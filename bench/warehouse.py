@@ -1,0 +1,85 @@
+"""Generate the benchmark's SQLite partition fast: N Posts of one day, all inside SQLite.
+
+A recursive CTE makes every row in C (no Python tuples), and ids and ``created_at`` both grow
+with the row number, so both indexes are filled by appends instead of random B-tree inserts.
+The demo warehouse's ``tweets`` columns; ids are snowflakes consistent with their date.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+from x_compliance_demo.warehouse import TWEPOCH_MS
+
+DAY_START = "2026-11-20T00:00:00.000Z"
+DAY_END = "2026-11-21T00:00:00.000Z"
+DAY_START_MS = 1_795_132_800_000  # DAY_START as epoch milliseconds
+VERSION = 2  # bump when the generated data changes, so cached files are rebuilt
+
+# The demo's ``tweets`` table, with only the index a partition export needs (the demo's extra
+# author_id index would make every DELETE pay a random-access index update on 10M rows).
+SCHEMA = """
+CREATE TABLE tweets (
+    id          BIGINT PRIMARY KEY,
+    author_id   BIGINT NOT NULL,
+    created_at  VARCHAR(32) NOT NULL,
+    text        TEXT NOT NULL,
+    lang        VARCHAR(8),
+    place_id    VARCHAR(32),
+    geo_lat     DOUBLE PRECISION,
+    geo_lon     DOUBLE PRECISION
+);
+CREATE INDEX tweets_created_at ON tweets (created_at);
+"""
+
+# Cheap deterministic "randomness" from the row number: (i * 2654435761) mod 100 spreads well.
+_FILL = """
+WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < :n - 1)
+INSERT INTO tweets
+SELECT ((:start_ms + i * :step_ms - :twepoch) << 22) | (i % 4194304),
+       1000000 + (i * 7919) % 5000,
+       strftime('%Y-%m-%dT%H:%M:%fZ', (:start_ms + i * :step_ms) / 1000.0, 'unixepoch'),
+       'post ' || i || ' about ' || CASE i % 4 WHEN 0 THEN 'coffee and rain' WHEN 1 THEN 'the match'
+            WHEN 2 THEN 'a launch tonight' ELSE 'music in the city' END,
+       CASE i % 5 WHEN 0 THEN 'es' WHEN 1 THEN 'ja' ELSE 'en' END,
+       CASE WHEN (i * 2654435761) % 100 < 30 THEN printf('%016x', (i * 2654435761) % 281474976710597) END,
+       CASE WHEN (i * 2654435761) % 100 < 15 THEN ((i * 40503) % 13000) / 100.0 - 60 END,
+       CASE WHEN (i * 2654435761) % 100 < 15 THEN ((i * 69069) % 36000) / 100.0 - 180 END
+FROM s
+"""
+
+
+def generate(path: Path, n: int) -> Path:
+    """Create ``path`` with ``n`` Posts spread over one day (replaced if it exists)."""
+    path.unlink(missing_ok=True)
+    step_ms = max(1, 86_400_000 // max(n, 1))
+    db = sqlite3.connect(path)
+    try:
+        db.execute("PRAGMA journal_mode=OFF")  # generation only: nothing to recover if it dies
+        db.execute("PRAGMA synchronous=OFF")
+        db.execute("PRAGMA cache_size=-262144")
+        db.executescript(SCHEMA)
+        params = {"n": n, "start_ms": DAY_START_MS, "step_ms": step_ms, "twepoch": TWEPOCH_MS}
+        with db:
+            db.execute(_FILL, params)
+    finally:
+        db.close()
+    return path
+
+
+def cached(out_dir: Path, n: int) -> Path:
+    """The pristine partition for ``n``, generated once and reused by later runs."""
+    path = out_dir / f"warehouse-{n}-v{VERSION}.db"
+    if not path.exists():
+        partial = path.with_suffix(".partial")
+        generate(partial, n)
+        partial.rename(path)
+    return path
+
+
+def copy(pristine: Path, target: Path) -> Path:
+    """A private copy for a stage that changes the data (apply runs three times)."""
+    shutil.copyfile(pristine, target)
+    return target
