@@ -30,6 +30,7 @@ STORAGE_ROOT = os.environ.get(
     "X_COMPLIANCE_STORAGE_ROOT", (Path(__file__).resolve().parents[1] / "data" / "x_compliance").as_uri()
 )
 POLL_SECONDS = float(os.environ.get("X_COMPLIANCE_POLL_SECONDS", "30"))
+RETRY_DELAY = timedelta(seconds=float(os.environ.get("X_COMPLIANCE_RETRY_DELAY_SECONDS", "60")))
 # One folder per run: a retried or re-run task finds its own files, two runs never share one.
 RUN_DIR = STORAGE_ROOT + "/tweets/{{ ds }}/{{ run_id | replace(':', '') | replace('+', '') }}"
 COMPLIANT_TWEETS = Asset(name="compliant_tweets", uri="x-compliance://warehouse/tweets")
@@ -70,7 +71,7 @@ with DAG(
     catchup=False,
     max_active_runs=4,
     tags=["x", "compliance", "tweets"],
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "x_compliance_conn_id": X_CONN_ID},
+    default_args={"retries": 2, "retry_delay": RETRY_DELAY, "x_compliance_conn_id": X_CONN_ID},
     doc_md=__doc__,
 ) as dag:
     exported = export_partition(destination=RUN_DIR + "/ids.txt")

@@ -27,6 +27,7 @@ STORAGE_ROOT = os.environ.get(
     "X_COMPLIANCE_STORAGE_ROOT", (Path(__file__).resolve().parents[1] / "data" / "x_compliance").as_uri()
 )
 POLL_SECONDS = float(os.environ.get("X_COMPLIANCE_POLL_SECONDS", "30"))
+RETRY_DELAY = timedelta(seconds=float(os.environ.get("X_COMPLIANCE_RETRY_DELAY_SECONDS", "60")))
 RUN_DIR = STORAGE_ROOT + "/users/{{ ds }}/{{ run_id | replace(':', '') | replace('+', '') }}"
 COMPLIANT_USERS = Asset(name="compliant_users", uri="x-compliance://warehouse/users")
 COMPLIANT_TWEETS = Asset(name="compliant_tweets", uri="x-compliance://warehouse/tweets")
@@ -58,7 +59,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     tags=["x", "compliance", "users"],
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "x_compliance_conn_id": X_CONN_ID},
+    default_args={"retries": 2, "retry_delay": RETRY_DELAY, "x_compliance_conn_id": X_CONN_ID},
     doc_md=__doc__,
 ) as dag:
     exported = export_all_users(destination=RUN_DIR + "/ids.txt")

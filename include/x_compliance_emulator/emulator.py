@@ -14,7 +14,7 @@ from typing import Any
 from x_compliance_emulator.clock import Clock
 from x_compliance_emulator.config import EmulatorConfig
 from x_compliance_emulator.fates import FateModel
-from x_compliance_emulator.faults import FaultQueue
+from x_compliance_emulator.faults import CORRUPTIONS, FaultQueue
 from x_compliance_emulator.jobs import Job
 from x_compliance_emulator.jobstore import JobStore
 from x_compliance_emulator.processing import Processor
@@ -108,6 +108,9 @@ class Emulator:
             fault = self.faults.take(("fail_job",), "upload", job.id)
             if fault is not None:
                 job.forced_error = fault.error or "Job processing failed"
+            corrupt = self.faults.take(("corrupt_results",), "upload", job.id)
+            if corrupt is not None:
+                job.corruption = corrupt.error or CORRUPTIONS[0]
             job.uploaded_at = now
             job.processing_starts_at = now + config.created_lag_seconds
             job.processing_base = config.processing_seconds_base

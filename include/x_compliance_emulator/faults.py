@@ -1,8 +1,8 @@
 """Injected misbehaviour: a queue of faults that matching requests consume in order.
 
 Request faults (http_429/500/503, slow, drop) hit API or storage requests by target; job faults
-(fail_job, expire_upload) hit the next job to be processed or uploaded, or the job whose id is the
-target.
+(fail_job, expire_upload, corrupt_results) hit the next job to be processed or uploaded, or the
+job whose id is the target.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 REQUEST_KINDS = ("http_429", "http_500", "http_503", "slow", "drop")
-JOB_KINDS = ("fail_job", "expire_upload")
+JOB_KINDS = ("fail_job", "expire_upload", "corrupt_results")
+# What a corrupt_results fault appends to a job's results (its `error` field picks one).
+CORRUPTIONS = ("malformed_line", "unknown_reason", "stray_id")
 KINDS = REQUEST_KINDS + JOB_KINDS
 TARGETS = ("create", "get", "list", "upload", "download", "any")
 UNTIL_CLEARED = -1
@@ -38,6 +40,8 @@ class Fault:
             raise ValueError(f"fault kind must be one of {KINDS}, not {self.kind!r}")
         if self.target not in TARGETS and not self.target.isdigit():
             raise ValueError(f"fault target must be one of {TARGETS} or a job id, not {self.target!r}")
+        if self.kind == "corrupt_results" and (self.error or CORRUPTIONS[0]) not in CORRUPTIONS:
+            raise ValueError(f"corrupt_results takes error= one of {CORRUPTIONS}, not {self.error!r}")
         if self.count == 0 or self.count < UNTIL_CLEARED:
             raise ValueError("count must be positive, or -1 for 'until cleared'")
 

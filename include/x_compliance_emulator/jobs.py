@@ -64,6 +64,7 @@ class Job:
     results_ready: bool = False
     error: str | None = None
     forced_error: str | None = None
+    corruption: str | None = None  # a corrupt_results fault: what to append to the results
     ids_uploaded: int | None = None
 
     @property

@@ -23,6 +23,21 @@ log = logging.getLogger(__name__)
 GENERIC_ERROR = "Job processing failed"
 
 
+def corrupt_line(kind: str, upload: Path) -> bytes:
+    """The line a corrupt_results fault appends: cut short, with an unknown reason for an ID that
+    was uploaded, or for an ID that never was (``1`` is below any real snowflake)."""
+    if kind == "malformed_line":
+        return b'{"id":"1170025343920402432","action":"delete","reason":\n'
+    if kind == "unknown_reason":
+        with open(upload, "rb") as fh:
+            first = next((line.strip() for line in fh if line.strip()), b"1")
+        return (
+            b'{"id":"%s","action":"delete","created_at":"2020-01-01T00:00:00.000Z","reason":"vanished"}\n'
+            % first
+        )
+    return b'{"id":"1","action":"delete","created_at":"2010-11-04T01:42:54.657Z","reason":"deleted"}\n'
+
+
 class Stale(Exception):
     """The work no longer matters: the job was re-uploaded, or the emulator reset or stopped."""
 
@@ -71,6 +86,8 @@ class Processor:
                         iter_id_chunks(job.upload_path(generation)), job, generation, epoch
                     )
                     count = write_results(out, chunks, fates, details, blank_first)
+                    if job.corruption:
+                        out.write(corrupt_line(job.corruption, job.upload_path(generation)))
         except Stale:
             part.unlink(missing_ok=True)
             return

@@ -37,3 +37,11 @@ def retry_name(name: str, attempt: int) -> str:
         return name
     suffix = f"~{attempt}"
     return name[: MAX_NAME_LENGTH - len(suffix)] + suffix
+
+
+def next_name(name: str) -> str:
+    """The name after ``name`` in the chain of replacements: ``x`` → ``x~1`` → ``x~2``."""
+    stem, sep, number = name.rpartition("~")
+    if sep and number.isdigit():
+        return retry_name(stem, int(number) + 1)
+    return retry_name(name, 1)

@@ -11,13 +11,23 @@ import logging
 import time
 from typing import Any
 
-from x_compliance.exceptions import JobExpiredError, WaitTimeoutError, XComplianceError
+from x_compliance.exceptions import (
+    ConflictError,
+    JobExpiredError,
+    UploadUrlExpiredError,
+    WaitTimeoutError,
+    XComplianceError,
+)
 from x_compliance.hooks.x_compliance import XComplianceHook
 from x_compliance.jobs import ComplianceJob, JobStatus, JobType
+from x_compliance.naming import next_name
 from x_compliance.normalize import normalize_results
 from x_compliance.pacing import next_poll_delay
 
 log = logging.getLogger(__name__)
+
+# How many new jobs an upload may create when upload windows lapse, before it gives up.
+MAX_REPLACEMENTS = 2
 
 
 def find_active_job(
@@ -41,23 +51,60 @@ def create_or_reuse(
     if mine is not None:
         log.info("Reusing %s created by an earlier try of this task", mine.describe())
         return mine
-    return hook.create_job(job_type, name=name, resumable=resumable)
+    try:
+        return hook.create_job(job_type, name=name, resumable=resumable)
+    except ConflictError:
+        # The create may have reached X with its answer lost on the way back (a dropped
+        # connection, then our own retry): then the job holding the slot is ours.
+        mine = find_active_job(hook, job_type, name)
+        if mine is None:
+            raise
+        log.info("Reusing %s: X created it but its answer was lost", mine.describe())
+        return mine
 
 
-def upload(hook: XComplianceHook, job_id: str, ids_path: Any) -> dict[str, Any]:
+def _replacement(hook: XComplianceHook, lapsed: ComplianceJob) -> ComplianceJob:
+    """A new job for the IDs a lapsed job never got, found again if an earlier try made it."""
+    name = next_name(lapsed.name or f"replaces-{lapsed.id}")
+    for job in hook.list_jobs(lapsed.type):
+        if job.name == name and job.status in (JobStatus.CREATED, JobStatus.IN_PROGRESS, JobStatus.COMPLETE):
+            log.info("Reusing %s, the replacement an earlier try created", job.describe())
+            return job
+    try:
+        return hook.create_job(lapsed.type, name=name, resumable=lapsed.resumable)
+    except ConflictError as busy:
+        raise XComplianceError(
+            f"{lapsed.describe()} lapsed and another {lapsed.type} job holds X's slot, so no replacement "
+            "could be created yet; a retry of this task will try again"
+        ) from busy
+
+
+def upload(
+    hook: XComplianceHook, job_id: str, ids_path: Any, *, replace_lapsed: bool = False
+) -> dict[str, Any]:
     """Upload the IDs to the job, unless an earlier try already did.
 
-    The job is re-read by id so its signed upload URL never has to travel through XCom.
+    The job is re-read by id so its signed upload URL never has to travel through XCom. With
+    ``replace_lapsed``, a job whose upload window passed is replaced by a new job (whose id
+    is returned as ``job_id``); without, that is an error saying a new job is needed.
     """
     job = hook.get_job(job_id)
-    if job.status in (JobStatus.IN_PROGRESS, JobStatus.COMPLETE):
-        log.info("%s already has its IDs (an earlier try uploaded them): nothing to do", job.describe())
-        return {"job_id": job.id, "ids": None, "bytes": None, "already_uploaded": True}
-    if job.status is JobStatus.EXPIRED:
-        raise JobExpiredError(job.id)
-    job.raise_for_status()
-    report = hook.upload_ids(job, ids_path)
-    return {"job_id": job.id, "ids": report.ids, "bytes": report.bytes, "seconds": report.seconds}
+    for _ in range(MAX_REPLACEMENTS + 1):
+        if job.status in (JobStatus.IN_PROGRESS, JobStatus.COMPLETE):
+            log.info("%s already has its IDs (an earlier try uploaded them): nothing to do", job.describe())
+            return {"job_id": job.id, "ids": None, "bytes": None, "already_uploaded": True}
+        try:
+            if job.status is JobStatus.EXPIRED:
+                raise JobExpiredError(job.id)
+            job.raise_for_status()
+            report = hook.upload_ids(job, ids_path)
+            return {"job_id": job.id, "ids": report.ids, "bytes": report.bytes, "seconds": report.seconds}
+        except (JobExpiredError, UploadUrlExpiredError) as lapsed:
+            if not replace_lapsed:
+                raise
+            log.warning("%s. Creating a new job for these IDs", lapsed)
+            job = _replacement(hook, job)
+    raise XComplianceError(f"Gave up after {MAX_REPLACEMENTS} replacement jobs lapsed before their upload")
 
 
 def download(hook: XComplianceHook, job_id: str, results_path: Any) -> dict[str, Any]:

@@ -31,15 +31,17 @@ def compliance_job(
     with TaskGroup(group_id, tooltip=f"X compliance job for {job_type}") as group:
         create = XComplianceCreateJobOperator(task_id="create_job", job_type=job_type)
         upload = XComplianceUploadOperator(task_id="upload_ids", job_id=create.output, ids_path=ids_path)
+        # The upload may have replaced a lapsed job: wait for, and download, the job it fed.
+        job_id = upload.output["job_id"]
         wait = XComplianceJobSensor(
             task_id="wait_for_job",
-            job_id=create.output,
+            job_id=job_id,
             deferrable=True,
             poke_interval=poll_interval,
             timeout=wait_timeout,
         )
         download = XComplianceDownloadOperator(
-            task_id="download_results", job_id=create.output, results_path=results_path
+            task_id="download_results", job_id=job_id, results_path=results_path
         )
         create >> upload >> wait >> download
     return group, download.output

@@ -54,6 +54,7 @@ def dag_env(emulator, warehouse, tmp_path, monkeypatch):
     )
     monkeypatch.setenv("X_COMPLIANCE_STORAGE_ROOT", (tmp_path / "storage").as_uri())
     monkeypatch.setenv("X_COMPLIANCE_POLL_SECONDS", "0.1")
+    monkeypatch.setenv("X_COMPLIANCE_RETRY_DELAY_SECONDS", "1")
     return {"emulator": emulator, "warehouse": warehouse, "storage": tmp_path / "storage"}
 
 
@@ -69,3 +70,23 @@ def load_dag(dag_id: str):
     bag = BundleDagBag(dag_folder=str(ROOT / "dags"), bundle_path=ROOT / "dags", bundle_name="dags-folder")
     assert not bag.import_errors, bag.import_errors
     return bag.get_dag(dag_id)
+
+
+@pytest.fixture
+def id_file_for(tmp_path):
+    """Start another app's job on the emulator (created and uploaded), holding the type's slot."""
+
+    def start(emulator, name: str, job_type: str = "tweets") -> dict:
+        import os
+
+        from x_compliance.hooks.x_compliance import XComplianceHook
+
+        ids = tmp_path / f"{name}.txt"
+        ids.write_text("".join(f"{1_200_000_000_000_000_000 + i}\n" for i in range(100)))
+        assert os.environ["AIRFLOW_CONN_X_COMPLIANCE_DEFAULT"]
+        hook = XComplianceHook()
+        job = hook.create_job(job_type, name=name)
+        hook.upload_ids(job, ids)
+        return {"id": job.id, "name": name}
+
+    return start

@@ -13,8 +13,15 @@ from typing import Any
 from airflow.sdk.exceptions import TaskDeferred
 
 
+class FakeTaskInstance(SimpleNamespace):
+    """What operators read of ``context["ti"]``: ids, and XComs they push besides their return."""
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcoms[key] = value
+
+
 def make_context(dag_id: str = "x_compliance_test", task_id: str = "task", run_id: str = "manual__1") -> dict:
-    ti = SimpleNamespace(dag_id=dag_id, task_id=task_id, run_id=run_id, map_index=-1, try_number=1)
+    ti = FakeTaskInstance(dag_id=dag_id, task_id=task_id, run_id=run_id, map_index=-1, try_number=1, xcoms={})
     return {"ti": ti, "run_id": run_id, "task_instance": ti}
 
 

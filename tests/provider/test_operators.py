@@ -114,9 +114,25 @@ def test_upload_refuses_a_bad_line_and_sends_nothing(hook, emulator, tmp_path):
 def test_upload_to_a_lapsed_job_says_create_a_new_one(hook, emulator, id_file):
     job = hook.create_job("tweets")
     emulator.emulator.clock.advance(16 * 60)
-    op = XComplianceUploadOperator(task_id="upload", job_id=job.id, ids_path=str(id_file(10)))
+    op = XComplianceUploadOperator(
+        task_id="upload", job_id=job.id, ids_path=str(id_file(10)), replace_lapsed_job=False
+    )
     with pytest.raises(JobExpiredError, match="create a new job"):
         run_task(op)
+
+
+def test_upload_replaces_a_lapsed_job_and_says_which_job_got_the_ids(hook, emulator, id_file):
+    job = hook.create_job("tweets", name="nightly")
+    emulator.emulator.clock.advance(16 * 60)
+    op = XComplianceUploadOperator(task_id="upload", job_id=job.id, ids_path=str(id_file(10)))
+    context = make_context(task_id="upload")
+    summary, _ = run_task(op, context)
+    replacement = hook.get_job(summary["job_id"])
+    assert replacement.id != job.id and replacement.name == "nightly~1"
+    assert context["ti"].xcoms["job_id"] == replacement.id
+    again, _ = run_task(op, context)  # a retry finds the replacement instead of making a third job
+    assert again["job_id"] == replacement.id
+    assert len(hook.list_jobs("tweets")) == 2
 
 
 def test_job_id_and_paths_are_template_fields():

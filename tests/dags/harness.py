@@ -1,0 +1,61 @@
+"""Run the tweets DAG once against the emulator and judge the outcome against the fates.
+
+The promise under test: after any run the warehouse is either exactly right or exactly as it
+was, and a failed run says why.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.dags.conftest import LOGICAL_DATE, load_dag, read_table
+from tests.dags.expected import Expected, after_tweets_run
+
+
+@dataclass
+class Outcome:
+    state: str
+    before: dict[int, tuple]
+    expected: Expected
+    tweets: dict[int, tuple]
+    users_unchanged: bool
+    audit: set[tuple]
+    jobs: list[dict]
+    task_states: dict[str, str]
+
+    def exactly_right(self) -> bool:
+        return (
+            self.tweets == self.expected.tweets and self.audit == self.expected.audit and self.users_unchanged
+        )
+
+    def unchanged(self) -> bool:
+        return self.tweets == self.before and not self.audit and self.users_unchanged
+
+
+def audit_rows(path: Path) -> set[tuple]:
+    with sqlite3.connect(path) as db:
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'compliance_audit'").fetchone():
+            return set()
+        return set(db.execute("SELECT record_id, table_name, change, reason FROM compliance_audit"))
+
+
+def run_tweets_dag(dag_env, logical_date=LOGICAL_DATE) -> Outcome:
+    path, emulator = dag_env["warehouse"], dag_env["emulator"]
+    tweets, users = read_table(path, "tweets"), read_table(path, "users")
+    run = load_dag("x_compliance_tweets").test(logical_date=logical_date)
+    lo = run.data_interval_start.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    hi = run.data_interval_end.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    partition = {i for i, row in tweets.items() if lo <= row[2] < hi}
+    expected = after_tweets_run(tweets, users, partition, lambda i: emulator.emulator.fate("tweets", i))
+    return Outcome(
+        state=str(run.state),
+        before=tweets,
+        expected=expected,
+        tweets=read_table(path, "tweets"),
+        users_unchanged=read_table(path, "users") == users,
+        audit=audit_rows(path),
+        jobs=emulator.emulator.jobs(),
+        task_states={ti.task_id: str(ti.state) for ti in run.get_task_instances()},
+    )
