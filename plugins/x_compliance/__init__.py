@@ -22,6 +22,7 @@ _EXPORTS = {
     "XComplianceJobOperator": "x_compliance.operators.job",
     "XComplianceJobSensor": "x_compliance.sensors.job",
     "XComplianceJobTrigger": "x_compliance.triggers.job",
+    "compliance_job": "x_compliance.task_groups",
     "ComplianceJob": "x_compliance.jobs",
     "JobStatus": "x_compliance.jobs",
     "JobType": "x_compliance.jobs",
