@@ -2,8 +2,8 @@
 
 X wants one ID per line. Users hand us files with BOMs, ``\\r\\n``, padding and blank lines, so
 every line is normalized; anything that is still not 1 to 19 digits is an error naming the file,
-line and value. Clean blocks pass a single C-speed regex check and are sent as they are, so a
-10M-ID file costs about as much as copying it.
+line and value. Clean blocks pass a C-speed check (``translate`` plus numpy on the newline
+positions) and are sent as they are, so a 10M-ID file costs about as much as copying it.
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from os import PathLike
 from typing import IO, Any
 
+import numpy as np
+
 from x_compliance.exceptions import InvalidIdError
 
 BLOCK_SIZE = 4 << 20
-_CLEAN_BLOCK = re.compile(rb"(?:[0-9]{1,19}\n)*")
+_DIGITS_AND_NEWLINES = b"0123456789\n"
 _ID = re.compile(rb"[0-9]{1,19}")
 _STRIP = b" \t\r\x0b\x0c"
 _BOM = b"\xef\xbb\xbf"
@@ -85,18 +87,38 @@ def iter_id_blocks(
             block, carry = data[:cut], data[cut:]
             if not block:
                 continue
-            yield _checked(block, name, line_number, job_id)
-            line_number += block.count(b"\n")
+            normalized, count, lines = _checked(block, name, line_number, job_id)
+            yield normalized, count, len(block)
+            line_number += lines
         if carry:
             normalized, count = _normalize_block(carry + b"\n", name, line_number, job_id)
             yield normalized, count, len(carry)
 
 
 def _checked(block: bytes, name: str, line_number: int, job_id: str | None) -> tuple[bytes, int, int]:
-    if _CLEAN_BLOCK.fullmatch(block):
-        return block, block.count(b"\n"), len(block)
+    """``(bytes to send, IDs, lines)`` for a block of whole lines."""
+    lines = _clean_lines(block)
+    if lines is not None:
+        return block, lines, lines
     normalized, count = _normalize_block(block, name, line_number, job_id)
-    return normalized, count, len(block)
+    return normalized, count, block.count(b"\n")
+
+
+def _clean_lines(block: bytes) -> int | None:
+    """The number of lines when every line of ``block`` is already 1 to 19 digits, else None."""
+    if block.translate(None, _DIGITS_AND_NEWLINES):
+        return None  # something other than digits and newlines: let the normalizer look
+    width = block.find(b"\n") + 1
+    if width < 2:
+        return None  # an empty first line
+    data = np.frombuffer(block, np.uint8)
+    if len(block) % width == 0 and width <= 20 and (data[width - 1 :: width] == 10).all():
+        return len(block) // width  # the usual case: every ID as long, a newline every `width`
+    ends = np.flatnonzero(data == 10)
+    lengths = np.diff(ends, prepend=-1)
+    if lengths.min() < 2 or lengths.max() > 20:
+        return None
+    return len(ends)
 
 
 def validate_ids(source: Any, *, job_id: str | None = None) -> IdFileStats:

@@ -161,7 +161,8 @@ class SignedUrlClient:
                     exhausted = True
                     break
                 buffer += data
-            chunk = bytes(buffer[:chunk_size])
+            with memoryview(buffer) as view, view[:chunk_size] as head:
+                chunk = bytes(head)  # one copy (``bytes(buffer[:n])`` made two)
             persisted = self._send_chunk(session_url, chunk, offset, total, what=what)
             if persisted is None:
                 progress.seek(total)

@@ -17,27 +17,18 @@ from contextlib import closing
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
-import pandas as pd
-import pyarrow.parquet as pq
-
-from x_compliance.exceptions import MalformedResultError, XComplianceError
-from x_compliance.ids import open_source, source_name
+from x_compliance.exceptions import XComplianceError
 from x_compliance.results import KNOWN_REASONS
-from x_compliance.storage_paths import as_storage_path
+from x_compliance.warehouse.flagged import check_all_uploaded, read_results
 from x_compliance.warehouse.tables import (
     AUDIT_TABLE,
     CASCADE_REASONS,
     REMOVE,
     SCRUB,
     ComplianceTable,
-    change_for,
 )
 
 log = logging.getLogger(__name__)
-
-BATCH_ROWS = 50_000
-ID_CHUNK_BYTES = 8 << 20
 
 FLAGGED_COLUMNS = "id BIGINT PRIMARY KEY, reason VARCHAR(32), change VARCHAR(8)"
 AUDIT_DDL = f"""CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} (
@@ -49,48 +40,6 @@ AUDIT_DDL = f"""CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} (
     run_id      VARCHAR(250) NOT NULL,
     changed_at  VARCHAR(32) NOT NULL
 )"""
-
-
-def read_results(results_path: Any, *, job_id: str) -> pd.DataFrame:
-    """The Parquet results as ``id`` (int64), ``reason`` and ``change``; validated."""
-    with as_storage_path(results_path).open("rb") as fh:
-        frames = [
-            batch.to_pandas()
-            for batch in pq.ParquetFile(fh).iter_batches(BATCH_ROWS, columns=["id", "reason"])
-        ]
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"id": [], "reason": []})
-    ids = frame["id"].astype("string")
-    bad = ~ids.str.fullmatch(r"[0-9]{1,19}").fillna(False) | frame["reason"].isna()
-    if bad.any():
-        row = int(bad.to_numpy().argmax())
-        raise MalformedResultError(
-            source_name(results_path), row + 1, str(frame.iloc[row].to_dict()), "bad row", job_id=job_id
-        )
-    out = pd.DataFrame({"id": ids.astype("int64"), "reason": frame["reason"].astype(str)})
-    out["change"] = out["reason"].map(change_for)
-    return out.drop_duplicates("id", keep="first")
-
-
-def check_all_uploaded(results: pd.DataFrame, ids_path: Any, *, job_id: str) -> None:
-    """Every result must be an ID we sent: anything else means the wrong file or the wrong job."""
-    wanted = np.unique(results["id"].to_numpy())
-    found = np.zeros(len(wanted), dtype=bool)
-    with open_source(ids_path) as fh:
-        carry = b""
-        while block := fh.read(ID_CHUNK_BYTES):
-            block = carry + block
-            cut = block.rfind(b"\n") + 1
-            carry = block[cut:]
-            chunk = np.array(block[:cut].split(), dtype=np.int64)
-            found |= np.isin(wanted, chunk)
-        if carry.strip():
-            found |= np.isin(wanted, np.array(carry.split(), dtype=np.int64))
-    if not found.all():
-        stray = wanted[~found][:5].tolist()
-        raise XComplianceError(
-            f"job {job_id}: {int((~found).sum())} result id(s) were never uploaded in "
-            f"{source_name(ids_path)} (e.g. {stray}); refusing to apply results from another job"
-        )
 
 
 AUDIT_COLUMNS = "record_id, table_name, change, reason, job_id, run_id, changed_at"
@@ -159,7 +108,8 @@ def apply_results(
 ) -> dict[str, Any]:
     """Apply the results in one transaction; return counts of what changed, per change and reason."""
     results = read_results(results_path, job_id=job_id)
-    unknown = sorted(set(results["reason"]) - KNOWN_REASONS)
+    per_reason = results.per_reason()
+    unknown = sorted(reason for reason, count in per_reason.items() if count and reason not in KNOWN_REASONS)
     if unknown:
         log.warning(
             "Job %s sent reasons this version does not know: %s; their rows are removed", job_id, unknown
@@ -177,10 +127,9 @@ def apply_results(
             with closing(conn.cursor()) as cur:
                 cur.execute(f"CREATE TEMPORARY TABLE {flagged} ({FLAGGED_COLUMNS})")
                 insert = f"INSERT INTO {flagged} (id, reason, change) VALUES ({ph}, {ph}, {ph})"
-                for start in range(0, len(results), BATCH_ROWS):
-                    batch = results.iloc[start : start + BATCH_ROWS]
-                    rows = zip(batch["id"].tolist(), batch["reason"], batch["change"], strict=True)
-                    cur.executemany(insert, list(rows))
+                for batch in results.frames():
+                    columns = (batch["id"].tolist(), batch["reason"].tolist(), batch["change"].tolist())
+                    cur.executemany(insert, list(zip(*columns, strict=True)))
                 for label, audit_sql, change_sql in _statements(table, flagged, ph):
                     cur.execute(audit_sql, (job_id, run_id, changed_at))
                     audited = cur.rowcount
@@ -203,7 +152,7 @@ def apply_results(
         "deleted": changes["deleted"],
         "geo_scrubbed": changes["geo_scrubbed"],
         "cascade_deleted": changes["cascade_deleted"],
-        "flagged_per_reason": results["reason"].value_counts().sort_index().to_dict(),
+        "flagged_per_reason": {reason: count for reason, count in per_reason.items() if count},
     }
     log.info(
         "Applied job %s to %s: %s rows deleted, %s geo-scrubbed, %s cascaded (of %s flagged IDs)",
