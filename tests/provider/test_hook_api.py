@@ -122,3 +122,10 @@ async def test_async_get_job(hook, emulator):
 async def test_async_errors_are_the_same_types(hook):
     with pytest.raises(NotFoundError):
         await hook.aget_job("42")
+
+
+def test_list_with_meta_and_the_empty_list_without_data(hook, emulator):
+    emulator.emulator.config.list_meta = True  # the spec's shape: data plus meta.result_count
+    assert hook.list_jobs("tweets") == []  # empty: meta only, no data
+    job = hook.create_job("tweets")
+    assert [j.id for j in hook.list_jobs("tweets")] == [job.id]
