@@ -82,7 +82,7 @@ def emulator_process(*, data_dir: Path, port: int | None = None, seed: int = 42,
         "--processing-base", "2",
     ]  # fmt: skip
     with log.open("ab") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_default_signals)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{url}/_emulator/health", timeout=30, what="the emulator", process=process)
@@ -115,7 +115,12 @@ def airflow_standalone(env: dict[str, str], *, port: int = 8080, log: Path) -> I
     }
     with log.open("ab") as out:
         process = subprocess.Popen(
-            ["airflow", "standalone"], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            ["airflow", "standalone"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_default_signals,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -123,6 +128,13 @@ def airflow_standalone(env: dict[str, str], *, port: int = 8080, log: Path) -> I
         yield url
     finally:
         _stop(process, signal.SIGINT, grace=30)
+
+
+def _default_signals() -> None:
+    """In the child: take SIGINT and SIGTERM as usual, even when our caller ignored them (a
+    shell's ``cmd &`` does), so the signals that stop it reach it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _stop(process: subprocess.Popen, sig: int, grace: float = 10) -> None:

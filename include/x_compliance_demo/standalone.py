@@ -7,8 +7,10 @@ this started.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 
 from x_compliance_demo import warehouse
@@ -17,7 +19,14 @@ from x_compliance_demo.stack import PROJECT, airflow_env, airflow_standalone, em
 HOME = PROJECT / "data" / "airflow"
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # Ctrl-C and a plain `kill` both stop everything, even if we were started with them ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     HOME.mkdir(parents=True, exist_ok=True)
     db = HOME / "warehouse.db"
     if not db.exists():
@@ -35,7 +44,7 @@ def main() -> int:
             print("Ctrl-C stops Airflow and the emulator.")
             try:
                 while True:
-                    subprocess.run(["sleep", "3600"], check=False)
+                    time.sleep(3600)
             except KeyboardInterrupt:
                 print("\nStopping Airflow and the emulator...")
     return 0
