@@ -77,14 +77,11 @@ def id_file_for(tmp_path):
     """Start another app's job on the emulator (created and uploaded), holding the type's slot."""
 
     def start(emulator, name: str, job_type: str = "tweets") -> dict:
-        import os
-
         from x_compliance.hooks.x_compliance import XComplianceHook
 
         ids = tmp_path / f"{name}.txt"
         ids.write_text("".join(f"{1_200_000_000_000_000_000 + i}\n" for i in range(100)))
-        assert os.environ["AIRFLOW_CONN_X_COMPLIANCE_DEFAULT"]
-        hook = XComplianceHook()
+        hook = XComplianceHook()  # the connection dag_env points at this test's emulator
         job = hook.create_job(job_type, name=name)
         hook.upload_ids(job, ids)
         return {"id": job.id, "name": name}

@@ -55,3 +55,9 @@ def status_count(emulator, endpoint: str, status: int) -> int:
     """How many responses of ``status`` the emulator gave on ``endpoint`` (create/get/list/...)."""
     per_status = emulator.emulator.stats["responses"].get(endpoint, {})
     return int(per_status.get(str(status), per_status.get(status, 0)))
+
+
+def expected_results(emulator, job_type: str, path) -> dict[str, str]:
+    """What the emulator decided for each ID in ``path``: from its fates, not from our code."""
+    fates = {i: emulator.emulator.fate(job_type, i) for i in path.read_text().split()}
+    return {i: reason for i, reason in fates.items() if reason}

@@ -9,7 +9,7 @@ import pytest
 from airflow.sdk._shared.secrets_masker.secrets_masker import redact
 
 from tests.conftest import TOKEN
-from tests.provider.conftest import wait_for_status
+from tests.provider.conftest import expected_results, wait_for_status
 from x_compliance.exceptions import (
     DownloadUrlExpiredError,
     JobExpiredError,
@@ -21,16 +21,6 @@ from x_compliance.hooks.storage import RESUMABLE_QUANTUM
 from x_compliance.jobs import JobStatus
 from x_compliance.results import iter_results
 from x_compliance_emulator import Fault
-
-
-def _expected(emulator, job_type, path) -> dict[str, str]:
-    """What the emulator decided for each uploaded ID: computed from its fates, not from our code."""
-    out = {}
-    for line in path.read_text().split():
-        reason = emulator.emulator.fate(job_type, line)
-        if reason:
-            out[line] = reason
-    return out
 
 
 def _cycle(hook, emulator, tmp_path, path, *, resumable=False, job_type="tweets", **upload_kw):
@@ -46,7 +36,7 @@ def test_plain_upload_and_download(hook, emulator, tmp_path, id_file):
     path = id_file(5000)
     report, got, _ = _cycle(hook, emulator, tmp_path, path)
     assert (report.ids, report.bytes, report.resumable) == (5000, path.stat().st_size, False)
-    assert got == _expected(emulator, "tweets", path)
+    assert got == expected_results(emulator, "tweets", path)
     assert got  # the default rates flag some IDs
 
 
@@ -54,21 +44,21 @@ def test_resumable_upload_in_chunks(hook, emulator, tmp_path, id_file):
     path = id_file(60_000)  # ~1.2 MB: several 256 KiB chunks
     report, got, _ = _cycle(hook, emulator, tmp_path, path, resumable=True, chunk_size=RESUMABLE_QUANTUM)
     assert report.resumable and report.ids == 60_000
-    assert got == _expected(emulator, "tweets", path)
+    assert got == expected_results(emulator, "tweets", path)
 
 
 def test_resumable_upload_resumes_after_a_drop(hook, emulator, tmp_path, id_file):
     path = id_file(60_000)
     emulator.emulator.faults.add(Fault("drop", target="upload", after_bytes=300_000))
     _, got, _ = _cycle(hook, emulator, tmp_path, path, resumable=True, chunk_size=2 * RESUMABLE_QUANTUM)
-    assert got == _expected(emulator, "tweets", path)
+    assert got == expected_results(emulator, "tweets", path)
 
 
 def test_plain_upload_restarts_after_a_drop(hook, emulator, tmp_path, id_file):
     path = id_file(20_000)
     emulator.emulator.faults.add(Fault("drop", target="upload", after_bytes=100_000))
     _, got, _ = _cycle(hook, emulator, tmp_path, path)
-    assert got == _expected(emulator, "tweets", path)
+    assert got == expected_results(emulator, "tweets", path)
 
 
 def test_messy_file_is_uploaded_normalized(hook, emulator, tmp_path):
@@ -94,7 +84,7 @@ def test_gzip_download_is_decoded(hook, emulator, tmp_path, id_file):
     emulator.emulator.config.gzip_downloads = True
     path = id_file(3000)
     _, got, _ = _cycle(hook, emulator, tmp_path, path)
-    assert got == _expected(emulator, "tweets", path)
+    assert got == expected_results(emulator, "tweets", path)
 
 
 def test_expired_upload_url_says_create_a_new_job(hook, emulator, id_file):

@@ -9,7 +9,7 @@ import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
 from tests.conftest import TOKEN
-from tests.provider.conftest import wait_for_status
+from tests.provider.conftest import expected_results, wait_for_status
 from tests.provider.runner import make_context, run_task
 from x_compliance import (
     XComplianceCreateJobOperator,
@@ -30,12 +30,6 @@ from x_compliance.jobs import JobStatus
 from x_compliance.naming import job_name
 from x_compliance.normalize import write_results_parquet
 from x_compliance_emulator import Fault
-
-
-def _expected(emulator, job_type, path) -> dict[str, str]:
-    fates = {i: emulator.emulator.fate(job_type, i) for i in path.read_text().split()}
-    return {i: r for i, r in fates.items() if r}
-
 
 # -- create -----------------------------------------------------------------------------------
 
@@ -207,7 +201,7 @@ def test_download_writes_normalized_parquet(hook, emulator, id_file, tmp_path):
     target = tmp_path / "out" / "results.parquet"
     summary, _ = run_task(XComplianceDownloadOperator(task_id="dl", job_id=job.id, results_path=str(target)))
     table = pq.read_table(target).to_pandas()
-    expected = _expected(emulator, "tweets", path)
+    expected = expected_results(emulator, "tweets", path)
     assert dict(zip(table["id"], table["reason"], strict=True)) == expected
     assert table["id"].is_unique  # the emulator writes duplicate lines, as X does
     assert summary["rows"] == len(expected) and summary["path"] == str(target)
@@ -243,7 +237,7 @@ def test_all_in_one(hook, emulator, id_file, tmp_path, deferrable):
     summary, deferrals = run_task(op)
     assert bool(deferrals) is deferrable
     table = pq.read_table(target).to_pandas()
-    assert dict(zip(table["id"], table["reason"], strict=True)) == _expected(emulator, "tweets", path)
+    assert dict(zip(table["id"], table["reason"], strict=True)) == expected_results(emulator, "tweets", path)
     assert summary["rows"] == len(table)
 
 
@@ -267,4 +261,4 @@ def test_all_in_one_replaces_a_lapsed_job(hook, emulator, id_file, tmp_path):
     assert result["job_id"] == jobs[0].id
     assert [j.status.value for j in jobs] == ["complete", "expired"]
     assert jobs[0].name.endswith("~1")  # a new name: the lapsed job must not be "reused"
-    assert len(pq.read_table(target)) == len(_expected(emulator, "tweets", path))
+    assert len(pq.read_table(target)) == len(expected_results(emulator, "tweets", path))
