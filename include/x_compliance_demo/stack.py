@@ -68,12 +68,9 @@ def airflow_env(
     return env
 
 
-@contextmanager
-def emulator_process(*, data_dir: Path, port: int | None = None, seed: int = 42, log: Path) -> Iterator[str]:
-    """The emulator CLI on 127.0.0.1; yields its base URL."""
-    port = port or free_port()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    command = [
+def emulator_command(*, port: int, data_dir: Path, seed: int) -> list[str]:
+    """The emulator CLI as the demos run it; the same port and data folder give the same jobs."""
+    return [
         str(BIN / "x-compliance-emulator"),
         "--port", str(port),
         "--token", EMULATOR_TOKEN,
@@ -81,6 +78,14 @@ def emulator_process(*, data_dir: Path, port: int | None = None, seed: int = 42,
         "--data-dir", str(data_dir),
         "--processing-base", "2",
     ]  # fmt: skip
+
+
+@contextmanager
+def emulator_process(*, data_dir: Path, port: int | None = None, seed: int = 42, log: Path) -> Iterator[str]:
+    """The emulator CLI on 127.0.0.1; yields its base URL."""
+    port = port or free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    command = emulator_command(port=port, data_dir=data_dir, seed=seed)
     with log.open("ab") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_default_signals)
     url = f"http://127.0.0.1:{port}"
