@@ -19,7 +19,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from x_compliance_demo.services import Postgres, process, require
-from x_compliance_demo.stack import BIN, wait_for
+from x_compliance_demo.stack import BIN, free_port, wait_for
 
 WAREHOUSE_QUEUE, X_QUEUE = "warehouse", "default"
 WAREHOUSE_TASKS = frozenset({"export_partition", "apply_to_warehouse"})
@@ -55,6 +55,7 @@ def celery_env(base: dict[str, str], *, postgres: Postgres, broker: str, api_por
         "AIRFLOW__API__BASE_URL": api,
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "15",
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
         # One signing key for every component, or tasks' execution-API tokens are refused.
@@ -84,7 +85,12 @@ def celery_airflow(env: dict[str, str], *, logs: Path, workers: dict[str, str]) 
         for name, queue in workers.items():
             scratch = worker_scratch(env, name)
             scratch.mkdir(parents=True, exist_ok=True)
-            worker_env = {**env, WORKER_NAME_ENV: name, "TMPDIR": str(scratch)}
+            worker_env = {
+                **env,
+                WORKER_NAME_ENV: name,
+                "TMPDIR": str(scratch),
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            }
             command = [airflow, "celery", "worker", "--celery-hostname", f"{name}@%h", "--queues", queue]
             start(f"worker-{name}", command, worker_env)
         url = env["AIRFLOW__API__BASE_URL"]

@@ -33,7 +33,7 @@ BUCKET = "x-compliance"
 S3_CONN_ID = "x_compliance_s3"
 STORAGE_ROOT = f"s3://{S3_CONN_ID}@{BUCKET}/x-compliance"
 WORKERS = {"warehouse-worker": WAREHOUSE_QUEUE, "x-worker": X_QUEUE}
-# The seeded Posts span the two days before END; a run for 2026-11-20 checks the last one.
+# The seeded Posts span the two days before END; the run for 2026-11-20 checks 2026-11-19.
 END = datetime(2026, 11, 21, tzinfo=UTC)
 RUN_DATE = "2026-11-20T00:00:00Z"
 
@@ -79,11 +79,15 @@ def read_table(cluster: Postgres, table: str) -> dict[int, tuple]:
         return {row[0]: tuple(row) for row in pg.execute(f"SELECT * FROM {table}")}
 
 
-def read_audit(cluster: Postgres) -> list[tuple]:
+def read_audit(cluster: Postgres, run_id: str | None = None) -> list[tuple]:
+    """(record_id, table, change, reason) of every audit row, or of one run's."""
     import psycopg
 
+    sql = "SELECT record_id, table_name, change, reason FROM compliance_audit"
     with psycopg.connect(cluster.dsn("warehouse")) as pg:
-        return list(pg.execute("SELECT record_id, table_name, change, reason FROM compliance_audit"))
+        if run_id is None:
+            return list(pg.execute(sql))
+        return list(pg.execute(sql + " WHERE run_id = %s", (run_id,)))
 
 
 @contextmanager
@@ -102,13 +106,6 @@ def deployment(work: Path, *, tweets: int = 3000, users: int = 300, seed: int = 
             airflow_home=work / "airflow", emulator_url=emulator, warehouse=work / "unused.db",
             storage=work / "unused", poll_seconds=1,
         )  # fmt: skip
-        warehouse_conn = {
-            "conn_type": "postgres",
-            "host": cluster.host,
-            "port": cluster.port,
-            "login": cluster.user,
-            "schema": "warehouse",
-        }
         s3_conn = {
             "conn_type": "aws",
             "login": S3_CREDENTIALS["aws_access_key_id"],
@@ -117,7 +114,7 @@ def deployment(work: Path, *, tweets: int = 3000, users: int = 300, seed: int = 
         }
         base.update(
             {
-                "AIRFLOW_CONN_WAREHOUSE_DEFAULT": json.dumps(warehouse_conn),
+                "AIRFLOW_CONN_WAREHOUSE_DEFAULT": cluster.airflow_conn("warehouse"),
                 f"AIRFLOW_CONN_{S3_CONN_ID.upper()}": json.dumps(s3_conn),
                 "X_COMPLIANCE_STORAGE_ROOT": STORAGE_ROOT,
                 "X_COMPLIANCE_RETRY_DELAY_SECONDS": "3",

@@ -7,6 +7,7 @@ Each is a context manager that stops its process group and removes its files how
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -47,6 +48,18 @@ class Postgres:
 
     def sqlalchemy_url(self, database: str) -> str:
         return f"postgresql+psycopg://{self.user}@{self.host}:{self.port}/{database}"
+
+    def airflow_conn(self, database: str) -> str:
+        """An ``AIRFLOW_CONN_*`` value (JSON) for a PostgresHook on ``database``."""
+        return json.dumps(
+            {
+                "conn_type": "postgres",
+                "host": self.host,
+                "port": self.port,
+                "login": self.user,
+                "schema": database,
+            }
+        )
 
     def create_database(self, name: str) -> None:
         import psycopg

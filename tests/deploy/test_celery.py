@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from collections import Counter
 from contextlib import ExitStack
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from tests.dags.expected import after_tweets_run
-from tests.deploy.conftest import parts_required
+from tests.deploy.conftest import parts_required, x_time
 from x_compliance_demo.celery_stack import WAREHOUSE_TASKS, worker_scratch
 from x_compliance_demo.deploy import (
     DAG_ID,
@@ -32,10 +31,6 @@ from x_compliance_demo.stack import PROJECT
 from x_compliance_emulator.client import EmulatorAdmin
 
 pytestmark = [pytest.mark.deploy, pytest.mark.slow, pytest.mark.timeout(600)]
-
-
-def _x_time(stamp: str) -> str:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def _leftovers(folder: Path) -> list[Path]:
@@ -57,7 +52,7 @@ def test_tweets_dag_on_two_celery_workers_with_postgres_and_s3(tmp_path):
             "GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/export_partition/xcomEntries/path"
         )["value"]
         jobs = EmulatorAdmin(dep.emulator_url).jobs()
-        lo, hi = _x_time(run["data_interval_start"]), _x_time(run["data_interval_end"])
+        lo, hi = x_time(run["data_interval_start"]), x_time(run["data_interval_end"])
         partition = {i for i, row in tweets.items() if lo <= row[2] < hi}
         fates = EmulatorAdmin(dep.emulator_url).fates("tweets", partition)
         after, audit, keys = read_table(dep.postgres, "tweets"), read_audit(dep.postgres), dep.s3_keys()
