@@ -11,6 +11,7 @@ import json
 import requests
 
 from tests.emulator.conftest import XApi, id_file, put_ids, snowflakes
+from tests.emulator.test_resumable import KIB256, put_chunk, start, status
 from x_compliance_emulator import EmulatorConfig, EmulatorServer
 
 
@@ -80,5 +81,23 @@ def test_a_reset_forgets_the_kept_jobs(tmp_path):
         body = XApi(server, "t1").get(job["id"]).json()
         assert "data" not in body
         assert body["errors"][0]["title"] == "Not Found Error"
+    finally:
+        server.stop()
+
+
+def test_a_resumable_session_resumes_after_the_restart(tmp_path):
+    payload = id_file(snowflakes(20_000))
+    config = EmulatorConfig(tokens=["t1"], data_dir=tmp_path / "x", processing_seconds_base=0)
+    server = EmulatorServer(config).start()
+    try:
+        job = XApi(server, "t1").create_job("tweets", resumable=True)
+        session = start(job)
+        assert put_chunk(session, payload[:KIB256], 0, "*").status_code == 308
+        server = restart(server)
+        # The session and what it persisted are still there: the upload goes on from there.
+        assert status(session).headers["Range"] == f"bytes=0-{KIB256 - 1}"
+        assert put_chunk(session, payload[KIB256:], KIB256, len(payload)).status_code == 200
+        XApi(server, "t1").wait_for(job["id"], "complete")
+        assert server.emulator.jobs()[0]["ids_uploaded"] == 20_000
     finally:
         server.stop()
