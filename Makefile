@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export AIRFLOW_HOME := $(CURDIR)/.airflow
 
-.PHONY: install test lint demo airflow emulator bench clean
+.PHONY: install test lint demo airflow celery emulator bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ demo: $(STAMP)
 
 airflow: $(STAMP)
 	$(BIN)/python -m x_compliance_demo.standalone
+
+# The tweets DAG on two CeleryExecutor workers, PostgreSQL, Redis and S3 (moto); needs the Debian
+# packages postgresql and redis-server. ARGS=--once stops after the run.
+celery: $(STAMP)
+	$(BIN)/python -m x_compliance_demo.deploy $(ARGS)
 
 emulator: $(STAMP)
 	$(BIN)/x-compliance-emulator --token demo-token --port 8765

@@ -68,12 +68,9 @@ def airflow_env(
     return env
 
 
-@contextmanager
-def emulator_process(*, data_dir: Path, port: int | None = None, seed: int = 42, log: Path) -> Iterator[str]:
-    """The emulator CLI on 127.0.0.1; yields its base URL."""
-    port = port or free_port()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    command = [
+def emulator_command(*, port: int, data_dir: Path, seed: int) -> list[str]:
+    """The emulator CLI as the demos run it; the same port and data folder give the same jobs."""
+    return [
         str(BIN / "x-compliance-emulator"),
         "--port", str(port),
         "--token", EMULATOR_TOKEN,
@@ -81,6 +78,14 @@ def emulator_process(*, data_dir: Path, port: int | None = None, seed: int = 42,
         "--data-dir", str(data_dir),
         "--processing-base", "2",
     ]  # fmt: skip
+
+
+@contextmanager
+def emulator_process(*, data_dir: Path, port: int | None = None, seed: int = 42, log: Path) -> Iterator[str]:
+    """The emulator CLI on 127.0.0.1; yields its base URL."""
+    port = port or free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    command = emulator_command(port=port, data_dir=data_dir, seed=seed)
     with log.open("ab") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_default_signals)
     url = f"http://127.0.0.1:{port}"
@@ -89,6 +94,25 @@ def emulator_process(*, data_dir: Path, port: int | None = None, seed: int = 42,
         yield url
     finally:
         _stop(process, signal.SIGTERM)
+
+
+def standalone_env(env: dict[str, str], *, port: int) -> dict[str, str]:
+    """What every part of a local Airflow on ``port`` must share (an extra triggerer, say)."""
+    return {
+        **env,
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "15",
+        # The log servers too, or two instances on one machine fight over 8793 and 8794.
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        # One signing key for every component, or tasks' execution-API tokens are refused.
+        "AIRFLOW__API_AUTH__JWT_SECRET": env.get("AIRFLOW__API_AUTH__JWT_SECRET") or secrets.token_hex(64),
+    }
 
 
 @contextmanager
@@ -101,18 +125,7 @@ def airflow_standalone(env: dict[str, str], *, port: int = 8080, log: Path) -> I
     home = Path(env["AIRFLOW_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     (home / "simple_auth_manager_passwords.json.generated").write_text(json.dumps({"admin": "admin"}))
-    env = {
-        **env,
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        "AIRFLOW__CORE__PARALLELISM": "4",
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "15",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-        # One signing key for every component, or tasks' execution-API tokens are refused.
-        "AIRFLOW__API_AUTH__JWT_SECRET": env.get("AIRFLOW__API_AUTH__JWT_SECRET") or secrets.token_hex(64),
-    }
+    env = standalone_env(env, port=port)
     with log.open("ab") as out:
         process = subprocess.Popen(
             ["airflow", "standalone"],

@@ -1,18 +1,26 @@
 """The emulator's clock: wall time plus an offset that tests and the admin API can advance.
 
 Everything time-dependent (job lifecycle, rate-limit windows, URL expiry, the Date header) reads
-this clock, so advancing it by 15 minutes expires an upload URL without anyone waiting.
+this clock, so advancing it by 15 minutes expires an upload URL without anyone waiting. Given a
+state file, the offset survives a restart: time never runs backwards for the jobs kept on disk.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from pathlib import Path
+
+from x_compliance_emulator.persistence import write_atomically
 
 
 class Clock:
-    def __init__(self) -> None:
+    def __init__(self, state_file: Path | None = None) -> None:
+        self._state_file = state_file
         self._offset = 0.0
+        if state_file is not None and state_file.is_file():
+            self._offset = float(json.loads(state_file.read_text())["offset_seconds"])
         self._lock = threading.Lock()
 
     def now(self) -> float:
@@ -24,4 +32,6 @@ class Clock:
             raise ValueError("the emulator clock only moves forward")
         with self._lock:
             self._offset += seconds
+            if self._state_file is not None:
+                write_atomically(self._state_file, {"offset_seconds": self._offset})
         return self.now()

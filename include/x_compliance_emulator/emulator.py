@@ -36,13 +36,15 @@ class Emulator:
             else config.data_dir
         )
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.clock = Clock()
+        self.clock = Clock(self.data_dir / "clock.json")
         self.faults = FaultQueue()
         self._stats = Stats()
         self.limiter = RateLimiter()
         self.signer = Signer(config.seed)
         self.store = JobStore(self.signer, self.data_dir)
-        self.processor = Processor(self.store.lock)
+        self.processor = Processor(self.store.lock, on_published=self.store.save)
+        for job in self.store.unfinished():
+            self._process(job, job.upload_generation)
 
     # -- inspection, for tests and the admin API -------------------------------------------
 
@@ -118,6 +120,12 @@ class Emulator:
             job.processing_due_at = None
             job.results_ready = False
             job.error = None
+            self.store.save(job)
+        self._process(job, generation)
+        return True
+
+    def _process(self, job: Job, generation: int) -> None:
+        config = self.config
         self.processor.submit(
             job,
             generation,
@@ -125,7 +133,6 @@ class Emulator:
             LineDetails(config.seed, job.type, config.duplicate_rate),
             config.blank_lines,
         )
-        return True
 
     def close(self) -> None:
         self.processor.shutdown()

@@ -1,7 +1,9 @@
 """All jobs of the emulator: creation (ids, signed URLs, the one-job-per-type rule) and lookups.
 
 Jobs belong to the bearer token that created them; another token neither sees nor is blocked
-by them. URLs are signed once here, so every later read returns the very same strings.
+by them. URLs are signed once here, so every later read returns the very same strings. Every
+job is recorded in its folder under the data folder (``persistence``) and read back when a
+store opens the same folder again, so a restarted emulator keeps its jobs, as X does.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 
 from x_compliance_emulator.config import EmulatorConfig
 from x_compliance_emulator.jobs import Job
+from x_compliance_emulator.persistence import load_jobs, save_job
 from x_compliance_emulator.signing import Signer
 
 TWITTER_EPOCH_MS = 1288834974657
@@ -37,8 +40,8 @@ class JobStore:
     def __init__(self, signer: Signer, data_dir: Path) -> None:
         self.signer = signer
         self._data_dir = data_dir
-        self._jobs: dict[str, Job] = {}
-        self._last_id = 0
+        self._jobs: dict[str, Job] = {job.id: job for job in load_jobs(data_dir)}
+        self._last_id = max(map(int, self._jobs), default=0)
         self.lock = threading.RLock()
 
     def _next_id(self, now: float) -> str:
@@ -100,8 +103,19 @@ class JobStore:
                 object_name=object_name,
                 directory=directory,
             )
+            save_job(job)
             self._jobs[job_id] = job
             return job
+
+    def save(self, job: Job) -> None:
+        """Record a job's changed state on disk; called after each transition."""
+        with self.lock:
+            save_job(job)
+
+    def unfinished(self) -> list[Job]:
+        """Uploaded jobs whose results were never written (the process stopped mid-way)."""
+        with self.lock:
+            return [j for j in self.all() if j.uploaded_at is not None and not j.results_ready]
 
     def get(self, job_id: str) -> Job | None:
         with self.lock:

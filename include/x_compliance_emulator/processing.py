@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -43,8 +43,9 @@ class Stale(Exception):
 
 
 class Processor:
-    def __init__(self, lock: threading.RLock) -> None:
+    def __init__(self, lock: threading.RLock, on_published: Callable[[Job], None]) -> None:
         self._lock = lock  # the job store's lock: job fields are read by the event loop
+        self._on_published = on_published  # records the job's new state (the job store's save)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="x-compliance-results")
         self._epoch = 0
         self._stopping = threading.Event()
@@ -119,3 +120,4 @@ class Processor:
                 job.processing_starts_at + job.processing_base + job.processing_per_million * count / 1e6
             )
             job.results_ready = True
+            self._on_published(job)

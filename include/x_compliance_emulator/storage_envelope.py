@@ -85,6 +85,7 @@ def _upload_url_expired_by_fault(emulator: Emulator, job: Job, now: float) -> bo
     with emulator.store.lock:
         if job.uploaded_at is None:
             job.upload_forced_expired = True
+            emulator.store.save(job)
     return True
 
 

@@ -39,6 +39,7 @@ async def start_session(request: web.Request, emulator: Emulator, job: Job, now:
         job.sessions[session_id] = session
         # A session opened inside the upload window keeps the job alive until it completes.
         job.session_deadline = max(job.session_deadline or 0.0, session.expires_at)
+        emulator.store.save(job)
     location = f"{job.upload_url}&upload_id={session_id}"
     return web.Response(
         status=201,
@@ -137,6 +138,7 @@ def _finalize(emulator: Emulator, job: Job, session: UploadSession, now: float) 
         emulator.end_upload(job)
     with emulator.store.lock:
         job.bytes_uploaded = session.persisted
+        emulator.store.save(job)
     return _complete(job, session, now)
 
 

@@ -40,6 +40,7 @@ async def plain_upload(
         emulator.end_upload(job)
     with emulator.store.lock:
         job.bytes_uploaded = received.written
+        emulator.store.save(job)
     return _uploaded(emulator)
 
 
