@@ -55,5 +55,5 @@ def describe(report: dict[str, Any]) -> str:
     return (
         f"X compliance job {report['job_id']} is {report['status']}: X took "
         f"{duration(report.get('x_processing_seconds'))} from {since} "
-        f"({report['status_calls']} status call(s) made)"
+        f"({report['status_calls']} status call{'' if report['status_calls'] == 1 else 's'} made)"
     )

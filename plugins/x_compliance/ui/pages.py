@@ -6,6 +6,7 @@ a run's jobs (the tab on each DAG run) and one job's entry (where the extra link
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,19 @@ STYLE = (Path(__file__).parent / "style.css").read_text()
 
 def e(value: Any) -> str:
     return escape("" if value is None else str(value))
+
+
+def when(value: Any) -> str:
+    """An ISO timestamp as ``2026-12-02 06:39:18``, UTC (the page's one time zone)."""
+    if not value:
+        return "unknown"
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def layout(title: str, subtitle: str, body: str) -> str:
@@ -46,7 +60,8 @@ def _audit_table(rows: list[dict]) -> str:
         f"<th>{h}</th>" for h in ("Changed at", "Table", "Record", "Change", "Reason", "Job", "Run")
     )
     body = "".join(
-        f"<tr><td class=t>{e(r['changed_at'])}</td><td>{e(r['table_name'])}</td><td>{e(r['record_id'])}</td>"
+        f"<tr><td class=t>{e(when(r['changed_at']))}</td><td>{e(r['table_name'])}</td>"
+        f"<td>{e(r['record_id'])}</td>"
         f"<td>{e(r['change'])}</td><td>{e(r['reason'])}</td>"
         f'<td><a href="{e(job_page(r["job_id"]))}">{e(r["job_id"])}</a></td><td>{e(r["run_id"])}</td></tr>'
         for r in rows
@@ -57,16 +72,16 @@ def _audit_table(rows: list[dict]) -> str:
 def job_card(row: dict, audited: dict[tuple[str, str], int]) -> str:
     """One job: what was checked, its timings, X's verdicts and what the audit says changed."""
     timings = [
-        ("Job created on X", row["job_created_at"]),
-        ("IDs uploaded", row["uploaded_at"]),
-        ("Seen complete", row["completed_at"]),
-        ("Applied", row["applied_at"]),
+        ("Job created on X", when(row["job_created_at"])),
+        ("IDs uploaded", when(row["uploaded_at"])),
+        ("Seen complete", when(row["completed_at"])),
+        ("Applied", when(row["applied_at"])),
         ("X processing time", duration(row["x_processing_seconds"])),
         ("Status calls made", row["status_calls"]),
         ("IDs sent", f"{row['ids_sent']:,}" if row["ids_sent"] is not None else "unknown"),
         ("Results (flagged)", f"{row['results']:,}"),
     ]
-    timing_rows = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in timings)
+    timing_rows = "".join(f"<tr><th class=t>{e(k)}</th><td class=t>{e(v)}</td></tr>" for k, v in timings)
     reasons = [r for r in REASONS if row[f"flagged_{r}"]] + (["other"] if row["flagged_other"] else [])
     changes = sorted({change for change, _ in audited})
     head = "<th>Reason</th><th class='n'>Flagged by X</th>" + "".join(
@@ -103,7 +118,7 @@ def coverage_cards(items: list[Coverage]) -> str:
     for c in items:
         tone = "ok" if c.share >= 0.999 else "warn"
         oldest = (
-            f"Oldest unchecked row: id {e(c.oldest_unchecked_id)}, created {e(c.oldest_unchecked_created_at)}"
+            f"Oldest unchecked row: id {e(c.oldest_unchecked_id)}, created {e(when(c.oldest_unchecked_created_at))}"
             if c.oldest_unchecked_id is not None
             else "Every row was checked."
         )
@@ -125,7 +140,7 @@ def _runs_table(runs: list[dict], limit: int = 20) -> str:
                      ("Deleted", 1), ("Scrubbed", 1), ("Cascaded", 1), ("X took", 1))
     )  # fmt: skip
     body = "".join(
-        f"<tr><td class=t>{e(r['applied_at'])}</td>"
+        f"<tr><td class=t>{e(when(r['applied_at']))}</td>"
         f"<td><a href='{e(job_page(r['job_id']))}'>{e(r['job_id'])}</a> "
         f"{e(r['job_type'])}</td><td>{e(r['scope_label'])}</td><td>{_dag_run_link(r)}</td>"
         f"<td class=n>{e(r['ids_sent'])}</td><td class=n>{r['results']:,}</td>"
@@ -167,7 +182,7 @@ def overview(wh: Any, runs: list[dict], cover: list[Coverage], audit: str) -> st
         + "<h2>Latest jobs</h2>" + _runs_table(runs)
         + "<h2>Latest audited changes</h2>" + audit
     )  # fmt: skip
-    return layout("X compliance", f"Warehouse connection <b>{e(wh.described)}</b>", body)
+    return layout("X compliance", f"Warehouse connection <b>{e(wh.described)}</b> · times in UTC", body)
 
 
 def run_view(wh: Any, dag_id: str, run_id: str, cards: list[str]) -> str:

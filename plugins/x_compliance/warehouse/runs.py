@@ -136,7 +136,7 @@ def describe_run(row: dict[str, Any]) -> str:
         f"{row['rows_deleted']:,} rows deleted, {row['rows_geo_scrubbed']:,} geo-scrubbed, "
         f"{row['rows_cascade_deleted']:,} cascaded in {row['table_name']}; "
         f"X took {duration(row.get('x_processing_seconds'))}"
-        + (f" ({calls} status calls)" if calls is not None else "")
+        + (f" ({calls} status call{'' if calls == 1 else 's'})" if calls is not None else "")
     )
 
 
