@@ -118,7 +118,8 @@ def coverage_cards(items: list[Coverage]) -> str:
     for c in items:
         tone = "ok" if c.share >= 0.999 else "warn"
         oldest = (
-            f"Oldest unchecked row: id {e(c.oldest_unchecked_id)}, created {e(when(c.oldest_unchecked_created_at))}"
+            f"Oldest unchecked row: id {e(c.oldest_unchecked_id)}, "
+            f"created {e(when(c.oldest_unchecked_created_at))}"
             if c.oldest_unchecked_id is not None
             else "Every row was checked."
         )
