@@ -6,15 +6,34 @@ installed, with no file in the plugins folder."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from airflow.plugins_manager import AirflowPlugin
 
 from x_compliance.links import PAGE_PREFIX, XComplianceJobLink
-from x_compliance.ui.app import create_app
+
+
+class PageApp:
+    """The page's ASGI app, built on its first request.
+
+    Every Airflow component loads plugins (the scheduler, workers, the triggerer), and importing
+    the API server's authentication takes about 1.5 s: only the API server should pay it.
+    """
+
+    def __init__(self) -> None:
+        self._app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self._app is None:
+            from x_compliance.ui.app import create_app
+
+            self._app = create_app()
+        await self._app(scope, receive, send)
 
 
 class XCompliancePlugin(AirflowPlugin):
     name = "x_compliance"
-    fastapi_apps = [{"app": create_app(), "url_prefix": PAGE_PREFIX, "name": "X compliance"}]
+    fastapi_apps = [{"app": PageApp(), "url_prefix": PAGE_PREFIX, "name": "X compliance"}]
     external_views = [
         {
             "name": "Compliance",
