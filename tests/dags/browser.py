@@ -28,11 +28,13 @@ def require_chromium() -> tuple[str, str]:
     found = shutil.which("chromium"), shutil.which("chromedriver")
     if all(found):
         return found  # type: ignore[return-value]
-    reason = "browser test skipped: Debian packages chromium and chromium-driver are not installed"
+    missing = "the Debian packages chromium and chromium-driver are not installed"
     if os.environ.get("CI"):
-        pytest.fail(reason + " (CI is set: install them with apt-get install -y chromium chromium-driver)")
-    print(f"\n*** {reason} ***")
-    pytest.skip(reason)
+        pytest.fail(
+            f"browser test cannot run under CI: {missing} (apt-get install -y chromium chromium-driver)"
+        )
+    print(f"\n*** browser test skipped: {missing} ***")
+    pytest.skip(f"browser test skipped: {missing}")
 
 
 @contextmanager
