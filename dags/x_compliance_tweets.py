@@ -53,12 +53,25 @@ def export_partition(destination: str, data_interval_start=None, data_interval_e
 
 
 @task(outlets=[COMPLIANT_TWEETS])
-def apply_to_warehouse(downloaded: dict, ids_path: str, run_id=None) -> dict:
+def apply_to_warehouse(
+    downloaded: dict, exported: dict, dag=None, run_id=None, data_interval_start=None, outlet_events=None
+) -> dict:
     """Remove, scrub and audit, in one transaction, what X flagged in this partition."""
-    warehouse = BaseHook.get_hook(WAREHOUSE_CONN_ID)
-    return apply_results(
-        warehouse, TWEETS, downloaded["path"], ids_path=ids_path, job_id=downloaded["job_id"], run_id=run_id
+    day = data_interval_start.in_timezone("UTC").to_date_string()
+    applied = apply_results(
+        BaseHook.get_hook(WAREHOUSE_CONN_ID),
+        TWEETS,
+        downloaded["path"],
+        ids_path=exported["path"],
+        job_id=downloaded["job_id"],
+        run_id=run_id,
+        scope={"kind": "daily", "checked": f"Posts created on {day}", "date": day},
+        downloaded=downloaded,
+        dag_id=dag.dag_id,
+        ids_sent=exported["ids"],
     )
+    outlet_events[COMPLIANT_TWEETS].extra = applied["asset_extra"]
+    return applied
 
 
 with DAG(
@@ -82,4 +95,4 @@ with DAG(
         poll_interval=POLL_SECONDS,
     )
     exported >> job
-    apply_to_warehouse(downloaded, exported["path"])
+    apply_to_warehouse(downloaded, exported)

@@ -43,12 +43,23 @@ def export_all_users(destination: str) -> dict:
 
 
 @task(outlets=[COMPLIANT_USERS, COMPLIANT_TWEETS])
-def apply_to_warehouse(downloaded: dict, ids_path: str, run_id=None) -> dict:
+def apply_to_warehouse(downloaded: dict, exported: dict, dag=None, run_id=None, outlet_events=None) -> dict:
     """Remove or scrub flagged users and cascade to their Posts, audited, in one transaction."""
-    warehouse = BaseHook.get_hook(WAREHOUSE_CONN_ID)
-    return apply_results(
-        warehouse, USERS, downloaded["path"], ids_path=ids_path, job_id=downloaded["job_id"], run_id=run_id
+    applied = apply_results(
+        BaseHook.get_hook(WAREHOUSE_CONN_ID),
+        USERS,
+        downloaded["path"],
+        ids_path=exported["path"],
+        job_id=downloaded["job_id"],
+        run_id=run_id,
+        scope={"kind": "sweep", "checked": "every stored user"},
+        downloaded=downloaded,
+        dag_id=dag.dag_id,
+        ids_sent=exported["ids"],
     )
+    outlet_events[COMPLIANT_USERS].extra = applied["asset_extra"]
+    outlet_events[COMPLIANT_TWEETS].extra = applied["asset_extra"]
+    return applied
 
 
 with DAG(
@@ -70,4 +81,4 @@ with DAG(
         poll_interval=POLL_SECONDS,
     )
     exported >> job
-    apply_to_warehouse(downloaded, exported["path"])
+    apply_to_warehouse(downloaded, exported)

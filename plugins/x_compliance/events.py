@@ -25,6 +25,10 @@ class JobEvent:
     message: str
     job_status: str | None = None
     error: str | None = None
+    # How many status calls the trigger made, and when one first saw the job terminal (ISO).
+    # Optional: events from triggers serialized by earlier versions lack them.
+    status_calls: int | None = None
+    seen_at: str | None = None
 
     def to_payload(self) -> dict[str, Any]:
         return asdict(self)

@@ -2,7 +2,7 @@
 
 It registers the ``x_compliance`` connection type and its form: the host (X's API by default,
 the emulator in development) and the bearer token in the password field, which Airflow stores
-encrypted and masks everywhere.
+encrypted and masks everywhere; the plugin with the Compliance page; the operators' extra link.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ def get_provider_info() -> dict:
                 "tags": ["service"],
             }
         ],
+        "plugins": [{"name": "x_compliance", "plugin-class": "x_compliance.ui.plugin.XCompliancePlugin"}],
+        "extra-links": ["x_compliance.links.XComplianceJobLink"],
         "hooks": [
             {"integration-name": "X Compliance", "python-modules": ["x_compliance.hooks.x_compliance"]}
         ],

@@ -8,7 +8,17 @@ from __future__ import annotations
 import logging
 import time
 
-MB = 1_000_000
+UNITS = ("B", "KB", "MB", "GB", "TB")
+
+
+def human_size(nbytes: float) -> str:
+    """Bytes in the largest decimal unit that keeps the number at least 1: 23,620 -> "23.6 KB"."""
+    size, unit = float(nbytes), UNITS[0]
+    for unit in UNITS:
+        if abs(size) < 1000 or unit == UNITS[-1]:
+            break
+        size /= 1000
+    return f"{int(size):,} B" if unit == "B" else f"{size:,.1f} {unit}"
 
 
 class Progress:
@@ -59,13 +69,12 @@ class Progress:
         if ids or self.total_ids:
             parts.append(f"{ids:,}" + (f" of {self.total_ids:,}" if self.total_ids else "") + " IDs,")
         parts.append(
-            f"{self.bytes / MB:,.1f}" + (f" of {self.total_bytes / MB:,.1f}" if self.total_bytes else "")
+            human_size(self.bytes) + (f" of {human_size(self.total_bytes)}" if self.total_bytes else "")
         )
-        parts.append("MB")
         if self.total_bytes:
             parts.append(f"({100.0 * self.bytes / self.total_bytes:.0f}%)")
         elapsed = max(time.monotonic() - self.started, 1e-9)
-        parts.append(f"at {self.bytes / MB / elapsed:,.1f} MB/s")
+        parts.append(f"at {human_size(self.bytes / elapsed)}/s")
         return " ".join(parts)
 
     @property

@@ -23,6 +23,7 @@ from x_compliance.jobs import ComplianceJob, JobStatus, JobType
 from x_compliance.naming import next_name
 from x_compliance.normalize import normalize_results
 from x_compliance.pacing import next_poll_delay
+from x_compliance.wait_report import now_iso
 
 log = logging.getLogger(__name__)
 
@@ -92,13 +93,25 @@ def upload(
     for _ in range(MAX_REPLACEMENTS + 1):
         if job.status in (JobStatus.IN_PROGRESS, JobStatus.COMPLETE):
             log.info("%s already has its IDs (an earlier try uploaded them): nothing to do", job.describe())
-            return {"job_id": job.id, "ids": None, "bytes": None, "already_uploaded": True}
+            return {
+                "job_id": job.id,
+                "ids": None,
+                "bytes": None,
+                "already_uploaded": True,
+                "uploaded_at": None,
+            }
         try:
             if job.status is JobStatus.EXPIRED:
                 raise JobExpiredError(job.id)
             job.raise_for_status()
             report = hook.upload_ids(job, ids_path)
-            return {"job_id": job.id, "ids": report.ids, "bytes": report.bytes, "seconds": report.seconds}
+            return {
+                "job_id": job.id,
+                "ids": report.ids,
+                "bytes": report.bytes,
+                "seconds": report.seconds,
+                "uploaded_at": now_iso(),
+            }
         except (JobExpiredError, UploadUrlExpiredError) as lapsed:
             if not replace_lapsed:
                 raise
@@ -107,26 +120,36 @@ def upload(
     raise XComplianceError(f"Gave up after {MAX_REPLACEMENTS} replacement jobs lapsed before their upload")
 
 
-def download(hook: XComplianceHook, job_id: str, results_path: Any) -> dict[str, Any]:
-    """Download the job's results and write them, normalized, to ``results_path`` atomically."""
+def download(
+    hook: XComplianceHook, job_id: str, results_path: Any, *, wait_report: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Download the job's results and write them, normalized, to ``results_path`` atomically.
+
+    The summary carries the job's creation time and the wait's report (status calls, X's
+    processing time) on to the apply step, which records them in ``compliance_runs``.
+    """
     job = hook.get_job(job_id).raise_for_status()
     if job.status is not JobStatus.COMPLETE:
         raise XComplianceError(f"{job.describe()} is not complete yet: wait for it before downloading")
-    return normalize_results(hook, job, results_path)
+    summary = normalize_results(hook, job, results_path)
+    return {**summary, "job_created_at": job.created_at.isoformat(), "wait": wait_report}
 
 
 def wait(
     hook: XComplianceHook, job_id: str, *, poll_interval: float, max_poll_interval: float, deadline: float
-) -> ComplianceJob:
-    """Block until the job is terminal, paced by X's rate-limit headers (the non-deferred wait).
+) -> tuple[ComplianceJob, int]:
+    """Block until the job is terminal, paced by X's rate-limit headers (the non-deferred wait);
+    return the job and the number of status calls made.
 
     The deferred wait is :class:`~x_compliance.triggers.job.XComplianceJobTrigger`; both pace
     their calls with :func:`~x_compliance.pacing.next_poll_delay`.
     """
+    calls = 0
     while True:
         job = hook.get_job(job_id)
+        calls += 1
         if job.status.is_terminal():
-            return job
+            return job, calls
         left = deadline - time.time()
         if left <= 0:
             raise WaitTimeoutError(f"Gave up waiting on {job.describe()}: the deadline passed")

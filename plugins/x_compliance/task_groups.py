@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import TaskGroup
+from airflow.sdk import TaskGroup, XComArg
 
 from x_compliance.jobs import JobType
 from x_compliance.operators.create import XComplianceCreateJobOperator
 from x_compliance.operators.download import XComplianceDownloadOperator
 from x_compliance.operators.upload import XComplianceUploadOperator
 from x_compliance.sensors.job import XComplianceJobSensor
+from x_compliance.wait_report import REPORT_KEY
 
 
 def compliance_job(
@@ -36,12 +37,16 @@ def compliance_job(
         wait = XComplianceJobSensor(
             task_id="wait_for_job",
             job_id=job_id,
+            uploaded_at=upload.output["uploaded_at"],
             deferrable=True,
             poke_interval=poll_interval,
             timeout=wait_timeout,
         )
         download = XComplianceDownloadOperator(
-            task_id="download_results", job_id=job_id, results_path=results_path
+            task_id="download_results",
+            job_id=job_id,
+            results_path=results_path,
+            wait_report=XComArg(wait, key=REPORT_KEY),
         )
         create >> upload >> wait >> download
     return group, download.output

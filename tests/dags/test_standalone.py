@@ -4,6 +4,7 @@ LocalExecutor) with the emulator CLI, driven through the REST API.
 A manual run and a two-day backfill of the tweets DAG must succeed: the trigger loads in the
 real triggerer (not inline as in ``dag.test()``), tasks run in separate processes and share
 data only through the storage root, and concurrent runs queue on X's one-job-per-type rule.
+The same instance then serves the Compliance page to a real browser (headless Chromium).
 """
 
 from __future__ import annotations
@@ -11,15 +12,24 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 import requests
 
+from tests.dags.browser import logged_in_browser, open_plugin_frame, require_chromium, screenshot
 from tests.dags.conftest import read_table
 from tests.dags.expected import after_tweets_run
 from x_compliance_demo import warehouse
-from x_compliance_demo.stack import airflow_env, airflow_standalone, emulator_process, free_port
+from x_compliance_demo.stack import (
+    EMULATOR_TOKEN,
+    airflow_env,
+    airflow_standalone,
+    emulator_process,
+    free_port,
+)
 from x_compliance_emulator import EmulatorConfig, EmulatorServer
 from x_compliance_emulator.client import EmulatorAdmin
 
@@ -49,7 +59,10 @@ class Api:
         return self.call("GET", f"/dags/{DAG_ID}/dagRuns", params={"limit": 50}).json()["dag_runs"]
 
 
-def test_manual_run_and_backfill_in_airflow_standalone(tmp_path):
+@pytest.fixture(scope="module")
+def standalone(tmp_path_factory) -> Iterator[SimpleNamespace]:
+    """One Airflow standalone for the module: a manual run and a two-day backfill, finished."""
+    tmp_path = tmp_path_factory.mktemp("standalone")
     end = datetime(2026, 11, 21, tzinfo=UTC)
     db = warehouse.seed(tmp_path / "warehouse.db", tweets=3000, users=300, days=4, end=end, seed=5)
     tweets, users = read_table(db, "tweets"), read_table(db, "users")
@@ -90,17 +103,32 @@ def test_manual_run_and_backfill_in_airflow_standalone(tmp_path):
                     break
                 assert time.monotonic() < deadline, f"runs did not finish: {states}"
                 time.sleep(3)
-            assert set(states) == {"success"}, f"{states}; see {log}"
-            jobs = EmulatorAdmin(url).jobs()
-        standalone_log = log.read_text(errors="replace")
+            yield SimpleNamespace(
+                ui=ui, api=api, db=db, tweets=tweets, users=users, runs=runs, states=states, log=log,
+                jobs=EmulatorAdmin(url).jobs(), tmp_path=tmp_path,
+            )  # fmt: skip
+
+
+def test_manual_run_and_backfill_in_airflow_standalone(standalone):
+    runs, states, log, tweets, users, db = (
+        standalone.runs,
+        standalone.states,
+        standalone.log,
+        standalone.tweets,
+        standalone.users,
+        standalone.db,
+    )
+    assert set(states) == {"success"}, f"{states}; see {log}"
+    jobs = standalone.jobs
+    standalone_log = log.read_text(errors="replace")
 
     assert "Trigger failed to load code" not in standalone_log
     intervals = sorted((r["run_type"], r["data_interval_start"], r["data_interval_end"]) for r in runs)
     # One job per non-empty run: none duplicated, the one-job rule made them queue.
     named = sorted((j["name"][-16:], j["status"]) for j in jobs)
     assert len(jobs) == 3, f"{len(jobs)} jobs {named} for runs {intervals}"
-    # The emulator process is gone; its fates follow from the seed, so a fresh one answers for it.
-    with EmulatorServer(EmulatorConfig(seed=9, data_dir=tmp_path / "fates")) as oracle:
+    # The fates follow from the seed, so a fresh emulator answers for the one Airflow used.
+    with EmulatorServer(EmulatorConfig(seed=9, data_dir=standalone.tmp_path / "fates")) as oracle:
         state = after_tweets_run(tweets, users, set(), lambda i: oracle.emulator.fate("tweets", i))
         for run in sorted(runs, key=lambda r: r["data_interval_start"]):
             start = datetime.fromisoformat(run["data_interval_start"].replace("Z", "+00:00"))
@@ -115,3 +143,68 @@ def test_manual_run_and_backfill_in_airflow_standalone(tmp_path):
     with sqlite3.connect(db) as conn:
         audited = set(conn.execute("SELECT record_id, table_name, change, reason FROM compliance_audit"))
     assert audited == state.audit
+
+
+def _warehouse(db, sql: str, *args) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return list(conn.execute(sql, args))
+
+
+def test_compliance_page_in_a_real_browser(standalone):
+    """The page shows what the warehouse's audit says, the run tab and extra link lead to the
+    job, and nobody unauthenticated gets in."""
+    require_chromium()
+    ui, api, db = standalone.ui, standalone.api, standalone.db
+    for cookies in ({}, {"_token": "not-a-jwt"}):
+        refused = requests.get(f"{ui}/x-compliance/", cookies=cookies, timeout=30)
+        assert refused.status_code in (401, 403), refused.text[:200]
+    plugins = api.call("GET", "/plugins").json()["plugins"]
+    assert "x_compliance" in [p["name"] for p in plugins]
+
+    # The run whose job changed the most (runs whose days overlap find little left to change).
+    ((job_id, run_id),) = _warehouse(
+        db,
+        "SELECT job_id, run_id FROM compliance_runs "
+        "ORDER BY rows_deleted + rows_geo_scrubbed + rows_cascade_deleted DESC LIMIT 1",
+    )
+    audited = {
+        (change, reason): n
+        for change, reason, n in _warehouse(
+            db, "SELECT change, reason, COUNT(*) FROM compliance_audit WHERE job_id = ? GROUP BY 1, 2", job_id
+        )
+    }
+    assert audited, "the seed should flag some Posts"
+    token = api.headers["Authorization"].split()[1]
+    with logged_in_browser(ui, token) as driver:
+        from selenium.webdriver.common.by import By
+
+        open_plugin_frame(driver, f"{ui}/plugin/x-compliance")  # the nav entry, inside Airflow's UI
+        (applied,) = _warehouse(db, "SELECT COUNT(*) FROM compliance_runs")
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#runs tr")) - 1 == applied[0] == 3
+        # Coverage: the rows still stored whose created_at lies in a run's interval were checked.
+        stored = read_table(db, "tweets")
+        intervals = [(r["data_interval_start"][:10], r["data_interval_end"][:10]) for r in standalone.runs]
+        checked = sum(any(lo <= row[2] < hi for lo, hi in intervals) for row in stored.values())
+        covered = driver.find_element(By.CSS_SELECTOR, "[data-coverage=tweets]").text
+        assert f"{checked:,} of {len(stored):,} rows checked" in covered, covered
+        page_source = driver.page_source
+        screenshot(driver, "compliance-page.png", standalone.tmp_path)
+
+        open_plugin_frame(driver, f"{ui}/dags/{DAG_ID}/runs/{run_id}/plugin/x-compliance-run")
+        shown = {
+            (cell.get_attribute("data-change"), cell.get_attribute("data-reason")): int(
+                cell.text.replace(",", "")
+            )
+            for cell in driver.find_elements(By.CSS_SELECTOR, f"#job-{job_id} td[data-change]")
+        }
+        assert {key: n for key, n in shown.items() if n} == audited
+        page_source += driver.page_source
+        screenshot(driver, "compliance-run-tab.png", standalone.tmp_path)
+
+        task = "compliance_job.create_job"
+        links = api.call("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{task}/links").json()
+        link = links["extra_links"]["X compliance job"]
+        driver.get(ui + link if link.startswith("/") else link)
+        assert driver.find_element(By.CSS_SELECTOR, ".job").get_attribute("data-job") == job_id
+        page_source += driver.page_source
+    assert EMULATOR_TOKEN not in page_source and "upload_url" not in page_source

@@ -131,9 +131,9 @@ def test_upload_replaces_a_lapsed_job_and_says_which_job_got_the_ids(hook, emula
 
 def test_job_id_and_paths_are_template_fields():
     assert set(XComplianceUploadOperator.template_fields) == {"job_id", "ids_path"}
-    assert set(XComplianceDownloadOperator.template_fields) == {"job_id", "results_path"}
+    assert set(XComplianceDownloadOperator.template_fields) == {"job_id", "results_path", "wait_report"}
     assert set(XComplianceCreateJobOperator.template_fields) == {"job_type", "name"}
-    assert set(XComplianceJobSensor.template_fields) == {"job_id"}
+    assert set(XComplianceJobSensor.template_fields) == {"job_id", "uploaded_at"}
     assert {"ids_path", "results_path", "name"} <= set(XComplianceJobOperator.template_fields)
 
 
@@ -155,6 +155,23 @@ def test_sensor_defers_with_the_trigger_and_completes(hook, emulator, id_file):
     emulator.emulator.clock.advance(60)
     result, deferrals = run_task(sensor, deferred=deferred.value)
     assert result == job.id and deferrals == [deferred.value]
+
+
+def test_sensor_reports_status_calls_and_x_processing_time(hook, emulator, id_file):
+    job = _uploaded_job(hook, id_file)
+    uploaded_at = "2026-01-01T00:00:00+00:00"
+    sensor = XComplianceJobSensor(
+        task_id="wait", job_id=job.id, uploaded_at=uploaded_at, deferrable=True, poke_interval=0.05
+    )
+    context = make_context(task_id="wait")
+    with pytest.raises(TaskDeferred) as deferred:
+        sensor.execute(context)
+    emulator.emulator.clock.advance(60)
+    run_task(sensor, context, deferred=deferred.value)
+    report = context["ti"].xcoms["wait_report"]
+    # One look before deferring, at least one by the trigger, one to read the finished job.
+    assert report["status_calls"] >= 3 and report["status"] == "complete"
+    assert report["uploaded_at"] == uploaded_at and report["x_processing_seconds"] > 0
 
 
 def test_sensor_returns_at_once_when_already_complete(hook, emulator, id_file):

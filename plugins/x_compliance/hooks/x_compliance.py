@@ -27,7 +27,7 @@ from x_compliance.hooks.retry import retry_policy
 from x_compliance.hooks.storage import DEFAULT_CHUNK_SIZE, SignedUrlClient
 from x_compliance.ids import iter_id_blocks, open_source, source_name, validate_ids
 from x_compliance.jobs import ComplianceJob, JobStatus, JobType
-from x_compliance.progress import Progress
+from x_compliance.progress import Progress, human_size
 
 JOBS_ENDPOINT = "2/compliance/jobs"
 _JOB_ID = re.compile(r"[0-9]{1,19}")
@@ -215,10 +215,10 @@ class XComplianceHook(HttpHook):
         if stats.ids == 0:
             raise XComplianceError(f"{name} holds no IDs: nothing to upload to job {job.id}")
         self.log.info(
-            "Validated %s: %s IDs, %.1f MB to upload to %s",
+            "Validated %s: %s IDs, %s to upload to %s",
             name,
             f"{stats.ids:,}",
-            stats.upload_bytes / 1e6,
+            human_size(stats.upload_bytes),
             job.describe(),
         )
         progress = Progress(self.log, "Uploaded", total_bytes=stats.upload_bytes, total_ids=stats.ids)

@@ -1,4 +1,5 @@
-"""What every X compliance operator shares: the connection argument and a hook built from it."""
+"""What every X compliance operator shares: the connection argument, a hook built from it, and
+the extra link to the job's entry on the Compliance page."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from x_compliance.hooks.x_compliance import XComplianceHook
+from x_compliance.links import XComplianceJobLink
 
 
 class XComplianceBaseOperator(BaseOperator):
     """:param x_compliance_conn_id: Airflow connection of type ``x_compliance``."""
 
     ui_color = "#e8f0fe"
+    operator_extra_links = (XComplianceJobLink(),)
 
     def __init__(
         self, *, x_compliance_conn_id: str = XComplianceHook.default_conn_name, **kwargs: Any

@@ -17,14 +17,19 @@ class XComplianceDownloadOperator(XComplianceBaseOperator):
 
     :param job_id: the complete job (usually the create task's XCom).
     :param results_path: where the Parquet file goes: a path or ``ObjectStoragePath``.
+    :param wait_report: the wait task's ``wait_report`` XCom, passed on to the apply step.
     """
 
-    template_fields = ("job_id", "results_path")
+    template_fields = ("job_id", "results_path", "wait_report")
 
-    def __init__(self, *, job_id: str, results_path: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *, job_id: str, results_path: Any, wait_report: dict | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.job_id = job_id
         self.results_path = results_path
+        self.wait_report = wait_report
 
     def execute(self, context: Any) -> dict[str, Any]:
-        return steps.download(self.hook, str(self.job_id), self.results_path)
+        report = self.wait_report if isinstance(self.wait_report, dict) else None
+        return steps.download(self.hook, str(self.job_id), self.results_path, wait_report=report)

@@ -21,6 +21,7 @@ from x_compliance.naming import retry_name
 from x_compliance.operators.create import XComplianceCreateJobOperator
 from x_compliance.storage_paths import as_storage_path
 from x_compliance.triggers.job import XComplianceJobTrigger
+from x_compliance.wait_report import describe, wait_report
 
 # Files at least this big use the resumable protocol when `resumable` is left to us.
 RESUMABLE_THRESHOLD_BYTES = 8 << 20
@@ -80,7 +81,7 @@ class XComplianceJobOperator(XComplianceCreateJobOperator):
     ) -> Any:
         replaced = int(state.get("replaced", 0))
         try:
-            steps.upload(self.hook, job.id, self.ids_path)
+            uploaded = steps.upload(self.hook, job.id, self.ids_path)
         except (UploadUrlExpiredError, JobExpiredError) as lapsed:
             if replaced >= self.max_new_jobs:
                 raise
@@ -90,9 +91,9 @@ class XComplianceJobOperator(XComplianceCreateJobOperator):
             return self.create_then_continue(
                 context, retry_name(name, replaced + 1), deadline=deadline, replaced=replaced + 1
             )
-        return self.wait_then_download(job.id)
+        return self.wait_then_download(job.id, uploaded_at=uploaded["uploaded_at"])
 
-    def wait_then_download(self, job_id: str) -> dict[str, Any]:
+    def wait_then_download(self, job_id: str, *, uploaded_at: str | None) -> dict[str, Any]:
         deadline = time.time() + self.wait_timeout
         if self.deferrable:
             job = self.hook.get_job(job_id)
@@ -107,18 +108,30 @@ class XComplianceJobOperator(XComplianceCreateJobOperator):
                         deadline=deadline,
                     ),
                     method_name="execute_complete",
+                    kwargs={"uploaded_at": uploaded_at},
                 )
+            calls = 1
         else:
-            steps.wait(
+            job, calls = steps.wait(
                 self.hook,
                 job_id,
                 poll_interval=self.poll_interval,
                 max_poll_interval=self.max_poll_interval,
                 deadline=deadline,
-            ).raise_for_status()
-        return steps.download(self.hook, job_id, self.results_path)
+            )
+            job.raise_for_status()
+        return self.download(job, status_calls=calls, uploaded_at=uploaded_at)
 
-    def execute_complete(self, context: Any, event: Any = None) -> dict[str, Any]:
+    def execute_complete(
+        self, context: Any, event: Any = None, uploaded_at: str | None = None
+    ) -> dict[str, Any]:
         result = JobEvent.from_payload(event)
         result.raise_unless_complete()
-        return steps.download(self.hook, result.job_id, self.results_path)
+        job = self.hook.get_job(result.job_id)
+        calls = 2 + (result.status_calls or 0)  # the look before deferring, the trigger's, this one
+        return self.download(job, status_calls=calls, uploaded_at=uploaded_at, completed_at=result.seen_at)
+
+    def download(self, job: ComplianceJob, **seen: Any) -> dict[str, Any]:
+        report = wait_report(job, **seen)
+        self.log.info("%s", describe(report))
+        return steps.download(self.hook, job.id, self.results_path, wait_report=report)

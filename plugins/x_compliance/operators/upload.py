@@ -38,4 +38,5 @@ class XComplianceUploadOperator(XComplianceBaseOperator):
             self.hook, str(self.job_id), self.ids_path, replace_lapsed=self.replace_lapsed_job
         )
         context["ti"].xcom_push(key="job_id", value=summary["job_id"])
+        context["ti"].xcom_push(key="uploaded_at", value=summary["uploaded_at"])
         return summary

@@ -1,5 +1,7 @@
 """``XComplianceJobSensor``: wait until a compliance job is complete; deferrable by default
-when ``[operators] default_deferrable`` is on, in which case no worker is held while waiting."""
+when ``[operators] default_deferrable`` is on, in which case no worker is held while waiting.
+Its last log line and its ``wait_report`` XCom say how long X took and how many status calls
+the wait made."""
 
 from __future__ import annotations
 
@@ -12,28 +14,35 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from x_compliance.events import JobEvent
 from x_compliance.hooks.x_compliance import XComplianceHook
-from x_compliance.jobs import JobStatus
+from x_compliance.jobs import ComplianceJob, JobStatus
+from x_compliance.links import XComplianceJobLink
 from x_compliance.triggers.job import XComplianceJobTrigger
+from x_compliance.wait_report import REPORT_KEY, describe, wait_report
 
 
 class XComplianceJobSensor(BaseSensorOperator):
     """Succeed when job ``job_id`` is ``complete``; fail with X's ``error`` when it ``failed``, and
-    clearly when it ``expired`` or ``timeout`` passes. Pushes the job id to XCom.
+    clearly when it ``expired`` or ``timeout`` passes. Pushes the job id to XCom, and under
+    ``wait_report`` the status calls made and how long X took.
 
     :param job_id: the job to wait for.
+    :param uploaded_at: when the upload ended (ISO 8601; the upload task's ``uploaded_at``), the
+        start of X's processing time; default: the job's creation.
     :param x_compliance_conn_id: Airflow connection of type ``x_compliance``.
     :param deferrable: hand the wait to the triggerer (``XComplianceJobTrigger``).
     :param max_poll_interval: longest pause, in seconds, between two status calls when deferred;
         the trigger paces itself by X's rate-limit headers between ``poke_interval`` and this.
     """
 
-    template_fields = ("job_id",)
+    template_fields = ("job_id", "uploaded_at")
     ui_color = "#e8f0fe"
+    operator_extra_links = (XComplianceJobLink(),)
 
     def __init__(
         self,
         *,
         job_id: str,
+        uploaded_at: str | None = None,
         x_compliance_conn_id: str = XComplianceHook.default_conn_name,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         max_poll_interval: float = 900.0,
@@ -42,6 +51,9 @@ class XComplianceJobSensor(BaseSensorOperator):
         kwargs.setdefault("poke_interval", 30.0)
         super().__init__(**kwargs)
         self.job_id = job_id
+        self.uploaded_at = uploaded_at
+        self.status_calls = 0
+        self.last_job: ComplianceJob | None = None
         self.x_compliance_conn_id = x_compliance_conn_id
         self.deferrable = deferrable
         self.max_poll_interval = max_poll_interval
@@ -52,14 +64,19 @@ class XComplianceJobSensor(BaseSensorOperator):
 
     def poke(self, context: Any) -> PokeReturnValue:
         job = self.hook.get_job(str(self.job_id)).raise_for_status()
+        self.status_calls += 1
+        self.last_job = job
         self.log.info("%s", job.describe())
         return PokeReturnValue(is_done=job.status is JobStatus.COMPLETE, xcom_value=job.id)
 
     def execute(self, context: Any) -> Any:
         if not self.deferrable:
-            return super().execute(context)
+            job_id = super().execute(context)
+            self.report(context, status_calls=self.status_calls)
+            return job_id
         checked = self.poke(context)  # one look first: no deferral for a job that is already done
         if checked.is_done:
+            self.report(context, status_calls=self.status_calls)
             return checked.xcom_value
         self.log.info("Deferring: the triggerer watches job %s, no worker is held meanwhile", self.job_id)
         self.defer(
@@ -71,10 +88,27 @@ class XComplianceJobSensor(BaseSensorOperator):
                 deadline=time.time() + float(self.timeout),
             ),
             method_name="execute_complete",
+            kwargs={"status_calls": self.status_calls},
         )
 
-    def execute_complete(self, context: Any, event: Any = None) -> str:
+    def execute_complete(self, context: Any, event: Any = None, status_calls: int = 0) -> str:
         result = JobEvent.from_payload(event)
         result.raise_unless_complete()
         self.log.info("X compliance job %s is complete (%s)", result.job_id, result.message)
+        job = self.hook.get_job(result.job_id)
+        total = status_calls + (result.status_calls or 0) + 1
+        self.report(context, status_calls=total, completed_at=result.seen_at, job=job)
         return result.job_id
+
+    def report(
+        self, context: Any, *, status_calls: int, completed_at: str | None = None, job: Any = None
+    ) -> None:
+        """Push the wait report and log it as the task's last line."""
+        report = wait_report(
+            job or self.last_job,
+            status_calls=status_calls,
+            uploaded_at=self.uploaded_at or None,
+            completed_at=completed_at,
+        )
+        context["ti"].xcom_push(key=REPORT_KEY, value=report)
+        self.log.info("%s", describe(report))

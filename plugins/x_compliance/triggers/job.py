@@ -18,6 +18,7 @@ from x_compliance.events import ERROR, FINISHED, TIMEOUT, JobEvent
 from x_compliance.exceptions import XComplianceError
 from x_compliance.hooks.x_compliance import XComplianceHook
 from x_compliance.pacing import next_poll_delay
+from x_compliance.wait_report import now_iso
 
 
 class XComplianceJobTrigger(BaseTrigger):
@@ -69,13 +70,20 @@ class XComplianceJobTrigger(BaseTrigger):
             try:
                 job = await hook.aget_job(self.job_id)
             except XComplianceError as exc:
-                yield self._event(ERROR, str(exc))
+                yield self._event(ERROR, str(exc), status_calls=polls)
                 return
             polls += 1
             if job.status.is_terminal():
                 message = f"{job.describe()} after {polls} status call(s)"
                 self.log.info("X compliance job %s is %s", self.job_id, job.status.value)
-                yield self._event(FINISHED, message, job_status=job.status.value, error=job.error)
+                yield self._event(
+                    FINISHED,
+                    message,
+                    job_status=job.status.value,
+                    error=job.error,
+                    status_calls=polls,
+                    seen_at=now_iso(),
+                )
                 return
             delay = next_poll_delay(
                 hook.last_rate_limit, floor=self.poll_interval, ceiling=self.max_poll_interval
@@ -88,6 +96,7 @@ class XComplianceJobTrigger(BaseTrigger):
                         f"Gave up waiting on X compliance job {self.job_id}: still {job.status.value} "
                         f"at the deadline, after {polls} status call(s)",
                         job_status=job.status.value,
+                        status_calls=polls,
                     )
                     return
                 delay = min(delay, left)

@@ -20,6 +20,7 @@ from typing import Any
 from x_compliance.exceptions import XComplianceError
 from x_compliance.results import KNOWN_REASONS
 from x_compliance.warehouse.flagged import check_all_uploaded, read_results
+from x_compliance.warehouse.runs import RUNS_DDL, asset_extra, describe_run, record_run, run_row
 from x_compliance.warehouse.tables import (
     AUDIT_TABLE,
     CASCADE_REASONS,
@@ -105,8 +106,17 @@ def apply_results(
     ids_path: Any,
     job_id: str,
     run_id: str,
+    scope: dict[str, Any] | None = None,
+    downloaded: dict[str, Any] | None = None,
+    dag_id: str | None = None,
+    ids_sent: int | None = None,
 ) -> dict[str, Any]:
-    """Apply the results in one transaction; return counts of what changed, per change and reason."""
+    """Apply the results in one transaction; return counts of what changed, per change and reason.
+
+    The same transaction writes the job's ``compliance_runs`` row (see
+    :mod:`x_compliance.warehouse.runs`) from ``scope`` (what the run checked), ``downloaded``
+    (the download step's summary, with the wait's report), ``dag_id`` and ``ids_sent``.
+    """
     results = read_results(results_path, job_id=job_id)
     per_reason = results.per_reason()
     unknown = sorted(reason for reason, count in per_reason.items() if count and reason not in KNOWN_REASONS)
@@ -122,6 +132,7 @@ def apply_results(
     with closing(sql_hook.get_conn()) as conn:
         with closing(conn.cursor()) as cur:
             cur.execute(AUDIT_DDL)
+            cur.execute(RUNS_DDL)
             conn.commit()
         try:
             with closing(conn.cursor()) as cur:
@@ -141,26 +152,29 @@ def apply_results(
                         )
                     changes[label.split(":")[0]] += audited
                 cur.execute(f"DROP TABLE {flagged}")
+                summary = {
+                    "job_id": job_id,
+                    "table": table.name,
+                    "results": len(results),
+                    "deleted": changes["deleted"],
+                    "geo_scrubbed": changes["geo_scrubbed"],
+                    "cascade_deleted": changes["cascade_deleted"],
+                    "flagged_per_reason": {reason: count for reason, count in per_reason.items() if count},
+                }
+                row = run_row(
+                    summary,
+                    dag_id=dag_id,
+                    run_id=run_id,
+                    applied_at=changed_at,
+                    ids_sent=ids_sent,
+                    downloaded=downloaded,
+                    scope=scope,
+                )
+                record_run(cur, ph, row)
             conn.commit()
         except BaseException:
             conn.rollback()
             raise
-    summary = {
-        "job_id": job_id,
-        "table": table.name,
-        "results": len(results),
-        "deleted": changes["deleted"],
-        "geo_scrubbed": changes["geo_scrubbed"],
-        "cascade_deleted": changes["cascade_deleted"],
-        "flagged_per_reason": {reason: count for reason, count in per_reason.items() if count},
-    }
-    log.info(
-        "Applied job %s to %s: %s rows deleted, %s geo-scrubbed, %s cascaded (of %s flagged IDs)",
-        job_id,
-        table.name,
-        f"{summary['deleted']:,}",
-        f"{summary['geo_scrubbed']:,}",
-        f"{summary['cascade_deleted']:,}",
-        f"{len(results):,}",
-    )
-    return summary
+    line = describe_run(row)
+    log.info("Applied %s", line)
+    return {**summary, "summary": line, "asset_extra": asset_extra(row)}

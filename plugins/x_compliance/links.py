@@ -1,0 +1,36 @@
+"""The extra link "X compliance job" on the create, upload, wait and download tasks (and the
+all-in-one operator): it opens the job's entry on the Compliance page.
+
+Airflow 3 computes a link in the worker right after the task ran and stores it as an XCom, so
+the job id is read from the task's own return value (a job id, or a dict holding one).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom, conf
+
+PAGE_PREFIX = "/x-compliance"  # where the plugin mounts the Compliance page on the API server
+
+
+def job_page(job_id: str) -> str:
+    """The job's entry on the Compliance page; absolute when ``[api] base_url`` is set."""
+    base = (conf.get("api", "base_url", fallback="") or "").rstrip("/")
+    return f"{base}{PAGE_PREFIX}/jobs/{quote(str(job_id), safe='')}"
+
+
+def job_id_of(value: Any) -> str | None:
+    """The job id in a task's return value: create and wait return it, the others a dict with it."""
+    if isinstance(value, dict):
+        value = value.get("job_id")
+    return str(value) if isinstance(value, str | int) and str(value).isdigit() else None
+
+
+class XComplianceJobLink(BaseOperatorLink):
+    name = "X compliance job"
+
+    def get_link(self, operator: Any, *, ti_key: Any) -> str:
+        job_id = job_id_of(XCom.get_value(ti_key=ti_key, key="return_value"))
+        return job_page(job_id) if job_id else ""

@@ -1,0 +1,52 @@
+"""The provider's Airflow plugin: the Compliance page in the nav and as a tab on every DAG run,
+and the extra link of the X compliance operators. Registered through the package's
+``airflow.plugins`` entry point (Airflow loads the provider info's ``plugins`` only when
+``[core] lazy_discover_providers`` is off), so the Plugins page lists it once the package is
+installed, with no file in the plugins folder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.plugins_manager import AirflowPlugin
+
+from x_compliance.links import PAGE_PREFIX, XComplianceJobLink
+
+
+class PageApp:
+    """The page's ASGI app, built on its first request.
+
+    Every Airflow component loads plugins (the scheduler, workers, the triggerer), and importing
+    the API server's authentication takes about 1.5 s: only the API server should pay it.
+    """
+
+    def __init__(self) -> None:
+        self._app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self._app is None:
+            from x_compliance.ui.app import create_app
+
+            self._app = create_app()
+        await self._app(scope, receive, send)
+
+
+class XCompliancePlugin(AirflowPlugin):
+    name = "x_compliance"
+    fastapi_apps = [{"app": PageApp(), "url_prefix": PAGE_PREFIX, "name": "X compliance"}]
+    external_views = [
+        {
+            "name": "Compliance",
+            "href": f"{PAGE_PREFIX}/",
+            "destination": "nav",
+            "url_route": "x-compliance",
+            "category": "browse",
+        },
+        {
+            "name": "Compliance",
+            "href": f"{PAGE_PREFIX}/runs/{{DAG_ID}}/{{RUN_ID}}",
+            "destination": "dag_run",
+            "url_route": "x-compliance-run",
+        },
+    ]
+    operator_extra_links = [XComplianceJobLink()]

@@ -1,0 +1,59 @@
+"""What the wait step saw of X's work: how many status calls it made and how long X took.
+
+X's job object has no completion time, so the time X took is measured from our side: from the
+end of the upload (or the job's creation when the upload time is unknown) to the first status
+call that saw the job complete. It is an upper bound, within one poll interval.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from x_compliance.jobs import ComplianceJob, parse_timestamp
+
+REPORT_KEY = "wait_report"  # the XCom key the wait step pushes it under
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def wait_report(
+    job: ComplianceJob, *, status_calls: int, uploaded_at: str | None, completed_at: str | None = None
+) -> dict[str, Any]:
+    """A JSON-safe report for XCom and for the ``compliance_runs`` row."""
+    completed_at = completed_at or now_iso()
+    since = parse_timestamp(uploaded_at) if uploaded_at else job.created_at
+    seconds = max((parse_timestamp(completed_at) - since).total_seconds(), 0.0)
+    return {
+        "job_id": job.id,
+        "status": job.status.value,
+        "status_calls": status_calls,
+        "uploaded_at": uploaded_at,
+        "completed_at": completed_at,
+        "x_processing_seconds": round(seconds, 3),
+    }
+
+
+def duration(seconds: float | None) -> str:
+    """``4.2 s``, ``12 min 5 s``, ``3 h 20 min``: how a person says a wait."""
+    if seconds is None:
+        return "unknown"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def describe(report: dict[str, Any]) -> str:
+    """The wait task's last log line."""
+    since = "its upload" if report.get("uploaded_at") else "its creation"
+    return (
+        f"X compliance job {report['job_id']} is {report['status']}: X took "
+        f"{duration(report.get('x_processing_seconds'))} from {since} "
+        f"({report['status_calls']} status call{'' if report['status_calls'] == 1 else 's'} made)"
+    )

@@ -1,0 +1,156 @@
+"""``compliance_runs``: one row per applied job, the run summary that outlives XCom.
+
+Written by the apply step in its own transaction (so a row exists exactly when the changes
+do), read by the Compliance page. Counts per reason get a column each, for charts in plain
+SQL on any warehouse; the full per-reason dict and the run's scope are kept as JSON too, so a
+reason X adds later is not lost.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from x_compliance.results import KNOWN_REASONS
+from x_compliance.wait_report import duration
+
+RUNS_TABLE = "compliance_runs"
+REASONS = tuple(sorted(KNOWN_REASONS))  # one `flagged_<reason>` column each
+_TEXT = {
+    "dag_id": "VARCHAR(250)",
+    "run_id": "VARCHAR(250)",
+    "job_id": "VARCHAR(19) NOT NULL",
+    "job_type": "VARCHAR(16)",
+    "table_name": "VARCHAR(64)",
+    "scope_kind": "VARCHAR(16)",
+    "scope_label": "VARCHAR(250)",
+    "scope_date": "VARCHAR(10)",
+    "created_from": "VARCHAR(10)",
+    "created_to": "VARCHAR(10)",
+    "job_created_at": "VARCHAR(40)",
+    "uploaded_at": "VARCHAR(40)",
+    "completed_at": "VARCHAR(40)",
+    "applied_at": "VARCHAR(40)",
+}
+_NUMBERS = {
+    "rotation_slot": "INTEGER",
+    "recheck_days": "INTEGER",
+    "ids_sent": "BIGINT",
+    "results": "BIGINT",
+    "rows_deleted": "BIGINT",
+    "rows_geo_scrubbed": "BIGINT",
+    "rows_cascade_deleted": "BIGINT",
+    **{f"flagged_{reason}": "BIGINT" for reason in REASONS},
+    "flagged_other": "BIGINT",
+    "x_processing_seconds": "DOUBLE PRECISION",
+    "status_calls": "INTEGER",
+}
+_JSON = {"flagged_json": "VARCHAR(2000)", "scope_json": "VARCHAR(2000)"}
+COLUMNS = {**_TEXT, **_NUMBERS, **_JSON}
+RUNS_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (\n    "
+    + ",\n    ".join(f"{name} {kind}" for name, kind in COLUMNS.items())
+    + "\n)"
+)
+
+
+def scope_description(scope: dict[str, Any] | None) -> tuple[str, str]:
+    """(kind, label): ``new rows``, ``new rows + rotation share`` or ``sweep``, and what was checked."""
+    scope = scope or {}
+    if scope.get("kind") == "sweep":
+        kind = "sweep"
+    elif scope.get("rotation_slot") is not None:
+        kind = "new rows + rotation share"
+    else:
+        kind = "new rows"
+    return kind, str(scope.get("checked") or kind)
+
+
+def run_row(
+    summary: dict[str, Any],
+    *,
+    dag_id: str | None,
+    run_id: str,
+    applied_at: str,
+    ids_sent: int | None = None,
+    downloaded: dict[str, Any] | None = None,
+    scope: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The ``compliance_runs`` row of one applied job, from the apply summary and what the
+    earlier steps handed on (the download summary and its wait report)."""
+    downloaded = downloaded or {}
+    wait = downloaded.get("wait") or {}
+    scope = scope or {}
+    per_reason = summary["flagged_per_reason"]
+    kind, label = scope_description(scope)
+    return {
+        "dag_id": dag_id,
+        "run_id": run_id,
+        "job_id": summary["job_id"],
+        "job_type": downloaded.get("job_type"),
+        "table_name": summary["table"],
+        "scope_kind": kind,
+        "scope_label": label[:250],
+        "scope_date": scope.get("date"),
+        "created_from": scope.get("created_from"),
+        "created_to": scope.get("created_to"),
+        "job_created_at": downloaded.get("job_created_at"),
+        "uploaded_at": wait.get("uploaded_at"),
+        "completed_at": wait.get("completed_at"),
+        "applied_at": applied_at,
+        "rotation_slot": scope.get("rotation_slot"),
+        "recheck_days": scope.get("recheck_days"),
+        "ids_sent": ids_sent,
+        "results": summary["results"],
+        "rows_deleted": summary["deleted"],
+        "rows_geo_scrubbed": summary["geo_scrubbed"],
+        "rows_cascade_deleted": summary["cascade_deleted"],
+        **{f"flagged_{reason}": per_reason.get(reason, 0) for reason in REASONS},
+        "flagged_other": sum(n for reason, n in per_reason.items() if reason not in KNOWN_REASONS),
+        "x_processing_seconds": wait.get("x_processing_seconds"),
+        "status_calls": wait.get("status_calls"),
+        "flagged_json": json.dumps(per_reason, sort_keys=True)[:2000],
+        "scope_json": json.dumps(scope, sort_keys=True, default=str)[:2000],
+    }
+
+
+def record_run(cursor: Any, placeholder: str, row: dict[str, Any]) -> None:
+    """Write the row in the caller's transaction; applying a job again replaces its row."""
+    cursor.execute(f"DELETE FROM {RUNS_TABLE} WHERE job_id = {placeholder}", (row["job_id"],))
+    names = ", ".join(COLUMNS)
+    marks = ", ".join([placeholder] * len(COLUMNS))
+    cursor.execute(f"INSERT INTO {RUNS_TABLE} ({names}) VALUES ({marks})", tuple(row[c] for c in COLUMNS))
+
+
+def describe_run(row: dict[str, Any]) -> str:
+    """One line, the same on the apply log and on the Compliance page."""
+    flagged = {reason: row[f"flagged_{reason}"] for reason in REASONS if row.get(f"flagged_{reason}")}
+    if row.get("flagged_other"):
+        flagged["other"] = row["flagged_other"]
+    reasons = ", ".join(f"{reason} {n:,}" for reason, n in flagged.items()) or "none"
+    sent = f"{row['ids_sent']:,} IDs sent, " if row.get("ids_sent") is not None else ""
+    calls = row.get("status_calls")
+    return (
+        f"{row.get('job_type') or row['table_name']} job {row['job_id']} ({row['scope_label']}): "
+        f"{sent}{row['results']:,} flagged ({reasons}); "
+        f"{row['rows_deleted']:,} rows deleted, {row['rows_geo_scrubbed']:,} geo-scrubbed, "
+        f"{row['rows_cascade_deleted']:,} cascaded in {row['table_name']}; "
+        f"X took {duration(row.get('x_processing_seconds'))}"
+        + (f" ({calls} status call{'' if calls == 1 else 's'})" if calls is not None else "")
+    )
+
+
+def asset_extra(row: dict[str, Any]) -> dict[str, Any]:
+    """The counts an asset event carries in ``extra``: small, JSON, the same as the row's."""
+    return {
+        "job_id": row["job_id"],
+        "run_id": row["run_id"],
+        "scope": row["scope_label"],
+        "ids_sent": row["ids_sent"],
+        "flagged": row["results"],
+        "flagged_per_reason": json.loads(row["flagged_json"]),
+        "rows_deleted": row["rows_deleted"],
+        "rows_geo_scrubbed": row["rows_geo_scrubbed"],
+        "rows_cascade_deleted": row["rows_cascade_deleted"],
+        "x_processing_seconds": row["x_processing_seconds"],
+    }

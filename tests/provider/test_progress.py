@@ -1,0 +1,33 @@
+"""Sizes in transfer logs read as a person would write them."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from x_compliance.progress import Progress, human_size
+
+
+@pytest.mark.parametrize(
+    ("nbytes", "text"),
+    [
+        (0, "0 B"),
+        (999, "999 B"),
+        (1000, "1.0 KB"),
+        (23_620, "23.6 KB"),
+        (1_181_000, "1.2 MB"),
+        (380_000_000, "380.0 MB"),
+        (5_300_000_000, "5.3 GB"),
+    ],
+)
+def test_human_size(nbytes, text):
+    assert human_size(nbytes) == text
+
+
+def test_a_small_upload_no_longer_reads_as_zero_megabytes():
+    progress = Progress(logging.getLogger("test"), "Uploaded", total_bytes=23_620, total_ids=1_181)
+    progress.advance(23_620, 1_181)
+    line = progress.line()
+    assert line.startswith("Uploaded 1,181 of 1,181 IDs, 23.6 KB of 23.6 KB (100%) at ")
+    assert "0.0" not in line.split(" at ")[0]
