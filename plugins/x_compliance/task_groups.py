@@ -1,5 +1,5 @@
 """``compliance_job``: the four X steps as one task group, for DAGs that bring their own
-export and apply steps (as both example DAGs do).
+export and apply steps; ``compliance_jobs``: the same group mapped over several ID files.
 
 create → upload → wait (deferred: no worker held) → download, each a task of its own in the
 graph, so a user sees where a run is and retries only the step that failed.
@@ -9,13 +9,38 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import TaskGroup
+from airflow.sdk import TaskGroup, task_group
 
 from x_compliance.jobs import JobType
 from x_compliance.operators.create import XComplianceCreateJobOperator
 from x_compliance.operators.download import XComplianceDownloadOperator
 from x_compliance.operators.upload import XComplianceUploadOperator
 from x_compliance.sensors.job import XComplianceJobSensor
+
+
+def _steps(
+    job_type: JobType | str, ids_path: Any, results_path: Any, poll_interval: float, wait_timeout: float
+):
+    """The four steps in the current group; returns the download task."""
+    # Waiting for X's slot is paced like waiting for a job: the rate-limit headers, this floor.
+    create = XComplianceCreateJobOperator(
+        task_id="create_job", job_type=job_type, slot_poll_interval=poll_interval
+    )
+    upload = XComplianceUploadOperator(task_id="upload_ids", job_id=create.output, ids_path=ids_path)
+    # The upload may have replaced a lapsed job: wait for, and download, the job it fed.
+    job_id = upload.output["job_id"]
+    wait = XComplianceJobSensor(
+        task_id="wait_for_job",
+        job_id=job_id,
+        deferrable=True,
+        poke_interval=poll_interval,
+        timeout=wait_timeout,
+    )
+    download = XComplianceDownloadOperator(
+        task_id="download_results", job_id=job_id, results_path=results_path
+    )
+    create >> upload >> wait >> download
+    return download
 
 
 def compliance_job(
@@ -29,19 +54,26 @@ def compliance_job(
 ) -> tuple[TaskGroup, Any]:
     """Return the group and the download's XCom (``{"job_id", "path", "rows", "counts"}``)."""
     with TaskGroup(group_id, tooltip=f"X compliance job for {job_type}") as group:
-        create = XComplianceCreateJobOperator(task_id="create_job", job_type=job_type)
-        upload = XComplianceUploadOperator(task_id="upload_ids", job_id=create.output, ids_path=ids_path)
-        # The upload may have replaced a lapsed job: wait for, and download, the job it fed.
-        job_id = upload.output["job_id"]
-        wait = XComplianceJobSensor(
-            task_id="wait_for_job",
-            job_id=job_id,
-            deferrable=True,
-            poke_interval=poll_interval,
-            timeout=wait_timeout,
-        )
-        download = XComplianceDownloadOperator(
-            task_id="download_results", job_id=job_id, results_path=results_path
-        )
-        create >> upload >> wait >> download
+        download = _steps(job_type, ids_path, results_path, poll_interval, wait_timeout)
     return group, download.output
+
+
+def compliance_jobs(
+    job_type: JobType | str,
+    parts: Any,
+    *,
+    poll_interval: float = 30.0,
+    wait_timeout: float = 12 * 3600,
+    group_id: str = "compliance_job",
+) -> Any:
+    """One mapped group per ``{"ids_path", "results_path"}`` in ``parts`` (an XCom list).
+
+    X runs one job of a type at a time, so the groups' jobs run one after another: each
+    create waits (deferred) for the slot. Returns the downloads' XComs, in the order of ``parts``.
+    """
+
+    @task_group(group_id=group_id, tooltip=f"X compliance jobs for {job_type}, one per ID file")
+    def one_job(ids_path: Any, results_path: Any) -> Any:
+        return _steps(job_type, ids_path, results_path, poll_interval, wait_timeout).output
+
+    return one_job.expand_kwargs(parts)

@@ -31,7 +31,8 @@ class XComplianceCreateJobOperator(XComplianceBaseOperator):
     :param resumable: create the job for X's resumable upload protocol (recommended: uploads
         survive dropped connections).
     :param slot_timeout: longest wait, in seconds, for another active job of the type to finish.
-    :param slot_poll_interval: shortest pause, in seconds, between checks of the blocking job.
+    :param slot_poll_interval: shortest pause, in seconds, between checks of the blocking job (X's
+        rate-limit headers pace the checks above it, as for any wait on a job).
     """
 
     template_fields = ("job_type", "name")
@@ -43,7 +44,7 @@ class XComplianceCreateJobOperator(XComplianceBaseOperator):
         name: str | None = None,
         resumable: bool = True,
         slot_timeout: float = 6 * 3600,
-        slot_poll_interval: float = 60.0,
+        slot_poll_interval: float = 30.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)

@@ -14,12 +14,13 @@ import logging
 import uuid
 from collections import Counter
 from contextlib import closing
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from x_compliance.exceptions import XComplianceError
 from x_compliance.results import KNOWN_REASONS
-from x_compliance.warehouse.flagged import check_all_uploaded, read_results
+from x_compliance.warehouse.flagged import Flagged, check_all_uploaded, read_results
 from x_compliance.warehouse.tables import (
     AUDIT_TABLE,
     CASCADE_REASONS,
@@ -105,62 +106,107 @@ def apply_results(
     ids_path: Any,
     job_id: str,
     run_id: str,
+    scope: dict | None = None,
 ) -> dict[str, Any]:
-    """Apply the results in one transaction; return counts of what changed, per change and reason."""
-    results = read_results(results_path, job_id=job_id)
-    per_reason = results.per_reason()
-    unknown = sorted(reason for reason, count in per_reason.items() if count and reason not in KNOWN_REASONS)
-    if unknown:
-        log.warning(
-            "Job %s sent reasons this version does not know: %s; their rows are removed", job_id, unknown
-        )
-    check_all_uploaded(results, ids_path, job_id=job_id)
+    """Apply one job's results in one transaction; return counts of what changed, per change and reason."""
+    (summary,) = apply_jobs(
+        sql_hook, table, [JobResults(job_id, results_path, ids_path)], run_id=run_id, scope=scope
+    )
+    return summary
+
+
+@dataclass(frozen=True)
+class JobResults:
+    """One X job of a run: its id, its results and the IDs uploaded to it."""
+
+    job_id: str
+    results_path: Any
+    ids_path: Any
+
+
+def apply_jobs(
+    sql_hook: Any, table: ComplianceTable, jobs: list[JobResults], *, run_id: str, scope: dict | None = None
+) -> list[dict[str, Any]]:
+    """Apply every job of a run in ONE transaction (a run split into several jobs is applied
+    whole or not at all); each audit row names its job. Every results file is read and checked
+    against its upload before anything changes. Returns one summary per job."""
+    checked = [(job, _checked_results(job)) for job in jobs]
     ph = sql_hook.placeholder
-    flagged = f"xc_flagged_{uuid.uuid4().hex[:12]}"
     changed_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    changes: Counter[str] = Counter()
+    summaries = []
     with closing(sql_hook.get_conn()) as conn:
         with closing(conn.cursor()) as cur:
             cur.execute(AUDIT_DDL)
             conn.commit()
         try:
             with closing(conn.cursor()) as cur:
-                cur.execute(f"CREATE TEMPORARY TABLE {flagged} ({FLAGGED_COLUMNS})")
-                insert = f"INSERT INTO {flagged} (id, reason, change) VALUES ({ph}, {ph}, {ph})"
-                for batch in results.frames():
-                    columns = (batch["id"].tolist(), batch["reason"].tolist(), batch["change"].tolist())
-                    cur.executemany(insert, list(zip(*columns, strict=True)))
-                for label, audit_sql, change_sql in _statements(table, flagged, ph):
-                    cur.execute(audit_sql, (job_id, run_id, changed_at))
-                    audited = cur.rowcount
-                    cur.execute(change_sql)
-                    if cur.rowcount != audited:
-                        raise XComplianceError(
-                            f"job {job_id}: {label} changed {cur.rowcount} rows but audited {audited}; "
-                            "rolled back"
-                        )
-                    changes[label.split(":")[0]] += audited
-                cur.execute(f"DROP TABLE {flagged}")
+                for job, results in checked:
+                    changes = _apply_one(
+                        cur, table, results, job_id=job.job_id, run_id=run_id, at=changed_at, ph=ph
+                    )
+                    summaries.append(_summary(table, job.job_id, results, changes))
             conn.commit()
         except BaseException:
             conn.rollback()
             raise
-    summary = {
+    what = f" ({scope['checked']})" if scope else ""
+    for summary in summaries:
+        log.info(
+            "Applied job %s to %s%s: %s rows deleted, %s geo-scrubbed, %s cascaded (of %s flagged IDs)",
+            summary["job_id"],
+            table.name,
+            what,
+            f"{summary['deleted']:,}",
+            f"{summary['geo_scrubbed']:,}",
+            f"{summary['cascade_deleted']:,}",
+            f"{summary['results']:,}",
+        )
+    return summaries
+
+
+def _checked_results(job: JobResults) -> Flagged:
+    results = read_results(job.results_path, job_id=job.job_id)
+    per_reason = results.per_reason()
+    unknown = sorted(reason for reason, count in per_reason.items() if count and reason not in KNOWN_REASONS)
+    if unknown:
+        log.warning(
+            "Job %s sent reasons this version does not know: %s; their rows are removed", job.job_id, unknown
+        )
+    check_all_uploaded(results, job.ids_path, job_id=job.job_id)
+    return results
+
+
+def _apply_one(
+    cur: Any, table: ComplianceTable, results: Flagged, *, job_id: str, run_id: str, at: str, ph: str
+) -> Counter[str]:
+    """Stage one job's flagged IDs, audit and change exactly those rows, drop the stage."""
+    flagged = f"xc_flagged_{uuid.uuid4().hex[:12]}"
+    changes: Counter[str] = Counter()
+    cur.execute(f"CREATE TEMPORARY TABLE {flagged} ({FLAGGED_COLUMNS})")
+    insert = f"INSERT INTO {flagged} (id, reason, change) VALUES ({ph}, {ph}, {ph})"
+    for batch in results.frames():
+        columns = (batch["id"].tolist(), batch["reason"].tolist(), batch["change"].tolist())
+        cur.executemany(insert, list(zip(*columns, strict=True)))
+    for label, audit_sql, change_sql in _statements(table, flagged, ph):
+        cur.execute(audit_sql, (job_id, run_id, at))
+        audited = cur.rowcount
+        cur.execute(change_sql)
+        if cur.rowcount != audited:
+            raise XComplianceError(
+                f"job {job_id}: {label} changed {cur.rowcount} rows but audited {audited}; rolled back"
+            )
+        changes[label.split(":")[0]] += audited
+    cur.execute(f"DROP TABLE {flagged}")
+    return changes
+
+
+def _summary(table: ComplianceTable, job_id: str, results: Flagged, changes: Counter[str]) -> dict[str, Any]:
+    return {
         "job_id": job_id,
         "table": table.name,
         "results": len(results),
         "deleted": changes["deleted"],
         "geo_scrubbed": changes["geo_scrubbed"],
         "cascade_deleted": changes["cascade_deleted"],
-        "flagged_per_reason": {reason: count for reason, count in per_reason.items() if count},
+        "flagged_per_reason": {reason: count for reason, count in results.per_reason().items() if count},
     }
-    log.info(
-        "Applied job %s to %s: %s rows deleted, %s geo-scrubbed, %s cascaded (of %s flagged IDs)",
-        job_id,
-        table.name,
-        f"{summary['deleted']:,}",
-        f"{summary['geo_scrubbed']:,}",
-        f"{summary['cascade_deleted']:,}",
-        f"{len(results):,}",
-    )
-    return summary
