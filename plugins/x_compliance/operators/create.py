@@ -16,10 +16,14 @@ from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
 from x_compliance import steps
 from x_compliance.events import JobEvent
 from x_compliance.exceptions import ConflictError, WaitTimeoutError
-from x_compliance.jobs import ComplianceJob, JobType
+from x_compliance.jobs import ComplianceJob, JobStatus, JobType
 from x_compliance.naming import job_name_from_context
 from x_compliance.operators.base import XComplianceBaseOperator
+from x_compliance.pacing import next_poll_delay
 from x_compliance.triggers.job import XComplianceJobTrigger
+
+# Longest pause before looking again at a slot held by a job nobody has uploaded to yet.
+SLOT_RECHECK_CEILING = 300.0
 
 
 class XComplianceCreateJobOperator(XComplianceBaseOperator):
@@ -86,9 +90,17 @@ class XComplianceCreateJobOperator(XComplianceBaseOperator):
             )
         blocker = steps.find_active_job(self.hook, self.job_type)
         kwargs = {"name": name, "deadline": deadline, **state}
-        if blocker is None:  # it finished between our create and our list: just try again soon
-            self.log.info("The %s slot was busy a moment ago; trying again shortly", self.job_type)
-            trigger = TimeDeltaTrigger(timedelta(seconds=min(self.slot_poll_interval, 30.0)))
+        if blocker is None or blocker.status is JobStatus.CREATED:
+            # Gone already, or not uploaded yet (maybe by a task still queued, such as another
+            # job of this very run): its end depends on someone else, so look again after one
+            # paced interval rather than wait on it.
+            delay = next_poll_delay(
+                self.hook.last_rate_limit, floor=self.slot_poll_interval, ceiling=SLOT_RECHECK_CEILING
+            )
+            delay = max(min(delay, deadline - time.time()), 0.0)
+            what = "a moment ago" if blocker is None else f"by {blocker.describe()}, not uploaded yet"
+            self.log.info("The %s slot was held %s; trying again in %.0fs", self.job_type, what, delay)
+            trigger = TimeDeltaTrigger(timedelta(seconds=delay))
         else:
             self.log.info(
                 "X allows one active %s job and %s holds it: waiting (deferred, no worker held) until it "
