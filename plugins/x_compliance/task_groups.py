@@ -1,5 +1,5 @@
 """``compliance_job``: the four X steps as one task group, for DAGs that bring their own
-export and apply steps; ``compliance_jobs``: the same group mapped over several ID files.
+export and apply steps.
 
 create → upload → wait (deferred: no worker held) → download, each a task of its own in the
 graph, so a user sees where a run is and retries only the step that failed.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import TaskGroup, task_group
+from airflow.sdk import TaskGroup
 
 from x_compliance.jobs import JobType
 from x_compliance.operators.create import XComplianceCreateJobOperator
@@ -56,24 +56,3 @@ def compliance_job(
     with TaskGroup(group_id, tooltip=f"X compliance job for {job_type}") as group:
         download = _steps(job_type, ids_path, results_path, poll_interval, wait_timeout)
     return group, download.output
-
-
-def compliance_jobs(
-    job_type: JobType | str,
-    parts: Any,
-    *,
-    poll_interval: float = 30.0,
-    wait_timeout: float = 12 * 3600,
-    group_id: str = "compliance_job",
-) -> Any:
-    """One mapped group per ``{"ids_path", "results_path"}`` in ``parts`` (an XCom list).
-
-    X runs one job of a type at a time, so the groups' jobs run one after another: each
-    create waits (deferred) for the slot. Returns the downloads' XComs, in the order of ``parts``.
-    """
-
-    @task_group(group_id=group_id, tooltip=f"X compliance jobs for {job_type}, one per ID file")
-    def one_job(ids_path: Any, results_path: Any) -> Any:
-        return _steps(job_type, ids_path, results_path, poll_interval, wait_timeout).output
-
-    return one_job.expand_kwargs(parts)

@@ -63,11 +63,23 @@ class XComplianceCreateJobOperator(XComplianceBaseOperator):
         return self.create_then_continue(context, name, deadline=time.time() + self.slot_timeout)
 
     def execute_after_slot_wait(
-        self, context: Any, event: Any = None, *, name: str, deadline: float, **state: Any
+        self,
+        context: Any,
+        event: Any = None,
+        *,
+        name: str | None = None,
+        deadline: float | None = None,
+        **state: Any,
     ) -> Any:
-        """Back from waiting on the job that held the slot: whatever it ended as, try again."""
-        if isinstance(event, dict):
+        """Back from waiting on the job that held the slot: whatever it ended as, try again.
+
+        ``airflow dags test`` resumes with the trigger's event alone (its inline triggerer drops
+        the deferral's kwargs): then the name is derived again, and the slot timeout restarts.
+        """
+        if isinstance(event, dict) and "job_id" in event:
             JobEvent.from_payload(event)  # validate; any terminal status frees the slot
+        name = name or job_name_from_context(context)
+        deadline = deadline if deadline is not None else time.time() + self.slot_timeout
         return self.create_then_continue(context, name, deadline=deadline, **state)
 
     def create_then_continue(self, context: Any, name: str, *, deadline: float, **state: Any) -> Any:

@@ -1,4 +1,4 @@
-"""A warehouse table's compliance run as tasks: decide scope → export → X jobs → apply.
+"""A warehouse table's compliance run as tasks: decide scope → export → X job(s) → apply.
 
 Both example DAGs are this, for ``tweets`` and for ``users``. The scope (one date and its
 rotation share, or a sweep) is decided once, by the first task, from the run's params and
@@ -16,7 +16,7 @@ from typing import Any
 from airflow.sdk import BaseHook, Param, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from x_compliance.task_groups import compliance_jobs
+from x_compliance.operators.job import XComplianceJobOperator
 from x_compliance.warehouse.apply import JobResults, apply_jobs
 from x_compliance.warehouse.export import export_scope
 from x_compliance.warehouse.rotation import recheck_days_from_env
@@ -29,8 +29,7 @@ log = logging.getLogger(__name__)
 # inside the 15-minute upload window, and keeps a 10M-row store's daily share (~1.5M) and
 # even a full sweep of it (2 jobs) to one or two jobs.
 DEFAULT_MAX_IDS_PER_JOB = 5_000_000
-JOB_GROUP = "compliance_job"
-DOWNLOAD_TASK = f"{JOB_GROUP}.download_results"
+JOB_TASK = "compliance_job"
 
 
 def max_ids_per_job_from_env() -> int:
@@ -105,9 +104,8 @@ def warehouse_compliance(
     def apply_to_warehouse(parts: list[dict[str, str]], scope: dict[str, Any]) -> dict:
         """Remove, scrub and audit what X flagged, every job of the run in one transaction."""
         context = get_current_context()
-        # One download per part, by map index (a plain XComArg of a task in a mapped group
-        # resolves to one map index only).
-        downloads = context["ti"].xcom_pull(task_ids=DOWNLOAD_TASK, map_indexes=list(range(len(parts))))
+        # One download summary per part, in map-index order.
+        downloads = context["ti"].xcom_pull(task_ids=JOB_TASK, map_indexes=list(range(len(parts))))
         downloads = [downloads] if isinstance(downloads, dict) else list(downloads)
         jobs = [
             JobResults(d["job_id"], d["path"], p["ids_path"]) for d, p in zip(downloads, parts, strict=True)
@@ -126,7 +124,19 @@ def warehouse_compliance(
 
     scope = decide_scope()
     parts = export_ids(scope)
-    jobs = compliance_jobs(table.job_type, parts, poll_interval=poll_interval, group_id=JOB_GROUP)
+    # One whole-cycle task per file (create → upload → wait, deferred → download). Each job is
+    # uploaded by the task that created it, so a job holding X's slot always progresses, and the
+    # jobs of a run follow one another: the next create waits, deferred, for the slot. (Separate
+    # create and upload tasks, mapped, would deadlock `airflow dags test`, which runs a deferred
+    # task's trigger inline before any other task.)
+    jobs = XComplianceJobOperator.partial(
+        task_id=JOB_TASK,
+        job_type=table.job_type,
+        deferrable=True,
+        poll_interval=poll_interval,
+        slot_poll_interval=poll_interval,
+        resumable=True,
+    ).expand_kwargs(parts)
     applied = apply_to_warehouse(parts, scope)
     jobs >> applied
     return applied
