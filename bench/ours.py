@@ -23,6 +23,28 @@ def export(destination: str, start: str, end: str) -> dict:
     return {"seconds": time.perf_counter() - started, "import_rss_mb": loaded, "ids": report["ids"]}
 
 
+def export_daily(folder: str, day: str, recheck_days: int = 7) -> dict:
+    """The daily run's export for ``day``: the Posts created that day + its rotation share."""
+    from airflow.providers.sqlite.hooks.sqlite import SqliteHook
+
+    from x_compliance.warehouse.export import export_scope
+    from x_compliance.warehouse.run import DEFAULT_MAX_IDS_PER_JOB
+    from x_compliance.warehouse.scope import resolve_scope
+    from x_compliance.warehouse.tables import TWEETS
+
+    loaded, started = _loaded(), time.perf_counter()
+    scope, _ = resolve_scope({"date": day}, logical_date=None, run_after=None, recheck_days=recheck_days)
+    hook = SqliteHook(sqlite_conn_id="warehouse_default")
+    parts = export_scope(hook, TWEETS, scope, folder, max_ids_per_job=DEFAULT_MAX_IDS_PER_JOB)
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "import_rss_mb": loaded,
+        "ids": sum(p["ids"] for p in parts),
+        "jobs": len(parts),
+    }
+
+
 def upload(ids_path: str, resumable: bool) -> dict:
     from x_compliance.hooks.x_compliance import XComplianceHook
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from x_compliance_emulator.clock import Clock
 from x_compliance_emulator.config import EmulatorConfig
-from x_compliance_emulator.fates import FateModel
+from x_compliance_emulator.fates import FateModel, FateSchedule
 from x_compliance_emulator.faults import CORRUPTIONS, FaultQueue
 from x_compliance_emulator.jobs import Job
 from x_compliance_emulator.jobstore import JobStore
@@ -43,6 +43,7 @@ class Emulator:
         self.signer = Signer(config.seed)
         self.store = JobStore(self.signer, self.data_dir)
         self.processor = Processor(self.store.lock, on_published=self.store.save)
+        self.schedules = {job_type: FateSchedule() for job_type in JOB_TYPES}
         for job in self.store.unfinished():
             self._process(job, job.upload_generation)
 
@@ -60,19 +61,31 @@ class Emulator:
         now = self.clock.now()
         return [job.record(now) for job in self.store.all()]
 
-    def fate_model(self, job_type: str) -> FateModel:
+    def fate_model(self, job_type: str, at: float | None = None) -> FateModel:
+        """Fates of a type as of emulator time ``at`` (default: now on the emulator's clock)."""
         if job_type not in JOB_TYPES:
             raise ValueError(f"job type must be one of {JOB_TYPES}, not {job_type!r}")
         c = self.config
-        return FateModel(c.seed, job_type, c.rates(job_type), c.world_file)
+        when = self.clock.now() if at is None else at
+        return FateModel(c.seed, job_type, c.rates(job_type), c.world_file, self.schedules[job_type], when)
 
-    def fate(self, job_type: str, tweet_or_user_id: int | str) -> str | None:
-        """The reason this emulator gives the ID in every job of that type; None when compliant."""
-        return self.fate_model(job_type).reason(int(tweet_or_user_id))
+    def fate(self, job_type: str, tweet_or_user_id: int | str, at: float | None = None) -> str | None:
+        """The reason a job of that type uploaded at emulator time ``at`` (default now) gives the
+        ID; None when compliant."""
+        return self.fate_model(job_type, at).reason(int(tweet_or_user_id))
+
+    def schedule_fate(self, job_type: str, record_id: int | str, reason: str | None, at: float) -> None:
+        """From emulator time ``at`` on, ``record_id`` has fate ``reason`` (None: compliant again)."""
+        if job_type not in JOB_TYPES:
+            raise ValueError(f"job type must be one of {JOB_TYPES}, not {job_type!r}")
+        self.schedules[job_type].add(int(record_id), reason, at)
 
     def reset(self) -> None:
-        """Forget jobs, windows, faults and stats (the clock keeps its time: it only moves forward)."""
+        """Forget jobs, windows, faults, scheduled fates and stats (the clock keeps its time: it
+        only moves forward)."""
         self.processor.forget_all()
+        for schedule in self.schedules.values():
+            schedule.clear()
         self.store.clear()
         self.limiter.reset()
         self.faults.clear()
@@ -129,7 +142,7 @@ class Emulator:
         self.processor.submit(
             job,
             generation,
-            self.fate_model(job.type),
+            self.fate_model(job.type, at=job.uploaded_at),  # fates as of the upload, also after a restart
             LineDetails(config.seed, job.type, config.duplicate_rate),
             config.blank_lines,
         )

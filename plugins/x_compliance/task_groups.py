@@ -1,5 +1,5 @@
 """``compliance_job``: the four X steps as one task group, for DAGs that bring their own
-export and apply steps (as both example DAGs do).
+export and apply steps.
 
 create → upload → wait (deferred: no worker held) → download, each a task of its own in the
 graph, so a user sees where a run is and retries only the step that failed.
@@ -30,7 +30,10 @@ def compliance_job(
 ) -> tuple[TaskGroup, Any]:
     """Return the group and the download's XCom (``{"job_id", "path", "rows", "counts"}``)."""
     with TaskGroup(group_id, tooltip=f"X compliance job for {job_type}") as group:
-        create = XComplianceCreateJobOperator(task_id="create_job", job_type=job_type)
+        # Waiting for X's slot is paced like waiting for a job: the rate-limit headers, this floor.
+        create = XComplianceCreateJobOperator(
+            task_id="create_job", job_type=job_type, slot_poll_interval=poll_interval
+        )
         upload = XComplianceUploadOperator(task_id="upload_ids", job_id=create.output, ids_path=ids_path)
         # The upload may have replaced a lapsed job: wait for, and download, the job it fed.
         job_id = upload.output["job_id"]

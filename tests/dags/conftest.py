@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import ROOT, TOKEN
 
-LOGICAL_DATE = datetime(2026, 11, 20, tzinfo=UTC)  # a data interval of [2026-11-19, 2026-11-20)
+LOGICAL_DATE = datetime(2026, 11, 19, tzinfo=UTC)  # checks the Posts created that day + its rotation slot
 WAREHOUSE_END = datetime(2026, 11, 21, tzinfo=UTC)
 
 

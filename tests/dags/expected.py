@@ -8,11 +8,34 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 
 REMOVE = {"deleted", "deactivated", "protected", "suspended", "bounced"}
 CASCADE = {"deleted", "deactivated", "protected", "suspended"}
 TWEET_GEO = (5, 6, 7)  # place_id, geo_lat, geo_lon in the seeded schema
 USER_GEO = (3,)  # location
+CREATED_AT = 2  # in both tables
+RECHECK_DAYS = 7
+
+
+def checked_on(rows: dict[int, tuple], day: date, recheck_days: int = RECHECK_DAYS) -> set[int]:
+    """The rows the daily run for ``day`` must send X, by the rule the README states: created on
+    ``day``, or in its rotation slot ``(id % 1000003) % recheck_days``."""
+    slot = (day - date(1970, 1, 1)).days % recheck_days
+    prefix = day.isoformat()
+    return {
+        i
+        for i, row in rows.items()
+        if isinstance(i, int)
+        and (str(row[CREATED_AT]).startswith(prefix) or (i % 1_000_003) % recheck_days == slot)
+    }
+
+
+def created_between(rows: dict[int, tuple], first: date, last: date) -> set[int]:
+    """The rows a sweep of ``[first, last]`` (whole UTC days) must send X."""
+    return {
+        i for i, row in rows.items() if first.isoformat() <= str(row[CREATED_AT])[:10] <= last.isoformat()
+    }
 
 
 @dataclass
@@ -49,10 +72,16 @@ def after_tweets_run(
 
 
 def after_users_run(
-    tweets: dict[int, tuple], users: dict[int, tuple], fate: Callable[[str], str | None]
+    tweets: dict[int, tuple],
+    users: dict[int, tuple],
+    fate: Callable[[str], str | None],
+    checked: set[int] | None = None,
 ) -> Expected:
+    """After a users run that checked ``checked`` (default: every user)."""
     out = Expected(dict(tweets), dict(users))
     for user_id, row in users.items():
+        if checked is not None and user_id not in checked:
+            continue
         reason = fate(str(user_id))
         if reason is None:
             continue
@@ -65,7 +94,7 @@ def after_users_run(
         out.audit.add((user_id, "users", "deleted", reason))
         if reason in CASCADE:
             for tweet_id, tweet in tweets.items():
-                if tweet[1] == user_id:
+                if tweet[1] == user_id and tweet_id in out.tweets:
                     del out.tweets[tweet_id]
                     out.audit.add((tweet_id, "tweets", "cascade_deleted", reason))
     return out

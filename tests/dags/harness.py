@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.dags.conftest import LOGICAL_DATE, load_dag, read_table
-from tests.dags.expected import Expected, after_tweets_run
+from tests.dags.expected import Expected, after_tweets_run, checked_on
 
 
 @dataclass
@@ -45,10 +45,8 @@ def run_tweets_dag(dag_env, logical_date=LOGICAL_DATE) -> Outcome:
     path, emulator = dag_env["warehouse"], dag_env["emulator"]
     tweets, users = read_table(path, "tweets"), read_table(path, "users")
     run = load_dag("x_compliance_tweets").test(logical_date=logical_date)
-    lo = run.data_interval_start.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    hi = run.data_interval_end.strftime("%Y-%m-%dT%H:%M:%S.000Z")
     # Only real ids can have a fate; a bad-input test plants others, which must make the run fail.
-    partition = {i for i, row in tweets.items() if lo <= row[2] < hi and isinstance(i, int)}
+    partition = checked_on(tweets, logical_date.date())
     expected = after_tweets_run(tweets, users, partition, lambda i: emulator.emulator.fate("tweets", i))
     return Outcome(
         state=str(run.state),

@@ -20,7 +20,7 @@ def _printed(capfd) -> str:
     return captured.out + captured.err
 
 
-IN_PARTITION = "2026-11-19T12:00:00.000Z"  # inside the run's data interval
+IN_PARTITION = "2026-11-19T12:00:00.000Z"  # created on the date the run checks
 
 
 @pytest.mark.parametrize(
@@ -37,7 +37,7 @@ def test_bad_exported_id_fails_before_any_job(dag_env, capfd, bad_id, shown):
         )
     outcome = run_tweets_dag(dag_env)
     assert outcome.state == "failed"
-    assert outcome.task_states["export_partition"] == "failed"
+    assert outcome.task_states["export_ids"] == "failed"
     assert outcome.unchanged() and outcome.jobs == []
     out = _printed(capfd)
     assert "tweets.id" in out and repr(shown) in out and "line" in out, out[-3000:]
@@ -47,7 +47,7 @@ def test_malformed_result_line_fails_naming_the_line(dag_env, capfd):
     dag_env["emulator"].emulator.faults.add(Fault("corrupt_results", error="malformed_line"))
     outcome = run_tweets_dag(dag_env)
     assert outcome.state == "failed"
-    assert outcome.task_states["compliance_job.download_results"] == "failed"
+    assert outcome.task_states["compliance_job"] == "failed"
     assert outcome.unchanged()
     assert not list(dag_env["storage"].rglob("results.parquet")), "nothing written at the final path"
     assert "not JSON" in _printed(capfd)

@@ -68,7 +68,7 @@ def test_failed_job_fails_the_run_and_changes_nothing(dag_env, capfd):
     dag_env["emulator"].emulator.faults.add(Fault("fail_job", error="Malformed ID file"))
     outcome = run_tweets_dag(dag_env)
     assert outcome.state == "failed"
-    assert outcome.task_states["compliance_job.wait_for_job"] == "failed"
+    assert outcome.task_states["compliance_job"] == "failed"
     assert outcome.unchanged()
     (job,) = outcome.jobs
     assert f"X compliance job {job['id']} failed: Malformed ID file" in capfd.readouterr().out
@@ -79,6 +79,6 @@ def test_expired_download_url_fails_the_run_and_changes_nothing(dag_env, capfd):
     config.download_window_seconds, config.processing_seconds_base = 1.0, 1.5
     outcome = run_tweets_dag(dag_env)
     assert outcome.state == "failed"
-    assert outcome.task_states["compliance_job.download_results"] == "failed"
+    assert outcome.task_states["compliance_job"] == "failed"
     assert outcome.unchanged()
     assert "expired" in capfd.readouterr().out.lower()

@@ -60,14 +60,15 @@ def test_each_applied_job_writes_one_row_matching_the_audit(dag_env):
     per_reason = json.loads(row["flagged_json"])
     assert sum(per_reason.values()) == row["results"] >= row["rows_deleted"] + row["rows_geo_scrubbed"]
     assert all(row[f"flagged_{reason}"] == n for reason, n in per_reason.items())
-    assert row["ids_sent"] > row["results"] and row["scope_kind"] == "new rows"
-    assert row["scope_date"] == run.data_interval_start.date().isoformat()
+    assert row["ids_sent"] > row["results"] and row["scope_kind"] == "new rows + rotation share"
+    assert row["scope_date"] == run.logical_date.date().isoformat() and row["recheck_days"] == 7
     assert row["status_calls"] >= 1 and row["x_processing_seconds"] >= 0
     assert row["job_created_at"] and row["uploaded_at"] and row["completed_at"] and row["applied_at"]
 
     extra = _latest_extra("compliant_tweets")
-    assert extra["job_id"] == row["job_id"] and extra["flagged_per_reason"] == per_reason
+    assert extra["jobs"] == [row["job_id"]] and extra["flagged_per_reason"] == per_reason
     assert extra["rows_deleted"] == row["rows_deleted"] and extra["ids_sent"] == row["ids_sent"]
+    assert [job["job_id"] for job in extra["per_job"]] == [row["job_id"]]
 
     # The job's entry on the page shows the audit's numbers, cell by cell.
     wh = Warehouse(*warehouse_hook())
@@ -81,9 +82,9 @@ def test_each_applied_job_writes_one_row_matching_the_audit(dag_env):
     assert len(rows) == 2 and rows[1]["rows_deleted"] == 0  # a second job, nothing left to change
 
 
-def test_users_run_is_a_sweep_with_cascades(dag_env):
+def test_users_sweep_records_its_cascades(dag_env):
     path = dag_env["warehouse"]
-    assert load_dag("x_compliance_users").test().state == "success"
+    assert load_dag("x_compliance_users").test(run_conf={"mode": "sweep"}).state == "success"
     (row,) = _rows(path, "SELECT * FROM compliance_runs")
     audit = _audit_counts(path, row["job_id"])
     assert row["scope_kind"] == "sweep" and row["table_name"] == "users"

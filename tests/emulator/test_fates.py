@@ -81,6 +81,44 @@ def test_fate_of_ids_that_cannot_exist(emulator) -> None:
         emulator.emulator.fate("posts", 1)
 
 
+def test_scheduled_fates_change_at_their_emulator_time(make_server) -> None:
+    server = make_server(tweet_rates={}, user_rates={})
+    emulator, ids = server.emulator, snowflakes(4)
+    now = emulator.clock.now()
+    emulator.schedule_fate("tweets", ids[0], "deleted", at=now + 86400)
+    emulator.schedule_fate("tweets", ids[1], "protected", at=now + 86400)
+    emulator.schedule_fate("tweets", ids[1], None, at=now + 3 * 86400)  # unprotected later
+    emulator.schedule_fate("users", ids[2], "suspended", at=now - 1)
+    assert [emulator.fate("tweets", i) for i in ids] == [None] * 4
+    assert emulator.fate("users", ids[2]) == "suspended" and emulator.fate("tweets", ids[2]) is None
+    assert reasons_by_id(results_of(server, "tweets", ids)) == {}  # uploaded before the change
+    emulator.clock.advance(86400)
+    # results_of advanced the clock an hour past the upload: a day has passed
+    assert reasons_by_id(results_of(server, "tweets", ids)) == {
+        str(ids[0]): "deleted",
+        str(ids[1]): "protected",
+    }
+    assert emulator.fate("tweets", ids[1], at=now + 3 * 86400) is None
+    emulator.clock.advance(2 * 86400)
+    assert reasons_by_id(results_of(server, "tweets", ids)) == {str(ids[0]): "deleted"}
+    with pytest.raises(ValueError, match="unknown reason"):
+        emulator.schedule_fate("tweets", ids[3], "vanished", at=now)
+    emulator.reset()
+    assert emulator.fate("tweets", ids[0], at=now + 86400) is None
+
+
+def test_world_file_schedules_changes(make_server, tmp_path: Path) -> None:
+    world = tmp_path / "world.csv"
+    world.write_text("id,reason,at\n42,scrub_geo\n43,deleted,2030-01-01T00:00:00Z\n42,compliant,1900000000\n")
+    emulator = make_server(world_file=world).emulator
+    assert emulator.fate("tweets", 42) == "scrub_geo" and emulator.fate("tweets", 43) is None
+    assert emulator.fate("tweets", 43, at=1893456000) == "deleted"  # 2030-01-01
+    assert emulator.fate("tweets", 42, at=1900000000) is None
+    (tmp_path / "bad.csv").write_text("42,deleted,not-a-time\n")
+    with pytest.raises(ValueError, match=r"bad\.csv:1"):
+        make_server(world_file=tmp_path / "bad.csv").emulator.fate("tweets", 42)
+
+
 def write(tmp_path: Path, data: bytes) -> Path:
     path = tmp_path / "ids.txt"
     path.write_bytes(data)

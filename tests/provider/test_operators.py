@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pyarrow.parquet as pq
 import pytest
@@ -71,6 +72,22 @@ def test_create_waits_for_the_slot_by_deferring(hook, emulator, id_file):
     job_id, deferrals = run_task(op, make_context(task_id="create"), deferred=deferred.value)
     assert deferrals[0] is deferred.value and job_id != blocker.id
     assert hook.get_job(job_id).status is JobStatus.CREATED
+
+
+def test_slot_held_by_a_job_not_uploaded_yet_is_looked_at_again_soon(hook, emulator):
+    """Such a job ends only when someone uploads to it (maybe another job of this run, queued):
+    the create looks again after one paced interval instead of waiting on it."""
+    from airflow.providers.standard.triggers.temporal import DateTimeTrigger
+
+    hook.create_job("tweets", name="someone-else")  # created, never uploaded
+    op = XComplianceCreateJobOperator(task_id="create", job_type="tweets", slot_poll_interval=0.5)
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute(make_context(task_id="create"))
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, DateTimeTrigger)  # a TimeDeltaTrigger: now + the delay
+    # pro tier, 150 calls per 900 s window: paced by the headers at about 6 s (was a fixed 60 s)
+    wait = (trigger.moment - datetime.now(UTC)).total_seconds()
+    assert 3 < wait < 10
 
 
 def test_slot_wait_is_bounded(hook, emulator):

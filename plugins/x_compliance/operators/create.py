@@ -16,10 +16,14 @@ from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
 from x_compliance import steps
 from x_compliance.events import JobEvent
 from x_compliance.exceptions import ConflictError, WaitTimeoutError
-from x_compliance.jobs import ComplianceJob, JobType
+from x_compliance.jobs import ComplianceJob, JobStatus, JobType
 from x_compliance.naming import job_name_from_context
 from x_compliance.operators.base import XComplianceBaseOperator
+from x_compliance.pacing import next_poll_delay
 from x_compliance.triggers.job import XComplianceJobTrigger
+
+# Longest pause before looking again at a slot held by a job nobody has uploaded to yet.
+SLOT_RECHECK_CEILING = 300.0
 
 
 class XComplianceCreateJobOperator(XComplianceBaseOperator):
@@ -31,7 +35,8 @@ class XComplianceCreateJobOperator(XComplianceBaseOperator):
     :param resumable: create the job for X's resumable upload protocol (recommended: uploads
         survive dropped connections).
     :param slot_timeout: longest wait, in seconds, for another active job of the type to finish.
-    :param slot_poll_interval: shortest pause, in seconds, between checks of the blocking job.
+    :param slot_poll_interval: shortest pause, in seconds, between checks of the blocking job (X's
+        rate-limit headers pace the checks above it, as for any wait on a job).
     """
 
     template_fields = ("job_type", "name")
@@ -43,7 +48,7 @@ class XComplianceCreateJobOperator(XComplianceBaseOperator):
         name: str | None = None,
         resumable: bool = True,
         slot_timeout: float = 6 * 3600,
-        slot_poll_interval: float = 60.0,
+        slot_poll_interval: float = 30.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -58,11 +63,23 @@ class XComplianceCreateJobOperator(XComplianceBaseOperator):
         return self.create_then_continue(context, name, deadline=time.time() + self.slot_timeout)
 
     def execute_after_slot_wait(
-        self, context: Any, event: Any = None, *, name: str, deadline: float, **state: Any
+        self,
+        context: Any,
+        event: Any = None,
+        *,
+        name: str | None = None,
+        deadline: float | None = None,
+        **state: Any,
     ) -> Any:
-        """Back from waiting on the job that held the slot: whatever it ended as, try again."""
-        if isinstance(event, dict):
+        """Back from waiting on the job that held the slot: whatever it ended as, try again.
+
+        ``airflow dags test`` resumes with the trigger's event alone (its inline triggerer drops
+        the deferral's kwargs): then the name is derived again, and the slot timeout restarts.
+        """
+        if isinstance(event, dict) and "job_id" in event:
             JobEvent.from_payload(event)  # validate; any terminal status frees the slot
+        name = name or job_name_from_context(context)
+        deadline = deadline if deadline is not None else time.time() + self.slot_timeout
         return self.create_then_continue(context, name, deadline=deadline, **state)
 
     def create_then_continue(self, context: Any, name: str, *, deadline: float, **state: Any) -> Any:
@@ -85,9 +102,17 @@ class XComplianceCreateJobOperator(XComplianceBaseOperator):
             )
         blocker = steps.find_active_job(self.hook, self.job_type)
         kwargs = {"name": name, "deadline": deadline, **state}
-        if blocker is None:  # it finished between our create and our list: just try again soon
-            self.log.info("The %s slot was busy a moment ago; trying again shortly", self.job_type)
-            trigger = TimeDeltaTrigger(timedelta(seconds=min(self.slot_poll_interval, 30.0)))
+        if blocker is None or blocker.status is JobStatus.CREATED:
+            # Gone already, or not uploaded yet (maybe by a task still queued, such as another
+            # job of this very run): its end depends on someone else, so look again after one
+            # paced interval rather than wait on it.
+            delay = next_poll_delay(
+                self.hook.last_rate_limit, floor=self.slot_poll_interval, ceiling=SLOT_RECHECK_CEILING
+            )
+            delay = max(min(delay, deadline - time.time()), 0.0)
+            what = "a moment ago" if blocker is None else f"by {blocker.describe()}, not uploaded yet"
+            self.log.info("The %s slot was held %s; trying again in %.0fs", self.job_type, what, delay)
+            trigger = TimeDeltaTrigger(timedelta(seconds=delay))
         else:
             self.log.info(
                 "X allows one active %s job and %s holds it: waiting (deferred, no worker held) until it "

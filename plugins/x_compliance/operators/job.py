@@ -23,6 +23,7 @@ from x_compliance.storage_paths import as_storage_path
 from x_compliance.triggers.job import XComplianceJobTrigger
 from x_compliance.wait_report import describe, wait_report
 
+UPLOADED_AT_KEY = "uploaded_at"
 # Files at least this big use the resumable protocol when `resumable` is left to us.
 RESUMABLE_THRESHOLD_BYTES = 8 << 20
 
@@ -91,6 +92,8 @@ class XComplianceJobOperator(XComplianceCreateJobOperator):
             return self.create_then_continue(
                 context, retry_name(name, replaced + 1), deadline=deadline, replaced=replaced + 1
             )
+        # Also kept as an XCom: `airflow dags test` resumes a deferral without its kwargs.
+        context["ti"].xcom_push(key=UPLOADED_AT_KEY, value=uploaded["uploaded_at"])
         return self.wait_then_download(job.id, uploaded_at=uploaded["uploaded_at"])
 
     def wait_then_download(self, job_id: str, *, uploaded_at: str | None) -> dict[str, Any]:
@@ -127,6 +130,9 @@ class XComplianceJobOperator(XComplianceCreateJobOperator):
     ) -> dict[str, Any]:
         result = JobEvent.from_payload(event)
         result.raise_unless_complete()
+        if uploaded_at is None:
+            ti = context["ti"]
+            uploaded_at = ti.xcom_pull(task_ids=ti.task_id, key=UPLOADED_AT_KEY, map_indexes=ti.map_index)
         job = self.hook.get_job(result.job_id)
         calls = 2 + (result.status_calls or 0)  # the look before deferring, the trigger's, this one
         return self.download(job, status_calls=calls, uploaded_at=uploaded_at, completed_at=result.seen_at)

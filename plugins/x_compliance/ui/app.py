@@ -12,8 +12,9 @@ from fastapi.responses import HTMLResponse
 
 from x_compliance.links import PAGE_PREFIX
 from x_compliance.ui import pages
-from x_compliance.ui.coverage import coverage, recheck_days
+from x_compliance.ui.coverage import coverage
 from x_compliance.ui.queries import Warehouse, warehouse_hook
+from x_compliance.warehouse.rotation import recheck_days_from_env
 from x_compliance.warehouse.tables import TWEETS, USERS
 
 
@@ -38,7 +39,7 @@ def create_app() -> FastAPI:
     @app.get("/", response_class=HTMLResponse)
     def overview(reason: str = "", table: str = "", page: int = Query(0, ge=0)) -> str:
         wh = _warehouse()
-        days = recheck_days()
+        days = recheck_days_from_env()
         window = wh.runs_since(days)
         checked = {r["table_name"] for r in wh.latest_runs()}
         cover = [coverage(wh.hook, t, window, days) for t in (TWEETS, USERS) if t.name in checked]

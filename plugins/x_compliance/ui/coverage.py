@@ -1,29 +1,18 @@
 """Coverage of the store: which rows of a table some applied job checked within the last
 ``recheck_days`` days, computed from ``compliance_runs`` and the rotation rule.
 
-The rotation rule is written once, in :func:`rotation_slot_sql` (the contract with the
-rotation module: a row's slot is ``(id % 1000003) % recheck_days``).
+The rotation rule itself lives in :mod:`x_compliance.warehouse.rotation`; this module only
+turns the checks recorded in ``compliance_runs`` into one SQL condition.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from x_compliance.warehouse.rotation import slot_condition
 from x_compliance.warehouse.tables import ComplianceTable
-
-ROTATION_MODULUS = 1000003  # prime, so any recheck_days (even a power of two) spreads ids evenly
-
-
-def recheck_days() -> int:
-    return int(os.environ.get("X_COMPLIANCE_RECHECK_DAYS", "7"))
-
-
-def rotation_slot_sql(id_column: str, days: int) -> str:
-    """The slot of a row in portable SQL: the one place the page applies the rotation rule."""
-    return f"(({id_column} % {ROTATION_MODULUS}) % {int(days)})"
 
 
 @dataclass
@@ -58,8 +47,8 @@ def checked_predicate(table: ComplianceTable, runs: list[dict[str, Any]], ph: st
             day = date.fromisoformat(run["scope_date"])
             params += [day.isoformat(), (day + timedelta(days=1)).isoformat()]
         if run.get("rotation_slot") is not None and run.get("recheck_days"):
-            slot = rotation_slot_sql(table.id_column, run["recheck_days"])
-            terms.append(f"{slot} = {int(run['rotation_slot'])}")
+            terms.append(slot_condition(table.id_column, ph))
+            params += [int(run["recheck_days"]), int(run["rotation_slot"])]
     return ("(" + " OR ".join(terms) + ")" if terms else "1 = 0"), params
 
 

@@ -14,12 +14,13 @@ import logging
 import uuid
 from collections import Counter
 from contextlib import closing
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from x_compliance.exceptions import XComplianceError
 from x_compliance.results import KNOWN_REASONS
-from x_compliance.warehouse.flagged import check_all_uploaded, read_results
+from x_compliance.warehouse.flagged import Flagged, check_all_uploaded, read_results
 from x_compliance.warehouse.runs import RUNS_DDL, asset_extra, describe_run, record_run, run_row
 from x_compliance.warehouse.tables import (
     AUDIT_TABLE,
@@ -106,29 +107,46 @@ def apply_results(
     ids_path: Any,
     job_id: str,
     run_id: str,
-    scope: dict[str, Any] | None = None,
+    scope: dict | None = None,
     downloaded: dict[str, Any] | None = None,
     dag_id: str | None = None,
     ids_sent: int | None = None,
 ) -> dict[str, Any]:
-    """Apply the results in one transaction; return counts of what changed, per change and reason.
+    """Apply one job's results in one transaction; return counts of what changed, per change and reason."""
+    job = JobResults(job_id, results_path, ids_path, downloaded=downloaded, ids_sent=ids_sent)
+    (summary,) = apply_jobs(sql_hook, table, [job], run_id=run_id, scope=scope, dag_id=dag_id)
+    return summary
 
-    The same transaction writes the job's ``compliance_runs`` row (see
-    :mod:`x_compliance.warehouse.runs`) from ``scope`` (what the run checked), ``downloaded``
-    (the download step's summary, with the wait's report), ``dag_id`` and ``ids_sent``.
-    """
-    results = read_results(results_path, job_id=job_id)
-    per_reason = results.per_reason()
-    unknown = sorted(reason for reason, count in per_reason.items() if count and reason not in KNOWN_REASONS)
-    if unknown:
-        log.warning(
-            "Job %s sent reasons this version does not know: %s; their rows are removed", job_id, unknown
-        )
-    check_all_uploaded(results, ids_path, job_id=job_id)
+
+@dataclass(frozen=True)
+class JobResults:
+    """One X job of a run: its id, its results and the IDs uploaded to it."""
+
+    job_id: str
+    results_path: Any
+    ids_path: Any
+    downloaded: dict[str, Any] | None = None  # the download step's summary, with the wait's report
+    ids_sent: int | None = None
+
+
+def apply_jobs(
+    sql_hook: Any,
+    table: ComplianceTable,
+    jobs: list[JobResults],
+    *,
+    run_id: str,
+    scope: dict | None = None,
+    dag_id: str | None = None,
+) -> list[dict[str, Any]]:
+    """Apply every job of a run in ONE transaction (a run split into several jobs is applied
+    whole or not at all); each audit row names its job, and each job gets its
+    ``compliance_runs`` row (:mod:`x_compliance.warehouse.runs`) in the same transaction. Every
+    results file is read and checked against its upload before anything changes. Returns one
+    summary per job, with its one-line ``summary`` and its asset event ``asset_extra``."""
+    checked = [(job, _checked_results(job)) for job in jobs]
     ph = sql_hook.placeholder
-    flagged = f"xc_flagged_{uuid.uuid4().hex[:12]}"
     changed_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    changes: Counter[str] = Counter()
+    summaries = []
     with closing(sql_hook.get_conn()) as conn:
         with closing(conn.cursor()) as cur:
             cur.execute(AUDIT_DDL)
@@ -136,45 +154,76 @@ def apply_results(
             conn.commit()
         try:
             with closing(conn.cursor()) as cur:
-                cur.execute(f"CREATE TEMPORARY TABLE {flagged} ({FLAGGED_COLUMNS})")
-                insert = f"INSERT INTO {flagged} (id, reason, change) VALUES ({ph}, {ph}, {ph})"
-                for batch in results.frames():
-                    columns = (batch["id"].tolist(), batch["reason"].tolist(), batch["change"].tolist())
-                    cur.executemany(insert, list(zip(*columns, strict=True)))
-                for label, audit_sql, change_sql in _statements(table, flagged, ph):
-                    cur.execute(audit_sql, (job_id, run_id, changed_at))
-                    audited = cur.rowcount
-                    cur.execute(change_sql)
-                    if cur.rowcount != audited:
-                        raise XComplianceError(
-                            f"job {job_id}: {label} changed {cur.rowcount} rows but audited {audited}; "
-                            "rolled back"
-                        )
-                    changes[label.split(":")[0]] += audited
-                cur.execute(f"DROP TABLE {flagged}")
-                summary = {
-                    "job_id": job_id,
-                    "table": table.name,
-                    "results": len(results),
-                    "deleted": changes["deleted"],
-                    "geo_scrubbed": changes["geo_scrubbed"],
-                    "cascade_deleted": changes["cascade_deleted"],
-                    "flagged_per_reason": {reason: count for reason, count in per_reason.items() if count},
-                }
-                row = run_row(
-                    summary,
-                    dag_id=dag_id,
-                    run_id=run_id,
-                    applied_at=changed_at,
-                    ids_sent=ids_sent,
-                    downloaded=downloaded,
-                    scope=scope,
-                )
-                record_run(cur, ph, row)
+                for job, results in checked:
+                    changes = _apply_one(
+                        cur, table, results, job_id=job.job_id, run_id=run_id, at=changed_at, ph=ph
+                    )
+                    summary = _summary(table, job.job_id, results, changes)
+                    row = run_row(
+                        summary,
+                        dag_id=dag_id,
+                        run_id=run_id,
+                        applied_at=changed_at,
+                        ids_sent=job.ids_sent,
+                        downloaded=job.downloaded,
+                        scope=scope,
+                    )
+                    record_run(cur, ph, row)
+                    summaries.append(
+                        {**summary, "summary": describe_run(row), "asset_extra": asset_extra(row)}
+                    )
             conn.commit()
         except BaseException:
             conn.rollback()
             raise
-    line = describe_run(row)
-    log.info("Applied %s", line)
-    return {**summary, "summary": line, "asset_extra": asset_extra(row)}
+    for summary in summaries:
+        log.info("Applied %s", summary["summary"])
+    return summaries
+
+
+def _checked_results(job: JobResults) -> Flagged:
+    results = read_results(job.results_path, job_id=job.job_id)
+    per_reason = results.per_reason()
+    unknown = sorted(reason for reason, count in per_reason.items() if count and reason not in KNOWN_REASONS)
+    if unknown:
+        log.warning(
+            "Job %s sent reasons this version does not know: %s; their rows are removed", job.job_id, unknown
+        )
+    check_all_uploaded(results, job.ids_path, job_id=job.job_id)
+    return results
+
+
+def _apply_one(
+    cur: Any, table: ComplianceTable, results: Flagged, *, job_id: str, run_id: str, at: str, ph: str
+) -> Counter[str]:
+    """Stage one job's flagged IDs, audit and change exactly those rows, drop the stage."""
+    flagged = f"xc_flagged_{uuid.uuid4().hex[:12]}"
+    changes: Counter[str] = Counter()
+    cur.execute(f"CREATE TEMPORARY TABLE {flagged} ({FLAGGED_COLUMNS})")
+    insert = f"INSERT INTO {flagged} (id, reason, change) VALUES ({ph}, {ph}, {ph})"
+    for batch in results.frames():
+        columns = (batch["id"].tolist(), batch["reason"].tolist(), batch["change"].tolist())
+        cur.executemany(insert, list(zip(*columns, strict=True)))
+    for label, audit_sql, change_sql in _statements(table, flagged, ph):
+        cur.execute(audit_sql, (job_id, run_id, at))
+        audited = cur.rowcount
+        cur.execute(change_sql)
+        if cur.rowcount != audited:
+            raise XComplianceError(
+                f"job {job_id}: {label} changed {cur.rowcount} rows but audited {audited}; rolled back"
+            )
+        changes[label.split(":")[0]] += audited
+    cur.execute(f"DROP TABLE {flagged}")
+    return changes
+
+
+def _summary(table: ComplianceTable, job_id: str, results: Flagged, changes: Counter[str]) -> dict[str, Any]:
+    return {
+        "job_id": job_id,
+        "table": table.name,
+        "results": len(results),
+        "deleted": changes["deleted"],
+        "geo_scrubbed": changes["geo_scrubbed"],
+        "cascade_deleted": changes["cascade_deleted"],
+        "flagged_per_reason": {reason: count for reason, count in results.per_reason().items() if count},
+    }

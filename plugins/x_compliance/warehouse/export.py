@@ -1,4 +1,4 @@
-"""Export the IDs of one partition of a warehouse table to a file X can take.
+"""Export the IDs a run checks (a partition, a rotation share, a sweep) to files X can take.
 
 Streams: rows are fetched in chunks through the hook's DB-API connection and written to a
 local scratch file, which is then published to storage in one step, so a reader never sees
@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import tempfile
+from collections.abc import Callable
 from contextlib import closing
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from x_compliance.exceptions import InvalidIdError
 from x_compliance.storage_paths import publish
+from x_compliance.warehouse.rotation import day_end, day_start, slot_condition
 from x_compliance.warehouse.tables import ComplianceTable
 
 log = logging.getLogger(__name__)
@@ -26,11 +30,34 @@ _ID = re.compile(r"[0-9]{1,19}")
 
 
 def partition_query(table: ComplianceTable, placeholder: str, *, bounded: bool) -> str:
+    """The ids of one ``created_at`` interval (or of every row): parameters (start, end)."""
     sql = f"SELECT {table.id_column} FROM {table.name}"
     if bounded:
         column = table.created_at_column
         sql += f" WHERE {column} >= {placeholder} AND {column} < {placeholder}"
     return sql  # no ORDER BY: X takes IDs in any order, and sorting made SQLite build a temp B-tree
+
+
+def scope_query(table: ComplianceTable, scope: dict[str, Any], placeholder: str) -> tuple[str, tuple]:
+    """The one query for what a run checks (see :mod:`x_compliance.warehouse.scope`).
+
+    A daily scope selects the rows created on its date OR in its rotation slot: one pass, and
+    a row in both is returned once. A sweep selects a ``created_at`` range, or every row.
+    """
+    sql, column, ph = f"SELECT {table.id_column} FROM {table.name}", table.created_at_column, placeholder
+    if scope["kind"] == "daily":
+        day = date.fromisoformat(scope["date"])
+        start, end = day_start(day), day_end(day)
+        where = f"({column} >= {ph} AND {column} < {ph}) OR {slot_condition(table.id_column, ph)}"
+        return f"{sql} WHERE {where}", (start, end, scope["recheck_days"], scope["rotation_slot"])
+    conditions, parameters = [], []
+    if scope["created_from"]:
+        conditions.append(f"{column} >= {ph}")
+        parameters.append(day_start(date.fromisoformat(scope["created_from"])))
+    if scope["created_to"]:
+        conditions.append(f"{column} < {ph}")
+        parameters.append(day_end(date.fromisoformat(scope["created_to"])))
+    return (sql + (" WHERE " + " AND ".join(conditions) if conditions else "")), tuple(parameters)
 
 
 def id_lines(values: list[Any], *, table: ComplianceTable, first_row: int) -> bytes:
@@ -69,20 +96,91 @@ def export_ids(
     """Write the ids of ``table`` created in ``[start, end)`` (all rows when both are None)."""
     bounded = start is not None and end is not None
     sql = partition_query(table, sql_hook.placeholder, bounded=bounded)
-    parameters = (start, end) if bounded else None
+    parts = export_query(
+        sql_hook, table, sql, (start, end) if bounded else (), lambda _: destination, chunk_rows=chunk_rows
+    )
+    where = f" created in [{start}, {end})" if bounded else ""
+    path = parts[0]["ids_path"] if parts else None
+    log.info("Exported ids of %s%s to %s", table.name, where, path or "(nothing: empty)")
+    return {"ids": sum(p["ids"] for p in parts), "path": path}
+
+
+def export_scope(
+    sql_hook: Any,
+    table: ComplianceTable,
+    scope: dict[str, Any],
+    folder: Any,
+    *,
+    max_ids_per_job: int,
+    chunk_rows: int = CHUNK_ROWS,
+) -> list[dict[str, Any]]:
+    """Write what ``scope`` checks as files of at most ``max_ids_per_job`` ids, one per X job:
+    ``folder/part-0001/ids.txt``, ...; each part also names where its job's results go."""
+    sql, parameters = scope_query(table, scope, sql_hook.placeholder)
+    root = str(folder).rstrip("/")
+
+    def destination(part: int) -> str:
+        return f"{root}/part-{part:04d}/ids.txt"
+
+    parts = export_query(
+        sql_hook, table, sql, parameters, destination, chunk_rows=chunk_rows, max_ids_per_file=max_ids_per_job
+    )
+    for part in parts:
+        part["results_path"] = part["ids_path"].rsplit("/", 1)[0] + "/results.parquet"
+    log.info(
+        "Exported %s ids of %s (%s) in %d file(s) of at most %s ids, one X job each",
+        f"{sum(p['ids'] for p in parts):,}",
+        table.name,
+        scope["checked"],
+        len(parts),
+        f"{max_ids_per_job:,}",
+    )
+    return parts
+
+
+def export_query(
+    sql_hook: Any,
+    table: ComplianceTable,
+    sql: str,
+    parameters: tuple,
+    destination: Callable[[int], Any],
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+    max_ids_per_file: int | None = None,
+) -> list[dict[str, Any]]:
+    """Stream the query's ids into files of at most ``max_ids_per_file`` lines, each published
+    whole to ``destination(part_number)``; return ``[{"ids_path", "ids"}]`` (empty: no rows)."""
+    limit = max_ids_per_file or sys.maxsize
+    if limit < 1:
+        raise ValueError(f"max_ids_per_job must be at least 1, not {limit}")
+    parts: list[dict[str, Any]] = []
     count = 0
     with tempfile.TemporaryDirectory(prefix="x-compliance-export-") as scratch:
         local = Path(scratch) / "ids.txt"
-        with local.open("wb") as out, closing(sql_hook.get_conn()) as conn, closing(conn.cursor()) as cur:
-            if parameters:
-                cur.execute(sql, parameters)
-            else:
-                cur.execute(sql)
-            while rows := cur.fetchmany(chunk_rows):
-                out.write(id_lines([row[0] for row in rows], table=table, first_row=count + 1))
-                count += len(rows)
-                log.info("Exported %s %s ids so far", f"{count:,}", table.name)
-        path = publish(local, destination) if count else None
-    where = f" created in [{start}, {end})" if bounded else ""
-    log.info("Exported %s ids of %s%s to %s", f"{count:,}", table.name, where, path or "(nothing: empty)")
-    return {"ids": count, "path": str(path) if path else None}
+        out = local.open("wb")
+        in_file = 0
+
+        def finish() -> None:
+            out.close()
+            path = publish(local, destination(len(parts) + 1))
+            parts.append({"ids_path": str(path), "ids": in_file})
+
+        try:
+            with closing(sql_hook.get_conn()) as conn, closing(conn.cursor()) as cur:
+                cur.execute(sql, parameters) if parameters else cur.execute(sql)
+                while rows := cur.fetchmany(chunk_rows):
+                    values = [row[0] for row in rows]
+                    while values:
+                        taken, values = values[: limit - in_file], values[limit - in_file :]
+                        out.write(id_lines(taken, table=table, first_row=count + 1))
+                        count += len(taken)
+                        in_file += len(taken)
+                        if in_file == limit:
+                            finish()
+                            out, in_file = local.open("wb"), 0
+                    log.info("Exported %s %s ids so far", f"{count:,}", table.name)
+            if in_file:
+                finish()
+        finally:
+            out.close()
+    return parts

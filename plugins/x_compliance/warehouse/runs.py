@@ -154,3 +154,31 @@ def asset_extra(row: dict[str, Any]) -> dict[str, Any]:
         "rows_cascade_deleted": row["rows_cascade_deleted"],
         "x_processing_seconds": row["x_processing_seconds"],
     }
+
+
+def run_extra(extras: list[dict[str, Any]]) -> dict[str, Any]:
+    """The asset event ``extra`` of a run that applied one or more jobs: the jobs' counts summed,
+    and each job's own ``extra`` under ``per_job``."""
+    per_reason: dict[str, int] = {}
+    for extra in extras:
+        for reason, n in extra["flagged_per_reason"].items():
+            per_reason[reason] = per_reason.get(reason, 0) + n
+    seconds = [e["x_processing_seconds"] for e in extras if e["x_processing_seconds"] is not None]
+
+    def total(key: str) -> int | None:
+        values = [e[key] for e in extras]
+        return None if None in values else sum(values)
+
+    return {
+        "run_id": extras[0]["run_id"] if extras else None,
+        "scope": extras[0]["scope"] if extras else None,
+        "jobs": [e["job_id"] for e in extras],
+        "ids_sent": total("ids_sent"),
+        "flagged": total("flagged"),
+        "flagged_per_reason": dict(sorted(per_reason.items())),
+        "rows_deleted": total("rows_deleted"),
+        "rows_geo_scrubbed": total("rows_geo_scrubbed"),
+        "rows_cascade_deleted": total("rows_cascade_deleted"),
+        "x_processing_seconds": sum(seconds) if seconds else None,
+        "per_job": extras,
+    }

@@ -1,0 +1,155 @@
+"""A warehouse table's compliance run as tasks: decide scope → export → X job(s) → apply.
+
+Both example DAGs are this, for ``tweets`` and for ``users``. The scope (one date and its
+rotation share, or a sweep) is decided once, by the first task, from the run's params and
+logical date; no template needs ``ds``, so runs without a logical date work. The export
+writes one file per X job (more than one only beyond ``max_ids_per_job``); the jobs run one
+after another, and the apply step applies them all in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from airflow.sdk import BaseHook, Param, get_current_context, task
+from airflow.sdk.exceptions import AirflowSkipException
+
+from x_compliance.operators.job import XComplianceJobOperator
+from x_compliance.warehouse.apply import JobResults, apply_jobs
+from x_compliance.warehouse.export import export_scope
+from x_compliance.warehouse.rotation import recheck_days_from_env
+from x_compliance.warehouse.runs import run_extra
+from x_compliance.warehouse.scope import DAILY, SWEEP, folder_name, resolve_scope
+from x_compliance.warehouse.tables import ComplianceTable
+
+log = logging.getLogger(__name__)
+
+# X documents no maximum ("millions of IDs"). 5M IDs is a 100 MB upload, minutes at worst
+# inside the 15-minute upload window, and keeps a 10M-row store's daily share (~1.5M) and
+# even a full sweep of it (2 jobs) to one or two jobs.
+DEFAULT_MAX_IDS_PER_JOB = 5_000_000
+JOB_TASK = "compliance_job"
+IDS_PER_PART = "ids_per_part"
+
+
+def max_ids_per_job_from_env() -> int:
+    return int(os.environ.get("X_COMPLIANCE_MAX_IDS_PER_JOB", str(DEFAULT_MAX_IDS_PER_JOB)))
+
+
+def compliance_params(max_ids_per_job: int) -> dict[str, Param]:
+    """The Trigger dialog's form: a daily check (of a date) or a sweep (of a range, or all)."""
+    day = {"type": ["null", "string"], "format": "date"}
+    return {
+        "mode": Param(
+            DAILY,
+            type="string",
+            enum=[DAILY, SWEEP],
+            title="Mode",
+            description="daily: one date's new rows and its rotation share. sweep: every row created "
+            "in [created_from, created_to] (both empty: every stored row), in as few jobs as possible.",
+        ),
+        "date": Param(
+            None,
+            **day,
+            title="Date (daily)",
+            description="The UTC date to check. Empty: the run's logical date, or yesterday without one.",
+        ),
+        "created_from": Param(None, **day, title="Created from (sweep)", description="First day, inclusive."),
+        "created_to": Param(None, **day, title="Created to (sweep)", description="Last day, inclusive."),
+        "max_ids_per_job": Param(
+            max_ids_per_job,
+            type="integer",
+            minimum=1,
+            title="Most IDs per X job",
+            description="A run with more IDs sends several jobs, one after another.",
+        ),
+    }
+
+
+def _run_folder(storage_root: str, table: ComplianceTable, scope: dict[str, Any], run_id: str) -> str:
+    safe_run = run_id.replace(":", "").replace("+", "")
+    return f"{storage_root.rstrip('/')}/{table.name}/{folder_name(scope)}/{safe_run}"
+
+
+def warehouse_compliance(
+    table: ComplianceTable, *, warehouse_conn_id: str, storage_root: str, poll_interval: float, outlets: list
+) -> Any:
+    """Add the run's tasks to the DAG being defined; returns the apply task."""
+
+    @task
+    def decide_scope() -> dict[str, Any]:
+        context = get_current_context()
+        dag_run = context["dag_run"]
+        scope, how = resolve_scope(
+            dict(context["params"]),
+            logical_date=dag_run.logical_date,
+            run_after=dag_run.run_after,
+            recheck_days=recheck_days_from_env(),
+        )
+        log.info("This run checks %s %s (chosen by %s)", table.name, scope["checked"], how)
+        return scope
+
+    @task
+    def export_ids(scope: dict[str, Any]) -> list[dict[str, str]]:
+        context = get_current_context()
+        folder = _run_folder(storage_root, table, scope, context["run_id"])
+        warehouse = BaseHook.get_hook(warehouse_conn_id)
+        limit = int(context["params"].get("max_ids_per_job") or max_ids_per_job_from_env())
+        parts = export_scope(warehouse, table, scope, folder, max_ids_per_job=limit)
+        if not parts:
+            raise AirflowSkipException(f"No {table.name} to check ({scope['checked']}): no job sent to X")
+        # The counts travel apart from the parts: each part becomes the kwargs of one job task.
+        context["ti"].xcom_push(key=IDS_PER_PART, value=[p["ids"] for p in parts])
+        return [{"ids_path": p["ids_path"], "results_path": p["results_path"]} for p in parts]
+
+    @task(outlets=outlets)
+    def apply_to_warehouse(parts: list[dict[str, str]], scope: dict[str, Any]) -> dict:
+        """Remove, scrub and audit what X flagged, every job of the run in one transaction."""
+        context = get_current_context()
+        # One download summary per part, in map-index order.
+        downloads = context["ti"].xcom_pull(task_ids=JOB_TASK, map_indexes=list(range(len(parts))))
+        downloads = [downloads] if isinstance(downloads, dict) else list(downloads)
+        sent = context["ti"].xcom_pull(task_ids="export_ids", key=IDS_PER_PART) or [None] * len(parts)
+        jobs = [
+            JobResults(d["job_id"], d["path"], p["ids_path"], downloaded=d, ids_sent=n)
+            for d, p, n in zip(downloads, parts, sent, strict=True)
+        ]
+        warehouse = BaseHook.get_hook(warehouse_conn_id)
+        summaries = apply_jobs(
+            warehouse, table, jobs, run_id=context["run_id"], scope=scope, dag_id=context["dag"].dag_id
+        )
+        totals = {
+            k: sum(s[k] for s in summaries) for k in ("results", "deleted", "geo_scrubbed", "cascade_deleted")
+        }
+        applied = {
+            "table": table.name,
+            "checked": scope["checked"],
+            "jobs": [s["job_id"] for s in summaries],
+            **totals,
+        }
+        # Every asset this run changed carries the same counts as its compliance_runs rows.
+        extra = run_extra([s["asset_extra"] for s in summaries])
+        for outlet in outlets:
+            context["outlet_events"][outlet].extra = extra
+        return applied
+
+    scope = decide_scope()
+    parts = export_ids(scope)
+    # One whole-cycle task per file (create → upload → wait, deferred → download). Each job is
+    # uploaded by the task that created it, so a job holding X's slot always progresses, and the
+    # jobs of a run follow one another: the next create waits, deferred, for the slot. (Separate
+    # create and upload tasks, mapped, would deadlock `airflow dags test`, which runs a deferred
+    # task's trigger inline before any other task.)
+    jobs = XComplianceJobOperator.partial(
+        task_id=JOB_TASK,
+        job_type=table.job_type,
+        deferrable=True,
+        poll_interval=poll_interval,
+        slot_poll_interval=poll_interval,
+        resumable=True,
+    ).expand_kwargs(parts)
+    applied = apply_to_warehouse(parts, scope)
+    jobs >> applied
+    return applied
