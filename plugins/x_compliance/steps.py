@@ -23,6 +23,7 @@ from x_compliance.jobs import ComplianceJob, JobStatus, JobType
 from x_compliance.naming import next_name
 from x_compliance.normalize import normalize_results
 from x_compliance.pacing import next_poll_delay
+from x_compliance.storage_paths import as_storage_path
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +108,26 @@ def upload(
     raise XComplianceError(f"Gave up after {MAX_REPLACEMENTS} replacement jobs lapsed before their upload")
 
 
-def download(hook: XComplianceHook, job_id: str, results_path: Any) -> dict[str, Any]:
-    """Download the job's results and write them, normalized, to ``results_path`` atomically."""
+def download(
+    hook: XComplianceHook,
+    job_id: str,
+    results_path: Any,
+    *,
+    uploaded_ids: int | None = None,
+    ids_path: Any = None,
+    max_bytes: int | None = None,
+) -> dict[str, Any]:
+    """Download the job's results and write them, normalized, to ``results_path`` atomically.
+
+    The download is capped at ``max_bytes`` or, by default, from the IDs uploaded (given, or
+    bounded from the size of ``ids_path``: an ID line is at least 2 bytes).
+    """
     job = hook.get_job(job_id).raise_for_status()
     if job.status is not JobStatus.COMPLETE:
         raise XComplianceError(f"{job.describe()} is not complete yet: wait for it before downloading")
-    return normalize_results(hook, job, results_path)
+    if not uploaded_ids and ids_path is not None:
+        uploaded_ids = as_storage_path(ids_path).stat().st_size // 2
+    return normalize_results(hook, job, results_path, max_bytes=max_bytes, uploaded_ids=uploaded_ids)
 
 
 def wait(

@@ -41,7 +41,10 @@ def compliance_job(
             timeout=wait_timeout,
         )
         download = XComplianceDownloadOperator(
-            task_id="download_results", job_id=job_id, results_path=results_path
+            task_id="download_results",
+            job_id=job_id,
+            results_path=results_path,
+            uploaded_ids=upload.output["ids"],
         )
         create >> upload >> wait >> download
     return group, download.output

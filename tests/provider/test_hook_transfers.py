@@ -17,9 +17,9 @@ from x_compliance.exceptions import (
     UploadUrlExpiredError,
     XComplianceError,
 )
+from x_compliance.files.results import iter_results
 from x_compliance.hooks.storage import RESUMABLE_QUANTUM
 from x_compliance.jobs import JobStatus
-from x_compliance.results import iter_results
 from x_compliance_emulator import Fault
 
 

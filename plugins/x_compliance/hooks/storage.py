@@ -17,6 +17,7 @@ import tenacity
 
 from x_compliance.exceptions import (
     DownloadUrlExpiredError,
+    ResultsTooLargeError,
     StorageError,
     UploadUrlExpiredError,
     XComplianceError,
@@ -206,8 +207,14 @@ class SignedUrlClient:
 
     # -- download ---------------------------------------------------------------------------
 
-    def download(self, url: str, fh: IO[bytes], *, what: str, progress: Progress) -> int:
-        """Stream the file at ``url`` into ``fh``; resume with ``Range`` after a drop."""
+    def download(
+        self, url: str, fh: IO[bytes], *, what: str, progress: Progress, max_bytes: int, job_id: str
+    ) -> int:
+        """Stream the file at ``url`` into ``fh``; resume with ``Range`` after a drop.
+
+        ``max_bytes`` caps what is written, counted after decompression as it streams (urllib3
+        inflates at most one block per read), so a compression bomb stops within one block.
+        """
         state = {"written": 0}
 
         def attempt() -> int:
@@ -229,6 +236,8 @@ class SignedUrlClient:
                 expected = None if gzipped else _expected_length(response, written)
                 try:
                     for block in response.iter_content(DOWNLOAD_BLOCK):
+                        if state["written"] + len(block) > max_bytes:
+                            raise ResultsTooLargeError(job_id, max_bytes)
                         fh.write(block)
                         state["written"] += len(block)
                         progress.advance(len(block))

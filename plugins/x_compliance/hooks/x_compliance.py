@@ -9,7 +9,6 @@ async calls share one retry rule (:mod:`x_compliance.hooks.retry`) and one respo
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -22,15 +21,15 @@ from airflow.providers.http.hooks.http import HttpHook
 from airflow.sdk.log import mask_secret
 
 from x_compliance.exceptions import InvalidRequestError, XComplianceError
+from x_compliance.files.ids import id_problem, iter_id_blocks, open_source, source_name, validate_ids
+from x_compliance.files.results import results_byte_cap
 from x_compliance.hooks.responses import RateLimit, api_payload, rate_limit_of
 from x_compliance.hooks.retry import retry_policy
 from x_compliance.hooks.storage import DEFAULT_CHUNK_SIZE, SignedUrlClient
-from x_compliance.ids import iter_id_blocks, open_source, source_name, validate_ids
 from x_compliance.jobs import ComplianceJob, JobStatus, JobType
 from x_compliance.progress import Progress
 
 JOBS_ENDPOINT = "2/compliance/jobs"
-_JOB_ID = re.compile(r"[0-9]{1,19}")
 MAX_NAME_LENGTH = 64
 _CREDENTIAL_PARAMS = frozenset({"X-Goog-Signature", "upload_id", "X-Goog-Credential"})
 
@@ -239,20 +238,49 @@ class XComplianceHook(HttpHook):
         self.log.info("Upload to job %s done: %s", job.id, progress.line())
         return UploadReport(job.id, stats.ids, stats.upload_bytes, round(progress.seconds, 3), job.resumable)
 
-    def download_results(self, job: ComplianceJob, destination: str | Path | IO[bytes]) -> DownloadReport:
+    def download_results(
+        self,
+        job: ComplianceJob,
+        destination: str | Path | IO[bytes],
+        *,
+        max_bytes: int | None = None,
+        uploaded_ids: int | None = None,
+    ) -> DownloadReport:
         """Stream the job's raw JSON-lines results into ``destination`` (a local path or a
-        seekable binary file); a dropped connection resumes with ``Range``."""
+        seekable binary file); a dropped connection resumes with ``Range``.
+
+        At most ``max_bytes`` (decompressed) are accepted: this argument, else the connection's
+        ``max_download_bytes`` extra, else :func:`~x_compliance.files.results.results_byte_cap`
+        of ``uploaded_ids``. Past it, ``ResultsTooLargeError``.
+        """
         if job.status is not JobStatus.COMPLETE:
             raise XComplianceError(f"{job.describe()} has no results: only a complete job does")
+        limit = max_bytes or self._extra_int("max_download_bytes") or results_byte_cap(uploaded_ids)
         progress = Progress(self.log, "Downloaded")
         what = f"download results of job {job.id}"
+        transfer = {"what": what, "progress": progress, "max_bytes": limit, "job_id": job.id}
         if hasattr(destination, "write"):
-            size = self.storage.download(job.download_url, destination, what=what, progress=progress)
+            size = self.storage.download(job.download_url, destination, **transfer)
         else:
             with open_source(str(destination), "wb") as fh:
-                size = self.storage.download(job.download_url, fh, what=what, progress=progress)
+                size = self.storage.download(job.download_url, fh, **transfer)
         self.log.info("Download of job %s done: %s", job.id, progress.line())
         return DownloadReport(job.id, size, round(progress.seconds, 3))
+
+    def _extra_int(self, key: str) -> int | None:
+        """A positive integer from the connection's extra, or None when it is not set."""
+        value = self.get_connection(self.x_compliance_conn_id).extra_dejson.get(key)
+        if value in (None, ""):
+            return None
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = 0
+        if number <= 0:
+            raise XComplianceError(
+                f"Connection {self.x_compliance_conn_id!r}: {key} must be a positive integer"
+            )
+        return number
 
 
 def mask_signed_url(url: str) -> None:
@@ -274,6 +302,6 @@ def mask_signed_url(url: str) -> None:
 def _checked_id(job_id: Any) -> str:
     """Job ids are 1-19 digits (X's own pattern): refuse anything else before it reaches a URL."""
     text = str(job_id).strip()
-    if not _JOB_ID.fullmatch(text):
-        raise InvalidRequestError(f"{job_id!r} is not a compliance job id (1 to 19 digits)")
+    if (problem := id_problem(text)) is not None:
+        raise InvalidRequestError(f"{str(job_id)[:40]!r} is not a compliance job id ({problem})")
     return text

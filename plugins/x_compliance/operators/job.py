@@ -15,7 +15,7 @@ from airflow.providers.common.compat.sdk import conf
 from x_compliance import steps
 from x_compliance.events import JobEvent
 from x_compliance.exceptions import JobExpiredError, UploadUrlExpiredError
-from x_compliance.ids import source_name
+from x_compliance.files.ids import source_name
 from x_compliance.jobs import ComplianceJob, JobType
 from x_compliance.naming import retry_name
 from x_compliance.operators.create import XComplianceCreateJobOperator
@@ -116,9 +116,9 @@ class XComplianceJobOperator(XComplianceCreateJobOperator):
                 max_poll_interval=self.max_poll_interval,
                 deadline=deadline,
             ).raise_for_status()
-        return steps.download(self.hook, job_id, self.results_path)
+        return steps.download(self.hook, job_id, self.results_path, ids_path=self.ids_path)
 
     def execute_complete(self, context: Any, event: Any = None) -> dict[str, Any]:
         result = JobEvent.from_payload(event)
         result.raise_unless_complete()
-        return steps.download(self.hook, result.job_id, self.results_path)
+        return steps.download(self.hook, result.job_id, self.results_path, ids_path=self.ids_path)

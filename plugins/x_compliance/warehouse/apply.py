@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from x_compliance.exceptions import XComplianceError
-from x_compliance.results import KNOWN_REASONS
+from x_compliance.files.results import KNOWN_REASONS
 from x_compliance.warehouse.flagged import check_all_uploaded, read_results
 from x_compliance.warehouse.tables import (
     AUDIT_TABLE,
