@@ -33,7 +33,8 @@ def main() -> int:
         today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         warehouse.seed(db, end=today)
         print(f"Seeded {db.relative_to(PROJECT)}")
-    with emulator_process(data_dir=HOME / "emulator", port=8765, log=HOME / "emulator.log") as url:
+    with emulator_process(data_dir=HOME / "emulator", port=8765, log=HOME / "emulator.log") as emulator:
+        url = emulator.url
         env = airflow_env(
             airflow_home=PROJECT / ".airflow", emulator_url=url, warehouse=db, storage=HOME / "storage"
         )

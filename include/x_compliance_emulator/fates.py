@@ -33,9 +33,10 @@ class World:
                 if not raw_id.isdigit():
                     if row_number == 1:
                         continue  # a header line
-                    raise ValueError(f"{path}:{row_number}: {raw_id!r} is not an ID")
+                    # Never quote the file: a caller may have pointed at one that is not a world.
+                    raise ValueError(f"world file {path.name}, line {row_number}: not an id,reason line")
                 if reason not in REASONS:
-                    raise ValueError(f"{path}:{row_number}: unknown reason {reason!r}")
+                    raise ValueError(f"world file {path.name}, line {row_number}: unknown reason")
                 fates[int(raw_id)] = REASONS.index(reason)
         self.ids = np.array(sorted(fates), dtype=np.uint64)
         self.codes = np.array([fates[i] for i in sorted(fates)], dtype=np.int8)

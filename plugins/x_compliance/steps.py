@@ -22,6 +22,7 @@ from x_compliance.hooks.x_compliance import XComplianceHook
 from x_compliance.jobs import ComplianceJob, JobStatus, JobType
 from x_compliance.naming import next_name
 from x_compliance.normalize import normalize_results
+from x_compliance.outage import Outage, is_retryable
 from x_compliance.pacing import next_poll_delay
 from x_compliance.storage_paths import as_storage_path
 
@@ -136,17 +137,26 @@ def wait(
     """Block until the job is terminal, paced by X's rate-limit headers (the non-deferred wait).
 
     The deferred wait is :class:`~x_compliance.triggers.job.XComplianceJobTrigger`; both pace
-    their calls with :func:`~x_compliance.pacing.next_poll_delay`.
+    their calls with :func:`~x_compliance.pacing.next_poll_delay` and ride out an unreachable X
+    (:class:`~x_compliance.outage.Outage`) until ``deadline``.
     """
+    outage = Outage(log, job_id, backoff=poll_interval, max_backoff=max_poll_interval)
     while True:
-        job = hook.get_job(job_id)
-        if job.status.is_terminal():
-            return job
+        try:
+            job = hook.get_job(job_id, once=True)
+        except Exception as exc:
+            if not is_retryable(exc):
+                raise
+            delay = outage.failed(exc)
+        else:
+            outage.reachable()
+            if job.status.is_terminal():
+                return job
+            delay = next_poll_delay(hook.last_rate_limit, floor=poll_interval, ceiling=max_poll_interval)
+            log.info("%s; next check in %.0fs", job.describe(), min(delay, max(deadline - time.time(), 0)))
         left = deadline - time.time()
         if left <= 0:
-            raise WaitTimeoutError(f"Gave up waiting on {job.describe()}: the deadline passed")
-        delay = min(
-            next_poll_delay(hook.last_rate_limit, floor=poll_interval, ceiling=max_poll_interval), left
-        )
-        log.info("%s; next check in %.0fs", job.describe(), delay)
-        time.sleep(delay)
+            raise WaitTimeoutError(
+                f"Gave up waiting on job {job_id}: the deadline passed{outage.describe_for_timeout()}"
+            )
+        time.sleep(min(delay, left))

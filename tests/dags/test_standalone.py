@@ -21,7 +21,6 @@ from tests.dags.expected import after_tweets_run
 from x_compliance_demo import warehouse
 from x_compliance_demo.stack import airflow_env, airflow_standalone, emulator_process, free_port
 from x_compliance_emulator import EmulatorConfig, EmulatorServer
-from x_compliance_emulator.client import EmulatorAdmin
 
 DAG_ID = "x_compliance_tweets"
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -53,7 +52,8 @@ def test_manual_run_and_backfill_in_airflow_standalone(tmp_path):
     end = datetime(2026, 11, 21, tzinfo=UTC)
     db = warehouse.seed(tmp_path / "warehouse.db", tweets=3000, users=300, days=4, end=end, seed=5)
     tweets, users = read_table(db, "tweets"), read_table(db, "users")
-    with emulator_process(data_dir=tmp_path / "emulator", log=tmp_path / "emulator.log", seed=9) as url:
+    with emulator_process(data_dir=tmp_path / "emulator", log=tmp_path / "emulator.log", seed=9) as emulator:
+        url = emulator.url
         env = airflow_env(
             airflow_home=tmp_path / "airflow", emulator_url=url, warehouse=db, storage=tmp_path / "storage",
             poll_seconds=1,
@@ -91,7 +91,7 @@ def test_manual_run_and_backfill_in_airflow_standalone(tmp_path):
                 assert time.monotonic() < deadline, f"runs did not finish: {states}"
                 time.sleep(3)
             assert set(states) == {"success"}, f"{states}; see {log}"
-            jobs = EmulatorAdmin(url).jobs()
+            jobs = emulator.admin().jobs()
         standalone_log = log.read_text(errors="replace")
 
     assert "Trigger failed to load code" not in standalone_log

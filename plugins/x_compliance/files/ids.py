@@ -16,23 +16,23 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from os import PathLike
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pcsv
 
 from x_compliance.exceptions import InvalidIdError
+from x_compliance.files.limits import MAX_ID_LINE
 from x_compliance.files.lines import iter_line_blocks
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 MAX_DIGITS = 19
 MAX_BIGINT = 2**63 - 1
 _MAX_TEXT = str(MAX_BIGINT)
 _ID = re.compile(rb"[0-9]{1,19}")
-# An ID line with its padding, BOM and "\r": anything longer is not an ID file.
-MAX_ID_LINE = 256
 BLOCK_SIZE = 4 << 20
 _DIGITS_AND_NEWLINES = b"0123456789\n"
 _STRIP = b" \t\r\x0b\x0c"
@@ -54,19 +54,36 @@ def id_problem(text: str | bytes) -> str | None:
 def first_bad_id(ids: pa.Array | pa.ChunkedArray) -> int | None:
     """Position of the first value of a text column that is not an ID (nulls included), or None.
 
-    The same rule as :func:`id_problem`, at C speed: ASCII digits only, 1 to 19 of them, and
-    19-digit values compared as text with the BIGINT maximum.
+    The rule of :func:`id_problem` at C speed: ASCII digits, 1 to 19 of them, and 19-digit
+    values compared as text with the BIGINT maximum. (Scalars are built from buffers: a Python
+    value in a compute call makes pyarrow import pandas, 0.3 s.)
     """
+    import pyarrow.compute as pc
+
     lengths = pc.binary_length(ids)
-    good = pc.and_kleene(
-        pc.ascii_is_decimal(ids),
-        pc.and_kleene(pc.greater_equal(lengths, 1), pc.less_equal(lengths, MAX_DIGITS)),
+    bounds = pc.min_max(lengths).as_py()
+    good = (
+        not ids.null_count
+        and pc.all(pc.ascii_is_decimal(ids)).as_py()
+        and (bounds["min"] is None or 1 <= bounds["min"] <= bounds["max"] <= MAX_DIGITS)
     )
-    good = pc.and_kleene(good, pc.or_(pc.less(lengths, MAX_DIGITS), pc.less_equal(ids, _MAX_TEXT)))
-    good = pc.fill_null(good, False)
-    if pc.all(good).as_py():
+    if good and bounds["max"] == MAX_DIGITS:
+        longest = pc.equal(lengths, _arrow_scalars()[0])
+        good = not pc.any(pc.and_(longest, pc.greater(ids, _arrow_scalars()[1]))).as_py()
+    if good:
         return None
-    return pc.index(good, False).as_py()
+    return next(i for i, value in enumerate(ids.to_pylist()) if value is None or id_problem(value))
+
+
+@lru_cache(maxsize=1)
+def _arrow_scalars() -> tuple[Any, Any]:
+    """19 (int32) and the BIGINT maximum (text) as pyarrow scalars, made without pandas."""
+    import pyarrow as pa
+
+    nineteen = pa.Array.from_buffers(pa.int32(), 1, [None, pa.py_buffer(np.array([MAX_DIGITS], np.int32))])
+    offsets = pa.py_buffer(np.array([0, MAX_DIGITS], np.int32))
+    maximum = pa.StringArray.from_buffers(1, offsets, pa.py_buffer(_MAX_TEXT.encode()))
+    return nineteen[0], maximum[0]
 
 
 def open_source(source: Any, mode: str = "rb") -> IO[bytes]:
@@ -157,6 +174,9 @@ def _clean_lines(block: bytes) -> int | None:
 def id_values(normalized: bytes) -> np.ndarray:
     """The IDs of a normalized block (one valid ID a line, as :func:`iter_id_blocks` yields) as
     int64, parsed by pyarrow's CSV reader in C."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
     if not normalized:
         return np.empty(0, np.int64)
     table = pcsv.read_csv(

@@ -27,6 +27,7 @@ import pyarrow.json as pj
 
 from x_compliance.exceptions import MalformedResultError
 from x_compliance.files.ids import first_bad_id, id_problem, open_source, source_name
+from x_compliance.files.limits import MAX_RESULT_LINE
 from x_compliance.files.lines import iter_line_blocks
 from x_compliance.files.seen import SeenIds
 
@@ -41,16 +42,7 @@ RESULTS_SCHEMA = pa.schema(
         ("redacted_at", pa.timestamp("ms", tz="UTC")),
     ]
 )
-# A real line is about 200 bytes; one of 16 KiB is no result, and is refused before it is parsed.
-MAX_RESULT_LINE = 16 << 10
 BLOCK_BYTES = 4 << 20
-# What X can send: about 200 bytes a result line, at most one line per uploaded ID (plus
-# repeats, which real files have); the cap allows four times that, and never less than 64 MiB.
-RESULT_LINE_BYTES = 200
-HEADROOM = 4
-MIN_RESULTS_CAP = 64 << 20
-# When nothing says how many IDs went up: room for 10M results at the same headroom.
-UNKNOWN_RESULTS_CAP = 10_000_000 * RESULT_LINE_BYTES * HEADROOM
 # Everything is read as text and checked before conversion: pyarrow would happily read a
 # number as an id, or a timestamp style that ``datetime.fromisoformat`` reads differently.
 _RAW_SCHEMA = pa.schema([(name, pa.string()) for name in RESULTS_SCHEMA.names])
@@ -77,13 +69,6 @@ class ComplianceResult:
     @property
     def is_known_reason(self) -> bool:
         return self.reason in KNOWN_REASONS
-
-
-def results_byte_cap(uploaded_ids: int | None) -> int:
-    """The most bytes a results file for ``uploaded_ids`` IDs may hold (decompressed)."""
-    if not uploaded_ids:
-        return UNKNOWN_RESULTS_CAP
-    return max(MIN_RESULTS_CAP, uploaded_ids * RESULT_LINE_BYTES * HEADROOM)
 
 
 class _Refused(Exception):

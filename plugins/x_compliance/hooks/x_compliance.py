@@ -22,7 +22,8 @@ from airflow.sdk.log import mask_secret
 
 from x_compliance.exceptions import InvalidRequestError, XComplianceError
 from x_compliance.files.ids import id_problem, iter_id_blocks, open_source, source_name, validate_ids
-from x_compliance.files.results import results_byte_cap
+from x_compliance.files.limits import results_byte_cap
+from x_compliance.hooks import redact
 from x_compliance.hooks.responses import RateLimit, api_payload, rate_limit_of
 from x_compliance.hooks.retry import retry_policy
 from x_compliance.hooks.storage import DEFAULT_CHUNK_SIZE, SignedUrlClient
@@ -97,6 +98,7 @@ class XComplianceHook(HttpHook):
         self.timeout = timeout
         self.last_rate_limit: RateLimit | None = None
         self._storage: SignedUrlClient | None = None
+        redact.install()
 
     # -- connection -------------------------------------------------------------------------
 
@@ -108,10 +110,14 @@ class XComplianceHook(HttpHook):
             raise XComplianceError(
                 f"Connection {self.x_compliance_conn_id!r} has no bearer token: put it in the password field"
             )
+        redact.install(connection.password)
+        mask_secret(connection.password)
         return connection.password
 
-    def _policy(self) -> dict[str, Any]:
-        return retry_policy(max_attempts=self.max_attempts, max_rate_limit_wait=self.max_rate_limit_wait)
+    def _policy(self, once: bool = False) -> dict[str, Any]:
+        """The retry rule; ``once`` for a wait's status calls, which ride out outages themselves."""
+        attempts = 1 if once else self.max_attempts
+        return retry_policy(max_attempts=attempts, max_rate_limit_wait=self.max_rate_limit_wait)
 
     @property
     def storage(self) -> SignedUrlClient:
@@ -122,7 +128,14 @@ class XComplianceHook(HttpHook):
     # -- API calls --------------------------------------------------------------------------
 
     def _call(
-        self, method: str, endpoint: str, *, what: str, params: dict | None = None, json: dict | None = None
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        what: str,
+        params: dict | None = None,
+        json: dict | None = None,
+        once: bool = False,
     ) -> dict[str, Any]:
         def attempt() -> dict[str, Any]:
             self.method = method
@@ -135,7 +148,7 @@ class XComplianceHook(HttpHook):
             self.last_rate_limit = rate_limit_of(response.headers)
             return api_payload(response.status_code, response.headers, response.content, what=what)
 
-        return tenacity.Retrying(**self._policy())(attempt)
+        return tenacity.Retrying(**self._policy(once))(attempt)
 
     @staticmethod
     def _job(data: Any) -> ComplianceJob:
@@ -159,10 +172,13 @@ class XComplianceHook(HttpHook):
         self.log.info("Created %s", job.describe())
         return job
 
-    def get_job(self, job_id: str) -> ComplianceJob:
-        """Read one job by id (this also re-reads its signed URLs, which never go to XCom)."""
+    def get_job(self, job_id: str, *, once: bool = False) -> ComplianceJob:
+        """Read one job by id (this also re-reads its signed URLs, which never go to XCom).
+
+        With ``once`` a transient error is raised at the first attempt (waits handle it).
+        """
         job_id = _checked_id(job_id)
-        payload = self._call("GET", f"{JOBS_ENDPOINT}/{job_id}", what=f"get job {job_id}")
+        payload = self._call("GET", f"{JOBS_ENDPOINT}/{job_id}", what=f"get job {job_id}", once=once)
         return self._job(payload["data"])
 
     def list_jobs(
@@ -177,7 +193,7 @@ class XComplianceHook(HttpHook):
         # An empty list may come without `data` (the spec's minItems 1) and with or without `meta`.
         return [self._job(item) for item in payload.get("data") or []]
 
-    async def aget_job(self, job_id: str) -> ComplianceJob:
+    async def aget_job(self, job_id: str, *, once: bool = False) -> ComplianceJob:
         """Async ``get_job`` for triggers: same wire rules and retry rule, no worker thread."""
         job_id = _checked_id(job_id)
         connection = await self.aget_connection(self.x_compliance_conn_id)
@@ -186,7 +202,7 @@ class XComplianceHook(HttpHook):
         headers = {"Authorization": f"Bearer {self._token_of(connection)}"}
         timeout = aiohttp.ClientTimeout(total=self.timeout)
         async with aiohttp.ClientSession(timeout=timeout) as session:
-            async for attempt in tenacity.AsyncRetrying(**self._policy()):
+            async for attempt in tenacity.AsyncRetrying(**self._policy(once)):
                 with attempt:
                     async with session.get(url, headers=headers) as response:
                         body = await response.read()
@@ -250,7 +266,7 @@ class XComplianceHook(HttpHook):
         seekable binary file); a dropped connection resumes with ``Range``.
 
         At most ``max_bytes`` (decompressed) are accepted: this argument, else the connection's
-        ``max_download_bytes`` extra, else :func:`~x_compliance.files.results.results_byte_cap`
+        ``max_download_bytes`` extra, else :func:`~x_compliance.files.limits.results_byte_cap`
         of ``uploaded_ids``. Past it, ``ResultsTooLargeError``.
         """
         if job.status is not JobStatus.COMPLETE:
