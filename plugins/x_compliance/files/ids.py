@@ -108,7 +108,9 @@ class IdFileStats:
     source_bytes: int
 
 
-def _normalize_block(block: bytes, name: str, first_line: int, job_id: str | None) -> tuple[bytes, int]:
+def _normalize_block(
+    block: bytes, name: str, first_line: int, job_id: str | None, outcome: str
+) -> tuple[bytes, int]:
     """Normalize one block of whole lines; return the bytes to send and the ID count."""
     out = []
     for offset, raw in enumerate(block.split(b"\n")[:-1]):
@@ -119,7 +121,9 @@ def _normalize_block(block: bytes, name: str, first_line: int, job_id: str | Non
             continue
         if (problem := id_problem(line)) is not None:
             value = raw.decode("utf-8", "replace").rstrip("\r")
-            raise InvalidIdError(name, first_line + offset, value, job_id=job_id, reason=problem)
+            raise InvalidIdError(
+                name, first_line + offset, value, job_id=job_id, reason=problem, outcome=outcome
+            )
         out.append(line)
     if not out:
         return b"", 0
@@ -127,7 +131,11 @@ def _normalize_block(block: bytes, name: str, first_line: int, job_id: str | Non
 
 
 def iter_id_blocks(
-    source: Any, *, block_size: int = BLOCK_SIZE, job_id: str | None = None
+    source: Any,
+    *,
+    block_size: int = BLOCK_SIZE,
+    job_id: str | None = None,
+    outcome: str = "nothing was uploaded",
 ) -> Iterator[tuple[bytes, int, int]]:
     """Yield ``(normalized_bytes, ids_in_block, source_bytes_consumed)`` for the whole file.
 
@@ -140,7 +148,7 @@ def iter_id_blocks(
             whole = block if block.endswith(b"\n") else block + b"\n"
             count = _clean_lines(whole)
             if count is None:
-                normalized, count = _normalize_block(whole, name, line, job_id)
+                normalized, count = _normalize_block(whole, name, line, job_id, outcome)
             else:
                 normalized = whole
             yield normalized, count, len(block)

@@ -110,7 +110,9 @@ def check_all_uploaded(flagged: Flagged, ids_path: Any, *, job_id: str) -> None:
     wanted = flagged.ids  # sorted and unique
     found = np.zeros(len(wanted), dtype=bool)
     if len(wanted):
-        for normalized, _, _ in iter_id_blocks(ids_path, block_size=ID_CHUNK_BYTES, job_id=job_id):
+        for normalized, _, _ in iter_id_blocks(
+            ids_path, block_size=ID_CHUNK_BYTES, job_id=job_id, outcome="nothing was applied"
+        ):
             sent = id_values(normalized)
             at = np.searchsorted(wanted, sent)
             at[at == len(wanted)] = 0  # past the end: compare with any element, it cannot match
