@@ -72,7 +72,7 @@ def first_bad_id(ids: pa.Array | pa.ChunkedArray) -> int | None:
         good = not pc.any(pc.and_(longest, pc.greater(ids, _arrow_scalars()[1]))).as_py()
     if good:
         return None
-    return next(i for i, value in enumerate(ids.to_pylist()) if value is None or id_problem(value))
+    return next((i for i, value in enumerate(ids.to_pylist()) if value is None or id_problem(value)), 0)
 
 
 @lru_cache(maxsize=1)
@@ -163,20 +163,21 @@ def _clean_lines(block: bytes) -> int | None:
         return None  # an empty first line
     data = np.frombuffer(block, np.uint8)
     if len(block) % width == 0 and width <= MAX_DIGITS + 1 and (data[width - 1 :: width] == 10).all():
-        # The usual case: every ID as long, a newline every `width` bytes.
-        ends = np.arange(width - 1, len(block), width)
-        longest = ends if width == MAX_DIGITS + 1 else ends[:0]
+        # The usual case: every ID as long, a newline every `width` bytes; rows are a plain view.
+        count = len(block) // width
+        longest = data.reshape(count, width)[:, :MAX_DIGITS] if width == MAX_DIGITS + 1 else None
     else:
         ends = np.flatnonzero(data == 10)
         lengths = np.diff(ends, prepend=-1)
         if lengths.min() < 2 or lengths.max() > MAX_DIGITS + 1:
             return None
-        longest = ends[lengths == MAX_DIGITS + 1]
-    if len(longest):  # 19-digit lines, compared as text with the BIGINT maximum
-        rows = np.ascontiguousarray(data[(longest - MAX_DIGITS)[:, None] + np.arange(MAX_DIGITS)])
-        if (rows.view(f"S{MAX_DIGITS}") > _MAX_TEXT.encode()).any():
-            return None  # the normalizer names the line
-    return len(ends)
+        count = len(ends)
+        starts = ends[lengths == MAX_DIGITS + 1] - MAX_DIGITS
+        longest = data[starts[:, None] + np.arange(MAX_DIGITS)] if len(starts) else None
+    if longest is None:
+        return count
+    past = np.ascontiguousarray(longest).view(f"S{MAX_DIGITS}") > _MAX_TEXT.encode()  # 19 digits, as text
+    return None if past.any() else count  # past BIGINT: the normalizer names the line
 
 
 def id_values(normalized: bytes) -> np.ndarray:
