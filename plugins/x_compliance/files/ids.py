@@ -190,7 +190,8 @@ def id_values(normalized: bytes) -> np.ndarray:
         return np.empty(0, np.int64)
     table = pcsv.read_csv(
         pa.py_buffer(normalized),
-        read_options=pcsv.ReadOptions(column_names=["id"]),
+        # One thread: pyarrow's thread pool costs ten times the parsing on a block this size.
+        read_options=pcsv.ReadOptions(column_names=["id"], use_threads=False),
         convert_options=pcsv.ConvertOptions(column_types={"id": pa.int64()}),
     )
     return table.column("id").to_numpy()
