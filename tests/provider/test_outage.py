@@ -123,3 +123,20 @@ def test_blocking_wait_rides_out_an_outage(hook, emulator, id_file, monkeypatch,
         proxy.stop()
     assert done.status.value == "complete"
     assert caplog.text.count(UNREACHABLE) == 1 and caplog.text.count(BACK) == 1
+
+
+def test_sensor_poke_waits_through_an_outage_without_failing(hook, emulator, id_file, monkeypatch, capfd):
+    from x_compliance.sensors.job import XComplianceJobSensor
+
+    job = _uploaded(hook, id_file, "tweets", "ids.txt")
+    proxy = TcpProxy(emulator.port)  # not started yet: X is unreachable
+    _proxied_conn(monkeypatch, "x_poke", proxy)
+    sensor = XComplianceJobSensor(
+        task_id="wait", job_id=job.id, x_compliance_conn_id="x_poke", poke_interval=1
+    )
+    assert [sensor.poke({}).is_done for _ in range(3)] == [False, False, False]
+    emulator.emulator.clock.advance(60)
+    with proxy:
+        assert sensor.poke({}).is_done
+    out = capfd.readouterr().out
+    assert out.count(f"{UNREACHABLE} {job.id}") == 1 and out.count(f"{BACK} {job.id}") == 1
