@@ -57,6 +57,11 @@ class ServerError(XComplianceApiError):
     """X or its storage answered 5xx: transient by nature, retried with backoff."""
 
 
+class TransferError(XComplianceError):
+    """An upload or download kept losing its connection after every retry allowed (no URL in the
+    message: signed URLs are credentials). A retry of the task resumes or restarts it."""
+
+
 class StorageError(XComplianceError):
     """The signed storage URL refused the request (the XML error ``code`` is kept)."""
 

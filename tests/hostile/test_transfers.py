@@ -17,11 +17,14 @@ import pytest
 
 from tests.conftest import TOKEN
 from tests.hostile.conftest import bounded
-from x_compliance.exceptions import InvalidIdError, ResultsTooLargeError
+from x_compliance.exceptions import InvalidIdError, ResultsTooLargeError, TransferError
 from x_compliance.files.limits import MIN_RESULTS_CAP
+from x_compliance.hooks.storage import RESUMABLE_QUANTUM
 from x_compliance.hooks.x_compliance import XComplianceHook
 from x_compliance.jobs import ComplianceJob
 from x_compliance.normalize import normalize_results
+from x_compliance_emulator import Fault
+from x_compliance_emulator.faults import UNTIL_CLEARED
 
 BOMB_BYTES = 256 << 20  # inflated size; the gzip body is well under 1 MB
 LINE = b'{"id":"1170025343920402432","action":"delete","reason":"deleted"}\n'
@@ -122,10 +125,34 @@ def test_a_failed_upload_sends_nothing_and_leaves_no_file(emulator, tmp_path, sc
     assert not [p for p in (tmp_path / "emulator").rglob("*") if p.is_file() and "upload" in p.name]
 
 
+# A resumable upload goes on from what arrived, so only a drop before any byte stops it.
+@pytest.mark.parametrize(
+    ("resumable", "after_bytes"), [(False, 100_000), (True, 0)], ids=["plain", "resumable"]
+)
+def test_an_upload_that_keeps_dropping_fails_typed_and_leaves_no_file(
+    emulator, tmp_path, scratch, monkeypatch, resumable, after_bytes
+):
+    _conn(monkeypatch, emulator.url)
+    hook = XComplianceHook(max_attempts=2, timeout=10)
+    emulator.emulator.faults.add(Fault("drop", target="upload", after_bytes=after_bytes, count=UNTIL_CLEARED))
+    ids = tmp_path / "ids.txt"
+    ids.write_bytes(b"".join(b"%d\n" % (10**18 + i) for i in range(100_000)))
+    job = hook.create_job("tweets", resumable=resumable)
+    with bounded(seconds=30, mb=150), pytest.raises(TransferError) as exc:
+        hook.upload_ids(job, ids, chunk_size=RESUMABLE_QUANTUM)
+    assert f"upload to job {job.id}" in str(exc.value) and "gave up" in str(exc.value)
+    assert "http" not in str(exc.value)  # no signed URL in the message
+    leftovers = [p.name for p in (tmp_path / "emulator").rglob("*") if p.is_file() and p.suffix == ".part"]
+    # Storage keeps a resumable session's bytes so that a retry can go on (as GCS does, until
+    # the session lapses); a plain upload that broke leaves nothing.
+    assert leftovers == (["session-0.part"] if resumable else [])
+
+
 # -- DEBUG logging in plain Python --------------------------------------------------------------
 
 CYCLE = r"""
 import json, logging, sys, time
+from x_compliance.hooks.storage import RESUMABLE_QUANTUM
 from x_compliance.hooks.x_compliance import XComplianceHook
 logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, force=True,
                     format="%(name)s %(levelname)s %(message)s")

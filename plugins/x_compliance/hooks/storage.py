@@ -19,6 +19,7 @@ from x_compliance.exceptions import (
     DownloadUrlExpiredError,
     ResultsTooLargeError,
     StorageError,
+    TransferError,
     UploadUrlExpiredError,
     XComplianceError,
 )
@@ -72,8 +73,13 @@ class SignedUrlClient:
             raise expired(str(error), status=response.status_code, code="ExpiredToken")
         raise error
 
-    def _retrying(self) -> tenacity.Retrying:
-        return tenacity.Retrying(**self._retry_policy())
+    def _retrying(self, attempt: Callable[[], Any]) -> Any:
+        """``attempt`` under the retry rule; a connection that keeps failing ends as a typed
+        error (still retryable by the task: the next try resumes or restarts the transfer)."""
+        try:
+            return tenacity.Retrying(**self._retry_policy())(attempt)
+        except ConnectionError as exc:
+            raise TransferError(f"{exc}; gave up after the retries allowed") from None
 
     # -- upload -----------------------------------------------------------------------------
 
@@ -102,7 +108,7 @@ class SignedUrlClient:
             if response.status_code not in (200, 201):
                 self._raise_for(response, what=what, expired=UploadUrlExpiredError)
 
-        self._retrying()(attempt)
+        self._retrying(attempt)
 
     def start_resumable(self, url: str, *, what: str) -> str:
         """Open a resumable session; the returned session URL is itself a credential."""
@@ -118,7 +124,7 @@ class SignedUrlClient:
                 self._raise_for(response, what=what, expired=UploadUrlExpiredError)
             return response.headers["Location"]
 
-        return self._retrying()(attempt)
+        return self._retrying(attempt)
 
     def _persisted(self, response: requests.Response, *, what: str) -> int | None:
         """Bytes the server holds after a 308, or None when the upload is complete."""
@@ -203,7 +209,7 @@ class SignedUrlClient:
             )
             return self._persisted(response, what=what)
 
-        return self._retrying()(attempt)
+        return self._retrying(attempt)
 
     # -- download ---------------------------------------------------------------------------
 
@@ -251,7 +257,7 @@ class SignedUrlClient:
                     raise ConnectionError(f"{what}: got {state['written']} of {expected} bytes")
             return state["written"]
 
-        return self._retrying()(attempt)
+        return self._retrying(attempt)
 
 
 def _expected_length(response: requests.Response, written: int) -> int | None:
