@@ -123,7 +123,10 @@ def test_bad_admin_input_gets_400_in_x_error_shape(emulator, method, path, body)
     assert emulator.emulator.config.to_json() == before
 
 
-@pytest.mark.parametrize("body", [DEEP, '{"type": ' * 5000 + '"tweets"' + "}" * 5000, "[]", "nul"])
+@pytest.mark.parametrize(
+    "body",
+    [DEEP, '{"type": ' * 5000 + '"tweets"' + "}" * 5000, "[]", "nul", '{"type": "tweets", "resumable": NaN}'],
+)
 def test_bad_bodies_on_the_public_jobs_endpoint_get_400(emulator, body):
     answer = requests.post(
         emulator.url + "/2/compliance/jobs",
