@@ -182,19 +182,29 @@ def _clean_lines(block: bytes) -> int | None:
 
 def id_values(normalized: bytes) -> np.ndarray:
     """The IDs of a normalized block (one valid ID a line, as :func:`iter_id_blocks` yields) as
-    int64, parsed by pyarrow's CSV reader in C."""
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
+    int64, all lines at once, one digit position per numpy step.
 
+    Hand-written because ``make bench`` shows it: pyarrow's CSV reader costs 0.8 s on its first
+    call in a process (the apply stage makes one pass) and ``split`` 0.18 s per 1M IDs; this
+    costs a few hundredths.
+    """
     if not normalized:
         return np.empty(0, np.int64)
-    table = pcsv.read_csv(
-        pa.py_buffer(normalized),
-        # One thread: pyarrow's thread pool costs ten times the parsing on a block this size.
-        read_options=pcsv.ReadOptions(column_names=["id"], use_threads=False),
-        convert_options=pcsv.ConvertOptions(column_types={"id": pa.int64()}),
-    )
-    return table.column("id").to_numpy()
+    digits = np.frombuffer(normalized, np.uint8) - np.uint8(48)  # "\n" becomes 218
+    ends = np.flatnonzero(digits == 218)
+    lengths = np.diff(ends, prepend=-1) - 1
+    width = int(lengths[0])
+    if (lengths == width).all():  # the usual case: every line as long, so a plain 2-D view
+        rows = digits.reshape(len(ends), width + 1)
+        values = rows[:, 0].astype(np.uint64)
+        for column in range(1, width):
+            values = values * np.uint64(10) + rows[:, column]
+    else:
+        values = np.zeros(len(ends), dtype=np.uint64)
+        for back in range(int(lengths.max()), 0, -1):
+            has = lengths >= back
+            values[has] = values[has] * np.uint64(10) + digits[ends[has] - back]
+    return values.astype(np.int64)  # every value was checked against BIGINT by the reader
 
 
 def validate_ids(source: Any, *, job_id: str | None = None) -> IdFileStats:

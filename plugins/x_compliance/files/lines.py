@@ -36,22 +36,15 @@ def iter_line_blocks(
         cut = data.rfind(b"\n") + 1
         block, carry = data[:cut], data[cut:]
         if block:
-            _check_lengths(block, line, max_line, source, job_id)
+            # One numpy pass gives both the line count and every line's length.
+            ends = np.flatnonzero(np.frombuffer(block, np.uint8) == NEWLINE)
+            lengths = np.diff(ends, prepend=-1)
+            if lengths.max() > max_line + 1:  # the newline is not part of the line
+                at = line + int(np.argmax(lengths > max_line + 1))
+                raise LineTooLongError(source, at, max_line, job_id=job_id)
             yield block, line
-            line += block.count(b"\n")
+            line += len(ends)
         if len(carry) > max_line:
             raise LineTooLongError(source, line, max_line, job_id=job_id)
     if carry:
         yield carry, line
-
-
-def _check_lengths(block: bytes, first_line: int, max_line: int, source: str, job_id: str | None) -> None:
-    """Every line of ``block`` (newline included) within ``max_line + 1`` bytes, in one numpy pass."""
-    if len(block) <= max_line + 1:
-        return
-    ends = np.flatnonzero(np.frombuffer(block, np.uint8) == NEWLINE)
-    lengths = np.diff(ends, prepend=-1)
-    if lengths.max() > max_line + 1:
-        raise LineTooLongError(
-            source, first_line + int(np.argmax(lengths > max_line + 1)), max_line, job_id=job_id
-        )
