@@ -39,6 +39,8 @@ class XComplianceJobOperator(XComplianceCreateJobOperator):
     :param max_poll_interval: longest pause between status calls, in seconds.
     :param wait_timeout: longest wait for X to process the job, in seconds.
     :param max_new_jobs: how many replacement jobs to create when upload windows lapse.
+    :param max_download_bytes: cap on the results download (decompressed); default from the
+        connection's ``max_download_bytes`` extra, else from the size of ``ids_path``.
     """
 
     template_fields = ("job_type", "name", "ids_path", "results_path")
@@ -56,6 +58,7 @@ class XComplianceJobOperator(XComplianceCreateJobOperator):
         max_poll_interval: float = 900.0,
         wait_timeout: float = 24 * 3600,
         max_new_jobs: int = 2,
+        max_download_bytes: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(job_type=job_type, name=name, resumable=bool(resumable), **kwargs)
@@ -67,6 +70,7 @@ class XComplianceJobOperator(XComplianceCreateJobOperator):
         self.max_poll_interval = max_poll_interval
         self.wait_timeout = wait_timeout
         self.max_new_jobs = max_new_jobs
+        self.max_download_bytes = max_download_bytes
 
     def execute(self, context: Any) -> Any:
         if self.resumable_choice is None:
@@ -116,9 +120,14 @@ class XComplianceJobOperator(XComplianceCreateJobOperator):
                 max_poll_interval=self.max_poll_interval,
                 deadline=deadline,
             ).raise_for_status()
-        return steps.download(self.hook, job_id, self.results_path, ids_path=self.ids_path)
+        return self._download(job_id)
 
     def execute_complete(self, context: Any, event: Any = None) -> dict[str, Any]:
         result = JobEvent.from_payload(event)
         result.raise_unless_complete()
-        return steps.download(self.hook, result.job_id, self.results_path, ids_path=self.ids_path)
+        return self._download(result.job_id)
+
+    def _download(self, job_id: str) -> dict[str, Any]:
+        return steps.download(
+            self.hook, job_id, self.results_path, ids_path=self.ids_path, max_bytes=self.max_download_bytes
+        )
