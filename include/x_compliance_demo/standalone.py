@@ -41,6 +41,7 @@ def main() -> int:
         subprocess.run(["airflow", "db", "migrate"], env=env, check=True, capture_output=True)
         with airflow_standalone(env, port=8080, log=HOME / "standalone.log") as ui:
             print(f"Emulator: {url}   Airflow UI: {ui}  (admin / admin)   logs: {HOME.relative_to(PROJECT)}/")
+            print(f"Emulator admin API (/_emulator/...): Authorization: Bearer {emulator.admin_token}")
             print("New DAGs start paused: unpause x_compliance_tweets, trigger it or create a backfill.")
             print("Ctrl-C stops Airflow and the emulator.")
             try:
