@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 MAX_DIGITS = 19
 MAX_BIGINT = 2**63 - 1
 _MAX_TEXT = str(MAX_BIGINT)
+_NINE = ord("9")
 _ID = re.compile(rb"[0-9]{1,19}")
 BLOCK_SIZE = 4 << 20
 _DIGITS_AND_NEWLINES = b"0123456789\n"
@@ -176,7 +177,10 @@ def _clean_lines(block: bytes) -> int | None:
         longest = data[starts[:, None] + np.arange(MAX_DIGITS)] if len(starts) else None
     if longest is None:
         return count
-    past = np.ascontiguousarray(longest).view(f"S{MAX_DIGITS}") > _MAX_TEXT.encode()  # 19 digits, as text
+    longest = longest[longest[:, 0] == _NINE]  # below 9000000000000000000 every 19-digit ID fits
+    if not len(longest):
+        return count
+    past = np.ascontiguousarray(longest).view(f"S{MAX_DIGITS}") > _MAX_TEXT.encode()  # compared as text
     return None if past.any() else count  # past BIGINT: the normalizer names the line
 
 
