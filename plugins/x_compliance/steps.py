@@ -127,7 +127,10 @@ def download(
     if job.status is not JobStatus.COMPLETE:
         raise XComplianceError(f"{job.describe()} is not complete yet: wait for it before downloading")
     if not uploaded_ids and ids_path is not None:
-        uploaded_ids = as_storage_path(ids_path).stat().st_size // 2
+        try:
+            uploaded_ids = as_storage_path(ids_path).stat().st_size // 2
+        except OSError:  # the ID file is gone: the cap for an unknown count applies
+            log.info("Cannot size the download cap from %s: it is gone", ids_path)
     return normalize_results(hook, job, results_path, max_bytes=max_bytes, uploaded_ids=uploaded_ids)
 
 

@@ -44,7 +44,7 @@ def compliance_job(
             task_id="download_results",
             job_id=job_id,
             results_path=results_path,
-            uploaded_ids=upload.output["ids"],
+            ids_path=ids_path,
         )
         create >> upload >> wait >> download
     return group, download.output

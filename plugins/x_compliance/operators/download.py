@@ -17,36 +17,34 @@ class XComplianceDownloadOperator(XComplianceBaseOperator):
 
     :param job_id: the complete job (usually the create task's XCom).
     :param results_path: where the Parquet file goes: a path or ``ObjectStoragePath``.
-    :param uploaded_ids: how many IDs the job got (the upload task's ``ids``); sizes the
-        download cap (about 200 bytes a result, with headroom).
+    :param ids_path: the ID file the job got; its size bounds how many IDs went up, which sizes
+        the download cap (about 200 bytes a result, with headroom).
     :param max_download_bytes: the cap itself, overriding the connection's
         ``max_download_bytes`` extra and the default; counted after decompression.
     """
 
-    template_fields = ("job_id", "results_path", "uploaded_ids")
+    template_fields = ("job_id", "results_path", "ids_path")
 
     def __init__(
         self,
         *,
         job_id: str,
         results_path: Any,
-        uploaded_ids: int | str | None = None,
+        ids_path: Any = None,
         max_download_bytes: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.job_id = job_id
         self.results_path = results_path
-        self.uploaded_ids = uploaded_ids
+        self.ids_path = ids_path
         self.max_download_bytes = max_download_bytes
 
     def execute(self, context: Any) -> dict[str, Any]:
-        ids = self.uploaded_ids
-        uploaded = int(ids) if isinstance(ids, int) or (isinstance(ids, str) and ids.isdecimal()) else None
         return steps.download(
             self.hook,
             str(self.job_id),
             self.results_path,
-            uploaded_ids=uploaded,
+            ids_path=self.ids_path or None,
             max_bytes=self.max_download_bytes,
         )
