@@ -1,5 +1,8 @@
 """Keep the bearer token and signed URLs out of every log, at every level, in or out of a task.
 
+Two layers: Airflow's secrets masker (task logs, the UI) gets every form of each signed URL
+(:func:`mask_signed_url`), and a logging filter masks at the source, for any process.
+
 Airflow's task-log masker only covers task logs. A user debugging the hook in a notebook with
 ``logging.basicConfig(level=logging.DEBUG)`` gets urllib3's request lines, which carry the
 whole signed URL. So the hook masks at the source: a filter on the loggers of the HTTP
@@ -12,6 +15,9 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from urllib.parse import parse_qsl, urlsplit
+
+from airflow.sdk.log import mask_secret
 
 MASK = "***"
 # Loggers that can see a URL or a header of ours. A filter on a logger applies to records made
@@ -36,6 +42,7 @@ _SIGNED = re.compile(
 )
 _BEARER = re.compile(r"(Bearer\s+)[^\s'\",}]+", re.IGNORECASE)
 _MIN_SECRET = 8
+_CREDENTIAL_PARAMS = frozenset({"X-Goog-Signature", "upload_id", "X-Goog-Credential"})
 
 
 def redact(text: str, secrets: frozenset[str] = frozenset()) -> str:
@@ -90,3 +97,19 @@ def install(secret: str | None = None) -> None:
         if FILTER not in logger.filters:
             logger.addFilter(FILTER)
     _installed = True
+
+
+def mask_signed_url(url: str) -> None:
+    """Register a signed URL with Airflow's secrets masker in every form it can leak in.
+
+    The full URL, its path-and-query (what HTTP libraries log at DEBUG) and each credential
+    parameter on its own: the signature, the resumable session id.
+    """
+    if not url:
+        return
+    parts = urlsplit(url)
+    mask_secret(url)
+    mask_secret(f"{parts.path}?{parts.query}")
+    for key, value in parse_qsl(parts.query):
+        if key in _CREDENTIAL_PARAMS and len(value) >= 8:
+            mask_secret(value)

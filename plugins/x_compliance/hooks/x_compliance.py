@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 import requests
@@ -32,7 +31,6 @@ from x_compliance.progress import Progress
 
 JOBS_ENDPOINT = "2/compliance/jobs"
 MAX_NAME_LENGTH = 64
-_CREDENTIAL_PARAMS = frozenset({"X-Goog-Signature", "upload_id", "X-Goog-Credential"})
 
 
 class BearerAuth(requests.auth.AuthBase):
@@ -154,7 +152,7 @@ class XComplianceHook(HttpHook):
     def _job(data: Any) -> ComplianceJob:
         job = ComplianceJob.from_api(data)
         for url in (job.upload_url, job.download_url):
-            mask_signed_url(url)
+            redact.mask_signed_url(url)
         return job
 
     def create_job(
@@ -245,7 +243,7 @@ class XComplianceHook(HttpHook):
 
         if job.resumable:
             session_url = self.storage.start_resumable(job.upload_url, what=what)
-            mask_signed_url(session_url)
+            redact.mask_signed_url(session_url)
             self.storage.put_resumable(
                 session_url, blocks(), stats.upload_bytes, what=what, progress=progress, chunk_size=chunk_size
             )
@@ -297,22 +295,6 @@ class XComplianceHook(HttpHook):
                 f"Connection {self.x_compliance_conn_id!r}: {key} must be a positive integer"
             )
         return number
-
-
-def mask_signed_url(url: str) -> None:
-    """Register a signed URL with Airflow's secrets masker in every form it can leak in.
-
-    The full URL, its path-and-query (what HTTP libraries log at DEBUG) and each credential
-    parameter on its own: the signature, the resumable session id.
-    """
-    if not url:
-        return
-    parts = urlsplit(url)
-    mask_secret(url)
-    mask_secret(f"{parts.path}?{parts.query}")
-    for key, value in parse_qsl(parts.query):
-        if key in _CREDENTIAL_PARAMS and len(value) >= 8:
-            mask_secret(value)
 
 
 def _checked_id(job_id: Any) -> str:
