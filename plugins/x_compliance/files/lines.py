@@ -36,15 +36,27 @@ def iter_line_blocks(
         cut = data.rfind(b"\n") + 1
         block, carry = data[:cut], data[cut:]
         if block:
-            # One numpy pass gives both the line count and every line's length.
-            ends = np.flatnonzero(np.frombuffer(block, np.uint8) == NEWLINE)
-            lengths = np.diff(ends, prepend=-1)
-            if lengths.max() > max_line + 1:  # the newline is not part of the line
-                at = line + int(np.argmax(lengths > max_line + 1))
-                raise LineTooLongError(source, at, max_line, job_id=job_id)
+            count = _checked_lines(block, line, max_line, source, job_id)
             yield block, line
-            line += len(ends)
+            line += count
         if len(carry) > max_line:
             raise LineTooLongError(source, line, max_line, job_id=job_id)
     if carry:
         yield carry, line
+
+
+def _checked_lines(block: bytes, first_line: int, max_line: int, source: str, job_id: str | None) -> int:
+    """The number of lines in ``block`` (whole lines), after checking none is past ``max_line``."""
+    data = np.frombuffer(block, np.uint8)
+    width = block.find(b"\n") + 1
+    newlines = data == NEWLINE
+    count = len(block) // width
+    uniform = width <= max_line + 1 and count * width == len(block) and newlines[width - 1 :: width].all()
+    if uniform and np.count_nonzero(newlines) == count:
+        return count  # every line as long (an exported ID file): no lengths to work out
+    ends = np.flatnonzero(newlines)  # one pass: the count and every line's length
+    lengths = np.diff(ends, prepend=-1)
+    if lengths.max() > max_line + 1:  # the newline is not part of the line
+        at = first_line + int(np.argmax(lengths > max_line + 1))
+        raise LineTooLongError(source, at, max_line, job_id=job_id)
+    return len(ends)
