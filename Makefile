@@ -35,7 +35,7 @@ celery: $(STAMP)
 	$(BIN)/python -m x_compliance_demo.deploy $(ARGS)
 
 emulator: $(STAMP)
-	$(BIN)/x-compliance-emulator --token demo-token --port 8765
+	$(BIN)/x-compliance-emulator --token emulator-token --port 8765
 
 # The benchmark: N IDs through every stage, side by side with the limit and the naive way.
 N ?= 1000000

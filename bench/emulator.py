@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import subprocess
 import sys
 import urllib.request
@@ -16,6 +17,7 @@ from pathlib import Path
 import psutil
 
 TOKEN = "bench-token-0123456789"
+ADMIN_TOKEN = secrets.token_urlsafe(24)
 _READY = re.compile(r"ready at (http://\S+)")
 
 
@@ -30,7 +32,18 @@ class Emulator:
 
     def __enter__(self) -> Emulator:
         cli = Path(sys.executable).with_name("x-compliance-emulator")
-        command = [str(cli), "--port", "0", "--token", TOKEN, "--data-dir", str(self.data_dir), *self.flags]
+        command = [
+            str(cli),
+            "--port",
+            "0",
+            "--token",
+            TOKEN,
+            "--admin-token",
+            ADMIN_TOKEN,
+            "--data-dir",
+            str(self.data_dir),
+            *self.flags,
+        ]
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         line = self._proc.stdout.readline()
@@ -57,7 +70,10 @@ class Emulator:
         return round(self._ps.memory_info().rss / 2**20, 1)
 
     def admin(self, path: str) -> dict:
-        with urllib.request.urlopen(f"{self.url}/_emulator/{path}", timeout=10) as response:
+        request = urllib.request.Request(
+            f"{self.url}/_emulator/{path}", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
             return json.load(response)
 
     def connection_env(self) -> dict[str, str]:

@@ -64,7 +64,8 @@ def main() -> int:
         f"Seeded {db.relative_to(PROJECT)}: {before['tweets']:,} tweets (90 days), {before['users']:,} users"
     )
 
-    with emulator_process(data_dir=DEMO / "emulator", log=log_dir / "emulator.log") as url:
+    with emulator_process(data_dir=DEMO / "emulator", log=log_dir / "emulator.log") as emulator:
+        url = emulator.url
         print(f"Emulator at {url}")
         env = airflow_env(
             airflow_home=PROJECT / ".airflow", emulator_url=url, warehouse=db, storage=DEMO / "storage"

@@ -17,7 +17,10 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from x_compliance_emulator.client import EmulatorAdmin
 
 PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -30,13 +33,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for(url: str, *, timeout: float, what: str, process: subprocess.Popen | None = None) -> None:
+def wait_for(
+    url: str,
+    *,
+    timeout: float,
+    what: str,
+    process: subprocess.Popen | None = None,
+    headers: dict[str, str] | None = None,
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"{what} exited with code {process.returncode} before it was ready")
         try:
-            with urllib.request.urlopen(url, timeout=2):
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=2):
                 return
         except OSError:
             time.sleep(0.3)
@@ -68,7 +78,18 @@ def airflow_env(
     return env
 
 
-def emulator_command(*, port: int, data_dir: Path, seed: int) -> list[str]:
+@dataclass(frozen=True)
+class RunningEmulator:
+    """A started emulator: its base URL and the admin token its admin API wants."""
+
+    url: str
+    admin_token: str = field(repr=False)
+
+    def admin(self) -> EmulatorAdmin:
+        return EmulatorAdmin(self.url, self.admin_token)
+
+
+def emulator_command(*, port: int, data_dir: Path, seed: int, admin_token: str) -> list[str]:
     """The emulator CLI as the demos run it; the same port and data folder give the same jobs."""
     return [
         str(BIN / "x-compliance-emulator"),
@@ -77,21 +98,26 @@ def emulator_command(*, port: int, data_dir: Path, seed: int) -> list[str]:
         "--seed", str(seed),
         "--data-dir", str(data_dir),
         "--processing-base", "2",
+        "--admin-token", admin_token,
     ]  # fmt: skip
 
 
 @contextmanager
-def emulator_process(*, data_dir: Path, port: int | None = None, seed: int = 42, log: Path) -> Iterator[str]:
-    """The emulator CLI on 127.0.0.1; yields its base URL."""
+def emulator_process(
+    *, data_dir: Path, port: int | None = None, seed: int = 42, log: Path
+) -> Iterator[RunningEmulator]:
+    """The emulator CLI on 127.0.0.1, with a fresh admin token; yields where it runs."""
     port = port or free_port()
+    admin_token = secrets.token_urlsafe(24)
     data_dir.mkdir(parents=True, exist_ok=True)
-    command = emulator_command(port=port, data_dir=data_dir, seed=seed)
+    command = emulator_command(port=port, data_dir=data_dir, seed=seed, admin_token=admin_token)
     with log.open("ab") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_default_signals)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(f"{url}/_emulator/health", timeout=30, what="the emulator", process=process)
-        yield url
+        auth = {"Authorization": f"Bearer {admin_token}"}
+        wait_for(f"{url}/_emulator/health", timeout=30, what="the emulator", process=process, headers=auth)
+        yield RunningEmulator(url, admin_token)
     finally:
         _stop(process, signal.SIGTERM)
 

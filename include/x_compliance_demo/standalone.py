@@ -33,13 +33,15 @@ def main() -> int:
         today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         warehouse.seed(db, end=today)
         print(f"Seeded {db.relative_to(PROJECT)}")
-    with emulator_process(data_dir=HOME / "emulator", port=8765, log=HOME / "emulator.log") as url:
+    with emulator_process(data_dir=HOME / "emulator", port=8765, log=HOME / "emulator.log") as emulator:
+        url = emulator.url
         env = airflow_env(
             airflow_home=PROJECT / ".airflow", emulator_url=url, warehouse=db, storage=HOME / "storage"
         )
         subprocess.run(["airflow", "db", "migrate"], env=env, check=True, capture_output=True)
         with airflow_standalone(env, port=8080, log=HOME / "standalone.log") as ui:
             print(f"Emulator: {url}   Airflow UI: {ui}  (admin / admin)   logs: {HOME.relative_to(PROJECT)}/")
+            print(f"Emulator admin API (/_emulator/...): Authorization: Bearer {emulator.admin_token}")
             print("New DAGs start paused: unpause x_compliance_tweets, trigger it or create a backfill.")
             print("Ctrl-C stops Airflow and the emulator.")
             try:

@@ -16,7 +16,7 @@ from x_compliance_emulator import x_responses
 from x_compliance_emulator.api_envelope import request_body, x_endpoint
 from x_compliance_emulator.emulator import JOB_TYPES, Emulator
 from x_compliance_emulator.jobstore import ConflictError
-from x_compliance_emulator.wire import base_url
+from x_compliance_emulator.wire import base_url, parse_json_object
 
 JOB_ID = re.compile(r"^[0-9]{1,19}$")
 CREATE_FIELDS = ("type", "name", "resumable")
@@ -30,10 +30,10 @@ FIELDS_PARAM = "compliance_job.fields"
 async def create_job(request: web.Request, emulator: Emulator, token: str, now: float) -> web.Response:
     raw = await request_body(request)
     try:
-        body = json.loads(raw)
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
+        body = parse_json_object(raw) if raw.strip() else None
+    except ValueError as exc:
+        return x_responses.invalid_request([x_responses.invalid(None, [], str(exc))])
+    if body is None:
         return x_responses.invalid_request(
             [x_responses.invalid(None, [], "Request body is not a valid JSON object")]
         )

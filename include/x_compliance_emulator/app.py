@@ -17,7 +17,7 @@ MAX_BODY_BYTES = 1 << 20
 
 
 def build_app(emulator: Emulator) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[admin.require_admin])
     app[EMULATOR] = emulator
     app.on_response_prepare.append(count_response)
     api.add_routes(app)

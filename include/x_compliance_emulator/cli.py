@@ -1,4 +1,4 @@
-"""Command line: ``x-compliance-emulator --port 8765 --token demo-token`` runs the emulator.
+"""Command line: ``x-compliance-emulator --port 8765 --token emulator-token`` runs the emulator.
 
 Prints one line with the URL once it accepts connections, then serves until interrupted.
 Faults given as ``--fault KIND[:key=value,...]`` are queued before the first request.
@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--token", action="append", dest="tokens", help="accepted bearer token (repeatable)")
+    parser.add_argument(
+        "--admin-token",
+        help="token the admin API (/_emulator/...) wants as 'Authorization: Bearer'; "
+        "generated and printed when not given",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tier", choices=sorted(TIER_LIMITS), default="pro")
     parser.add_argument("--data-dir", type=Path)
@@ -59,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from(args: argparse.Namespace) -> EmulatorConfig:
+    admin = {"admin_token": args.admin_token} if args.admin_token else {}
     return EmulatorConfig(
+        **admin,
         tokens=args.tokens or ["emulator-token"],
         seed=args.seed,
         data_dir=args.data_dir,
@@ -82,7 +89,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    server = EmulatorServer(config_from(args))
+    try:
+        config = config_from(args)
+    except ValueError as exc:
+        print(f"x-compliance-emulator: {exc}", file=sys.stderr)
+        return 2
+    server = EmulatorServer(config)
     for fault in args.fault:
         server.emulator.faults.add(fault)
     stop = threading.Event()
@@ -90,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signum, lambda *_: stop.set())
     with server:
         print(f"x-compliance emulator ready at {server.url}", flush=True)
+        if not args.admin_token:
+            print(f"admin token (for /_emulator/...): {config.admin_token}", flush=True)
         stop.wait()
     return 0
 

@@ -21,9 +21,16 @@ class EmulatorAdminError(RuntimeError):
 
 
 class EmulatorAdmin:
-    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+    """The admin API of the emulator at ``base_url``, authenticated with its admin token (the
+    ``--admin-token`` it was started with, or the one it printed at start-up)."""
+
+    def __init__(self, base_url: str, admin_token: str, timeout: float = 30.0) -> None:
         self.base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {admin_token}"}
         self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"EmulatorAdmin({self.base_url!r})"  # never the token
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
@@ -31,7 +38,7 @@ class EmulatorAdmin:
             f"{self.base_url}/_emulator{path}",
             data=data,
             method=method,
-            headers={"Content-Type": "application/json"} if data is not None else {},
+            headers={**self._headers, **({"Content-Type": "application/json"} if data is not None else {})},
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:

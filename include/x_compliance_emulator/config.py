@@ -7,6 +7,8 @@ mutable at run time (``server.emulator.config.tier = "basic"``) and is re-read o
 from __future__ import annotations
 
 import dataclasses
+import math
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,22 @@ TIER_LIMITS: dict[str, dict[str, int]] = {
 }
 
 RATE_LIMIT_BODIES = ("code88", "problem")
+# Set at start-up only (CLI or constructor), never through the admin API.
+FIXED_FIELDS = frozenset({"tokens", "admin_token", "data_dir", "host", "port"})
+SECRET_FIELDS = ("tokens", "admin_token")
+_DURATIONS = (
+    "rate_limit_window_seconds",
+    "upload_window_seconds",
+    "download_window_seconds",
+    "created_lag_seconds",
+    "processing_seconds_base",
+    "processing_seconds_per_million",
+)
+
+
+def _non_negative(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0")
 
 
 def default_tweet_rates() -> dict[str, float]:
@@ -40,6 +58,8 @@ def default_user_rates() -> dict[str, float]:
 @dataclass
 class EmulatorConfig:
     tokens: list[str] = field(default_factory=lambda: ["emulator-token"])
+    # The admin API's own credential (``Authorization: Bearer <admin_token>``), never a bearer token.
+    admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     seed: int = 0
     data_dir: Path | None = None
     host: str = "127.0.0.1"
@@ -74,6 +94,17 @@ class EmulatorConfig:
             raise ValueError(
                 f"rate_limit_body must be one of {RATE_LIMIT_BODIES}, not {self.rate_limit_body!r}"
             )
+        for name in (*_DURATIONS, "duplicate_rate"):
+            _non_negative(name, getattr(self, name))
+        if self.duplicate_rate > 1:
+            raise ValueError("duplicate_rate must be at most 1")
+        if not self.admin_token or self.admin_token in self.tokens:
+            raise ValueError("admin_token must be set, and differ from every bearer token")
+        for rates in (self.tweet_rates, self.user_rates):
+            if not isinstance(rates, dict):
+                raise ValueError("rates must be an object of reason: rate")
+            for rate in rates.values():
+                _non_negative("a rate", rate)
         if "bounced" in self.user_rates:
             raise ValueError("users are never 'bounced'")
         for rates in (self.tweet_rates, self.user_rates):
@@ -87,17 +118,32 @@ class EmulatorConfig:
         return self.tweet_rates if job_type == "tweets" else self.user_rates
 
     def update(self, **changes: Any) -> None:
-        """Apply a partial update (the admin PATCH), rejecting unknown fields and bad values."""
-        names = {f.name for f in dataclasses.fields(self)}
+        """Apply a partial update (the admin PATCH), rejecting unknown or fixed fields and bad
+        values. A ``world_file`` must lie inside ``data_dir``: the API reads no other path."""
+        names = {f.name for f in dataclasses.fields(self)} - FIXED_FIELDS
         unknown = set(changes) - names
         if unknown:
-            raise ValueError(f"unknown config fields: {sorted(unknown)}")
+            raise ValueError(f"unknown or fixed config fields: {sorted(unknown)}")
+        if changes.get("world_file") is not None:
+            changes["world_file"] = self._inside_data_dir(changes["world_file"])
         candidate = dataclasses.replace(self, **changes)  # runs __post_init__, so validates first
         for name in changes:
             setattr(self, name, getattr(candidate, name))
 
+    def _inside_data_dir(self, path: Any) -> Path:
+        if not isinstance(path, str) or self.data_dir is None:
+            raise ValueError("world_file must be a file name inside the emulator's data folder")
+        folder = self.data_dir.resolve()
+        target = (folder / path).resolve()
+        if not target.is_relative_to(folder) or not target.is_file():
+            raise ValueError("world_file must be a file name inside the emulator's data folder")
+        return target
+
     def to_json(self) -> dict[str, Any]:
+        """The settings, without the credentials."""
         out = dataclasses.asdict(self)
+        for key in SECRET_FIELDS:
+            out.pop(key)
         for key in ("data_dir", "world_file"):
             out[key] = str(out[key]) if out[key] is not None else None
         return out

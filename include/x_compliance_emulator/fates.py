@@ -100,16 +100,19 @@ class World:
                 if not raw_id.isdigit():
                     if row_number == 1:
                         continue  # a header line
-                    raise ValueError(f"{path}:{row_number}: {raw_id!r} is not an ID")
+                    # Never quote the file: a caller may have pointed at one that is not a world.
+                    raise ValueError(f"world file {path.name}, line {row_number}: not an id,reason line")
                 at = row[2].strip() if len(row) > 2 else ""
                 try:
                     if at:
                         self.schedule.add(int(raw_id), reason, parse_at(at))
                         continue
                     if reason not in REASONS:
-                        raise ValueError(f"unknown reason {reason!r}")
-                except ValueError as exc:
-                    raise ValueError(f"{path}:{row_number}: {exc}") from None
+                        raise ValueError("unknown reason")
+                except ValueError:
+                    raise ValueError(
+                        f"world file {path.name}, line {row_number}: not an id,reason or id,reason,at line"
+                    ) from None
                 fates[int(raw_id)] = REASONS.index(reason)
         self.ids = np.array(sorted(fates), dtype=np.uint64)
         self.codes = np.array([fates[i] for i in sorted(fates)], dtype=np.int8)

@@ -8,6 +8,7 @@ job whose id is the target.
 from __future__ import annotations
 
 import dataclasses
+import math
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,8 @@ class Fault:
         self.target = str(self.target)
         self.count, self.after_bytes = int(self.count), int(self.after_bytes)
         self.seconds = float(self.seconds)
+        if not math.isfinite(self.seconds) or self.seconds < 0 or self.after_bytes < 0:
+            raise ValueError("seconds and after_bytes must be finite numbers >= 0")
         if self.kind not in KINDS:
             raise ValueError(f"fault kind must be one of {KINDS}, not {self.kind!r}")
         if self.target not in TARGETS and not self.target.isdigit():

@@ -6,6 +6,7 @@ connection is cut on purpose so that the client sees a network error rather than
 
 from __future__ import annotations
 
+import json
 from email.utils import formatdate
 
 from aiohttp import web
@@ -60,3 +61,17 @@ def drop_connection(request: web.Request) -> web.Response:
 def base_url(request: web.Request) -> str:
     """The scheme and host the client used, so signed URLs point back at a reachable address."""
     return f"{request.scheme}://{request.host}"
+
+
+def parse_json_object(raw: bytes) -> dict:
+    """A request body as a JSON object, or ``ValueError`` saying why not: bad JSON, bad UTF-8, a
+    nesting too deep to parse (``RecursionError``) or another shape. Callers answer 400."""
+    try:
+        body = json.loads(raw) if raw.strip() else {}
+    except RecursionError:
+        raise ValueError("Request body is nested too deeply") from None
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError alike
+        raise ValueError("Request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ValueError("Request body is not a valid JSON object")
+    return body

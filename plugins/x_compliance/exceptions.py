@@ -57,6 +57,11 @@ class ServerError(XComplianceApiError):
     """X or its storage answered 5xx: transient by nature, retried with backoff."""
 
 
+class TransferError(XComplianceError):
+    """An upload or download kept losing its connection after every retry allowed (no URL in the
+    message: signed URLs are credentials). A retry of the task resumes or restarts it."""
+
+
 class StorageError(XComplianceError):
     """The signed storage URL refused the request (the XML error ``code`` is kept)."""
 
@@ -96,15 +101,24 @@ class JobExpiredError(XComplianceError, AirflowFailException):
 class InvalidIdError(XComplianceError, AirflowFailException):
     """A line of an ID file is not a Post or user ID; nothing was sent."""
 
-    def __init__(self, source: str, line_number: int, value: str, *, job_id: str | None = None) -> None:
+    def __init__(
+        self,
+        source: str,
+        line_number: int,
+        value: str,
+        *,
+        job_id: str | None = None,
+        reason: str = "expected 1 to 19 ASCII digits",
+        outcome: str = "nothing was uploaded",
+    ) -> None:
         where = f"job {job_id}: " if job_id else ""
         super().__init__(
-            f"{where}{source}, line {line_number}: {value[:80]!r} is not an ID "
-            "(expected 1 to 19 digits); nothing was uploaded"
+            f"{where}{source}, line {line_number}: {value[:80]!r} is not an ID ({reason}); {outcome}"
         )
         self.source = source
         self.line_number = line_number
         self.value = value
+        self.reason = reason
         self.job_id = job_id
 
 
@@ -118,6 +132,36 @@ class MalformedResultError(XComplianceError, AirflowFailException):
         self.line_number = line_number
         self.line = line
         self.job_id = job_id
+
+
+class LineTooLongError(XComplianceError, AirflowFailException):
+    """A line of an ID or results file is longer than any real one can be; nothing was used.
+
+    Found as the file streams, in linear time: the line is never read whole.
+    """
+
+    def __init__(self, source: str, line_number: int, limit: int, *, job_id: str | None = None) -> None:
+        where = f"job {job_id}: " if job_id else ""
+        super().__init__(
+            f"{where}{source}, line {line_number}: longer than {limit:,} bytes; no real line is, "
+            "so the file was refused"
+        )
+        self.source = source
+        self.line_number = line_number
+        self.limit = limit
+        self.job_id = job_id
+
+
+class ResultsTooLargeError(XComplianceError, AirflowFailException):
+    """A results download grew past its cap (counted after decompression): nothing was kept."""
+
+    def __init__(self, job_id: str, limit: int) -> None:
+        super().__init__(
+            f"job {job_id}: the results passed {limit:,} bytes (decompressed) and were refused; "
+            "raise max_download_bytes on the connection extra or the operator if that is expected"
+        )
+        self.job_id = job_id
+        self.limit = limit
 
 
 class WaitTimeoutError(XComplianceError, AirflowSensorTimeout):

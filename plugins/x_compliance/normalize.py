@@ -16,9 +16,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from x_compliance.files.results import RESULTS_SCHEMA, count_reasons, iter_result_tables
 from x_compliance.jobs import ComplianceJob
-from x_compliance.results import iter_results
-from x_compliance.results_arrow import RESULTS_SCHEMA, count_reasons, iter_result_tables
 from x_compliance.storage_paths import publish
 
 __all__ = ["RESULTS_SCHEMA", "normalize_results", "write_results_parquet"]
@@ -31,27 +30,18 @@ BATCH_ROWS = 100_000
 def write_results_parquet(raw_file: Path, parquet_file: Path, *, job_id: str) -> Counter[str]:
     """Parse ``raw_file`` in batches into ``parquet_file``; return the count of rows per reason.
 
-    pyarrow reads the file when it is plainly valid (as X's files are); anything else is read
-    again line by line, which reads what it can and names the line it cannot.
+    Raises ``MalformedResultError`` or ``LineTooLongError`` naming the line; the caller removes
+    the half-written file.
     """
-    try:
-        return _write_fast(raw_file, parquet_file)
-    except Exception as exc:  # whatever stopped pyarrow, the line reader has the last word
-        log.info("Reading %s line by line (%s: %s)", raw_file, type(exc).__name__, exc)
-    return _write_line_by_line(raw_file, parquet_file, job_id=job_id)
-
-
-def _write_fast(raw_file: Path, parquet_file: Path) -> Counter[str]:
     counts: Counter[str] = Counter()
     pending: list[pa.Table] = []
     # A dictionary only pays for the few distinct reasons and actions; ids and timestamps are
     # nearly all distinct, and trying a dictionary on them costs as much as the parsing.
     with pq.ParquetWriter(parquet_file, RESULTS_SCHEMA, use_dictionary=["reason", "action"]) as writer:
-        # Row groups of about BATCH_ROWS, as the line reader writes them, not one per block.
-        for table in iter_result_tables(raw_file):
+        for table in iter_result_tables(raw_file, job_id=job_id):
             count_reasons(table, counts)
             pending.append(table)
-            if sum(len(t) for t in pending) >= BATCH_ROWS:
+            if sum(len(t) for t in pending) >= BATCH_ROWS:  # row groups of about BATCH_ROWS
                 writer.write_table(pa.concat_tables(pending))
                 pending.clear()
         if pending or not counts:
@@ -59,34 +49,21 @@ def _write_fast(raw_file: Path, parquet_file: Path) -> Counter[str]:
     return counts
 
 
-def _write_line_by_line(raw_file: Path, parquet_file: Path, *, job_id: str) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    columns: dict[str, list] = {name: [] for name in RESULTS_SCHEMA.names}
-    with pq.ParquetWriter(parquet_file, RESULTS_SCHEMA) as writer:
+def normalize_results(
+    hook: Any,
+    job: ComplianceJob,
+    results_path: Any,
+    *,
+    max_bytes: int | None = None,
+    uploaded_ids: int | None = None,
+) -> dict[str, Any]:
+    """Download, parse and publish the results of ``job``; return a small XCom-safe summary.
 
-        def flush() -> None:
-            writer.write_table(pa.Table.from_pydict(columns, schema=RESULTS_SCHEMA))
-            for values in columns.values():
-                values.clear()
-
-        for result in iter_results(raw_file, job_id=job_id, unique=True):
-            columns["id"].append(result.id)
-            columns["reason"].append(result.reason)
-            columns["action"].append(result.action)
-            columns["created_at"].append(result.created_at)
-            columns["redacted_at"].append(result.redacted_at)
-            counts[result.reason] += 1
-            if len(columns["id"]) >= BATCH_ROWS:
-                flush()
-        flush()
-    return counts
-
-
-def normalize_results(hook: Any, job: ComplianceJob, results_path: Any) -> dict[str, Any]:
-    """Download, parse and publish the results of ``job``; return a small XCom-safe summary."""
+    Both scratch files live in one temporary folder that is removed however the step ends.
+    """
     with tempfile.TemporaryDirectory(prefix=f"x-compliance-{job.id}-") as scratch:
         raw = Path(scratch) / "results.jsonl"
-        report = hook.download_results(job, raw)
+        report = hook.download_results(job, raw, max_bytes=max_bytes, uploaded_ids=uploaded_ids)
         parquet = Path(scratch) / "results.parquet"
         counts = write_results_parquet(raw, parquet, job_id=job.id)
         destination = publish(parquet, results_path)

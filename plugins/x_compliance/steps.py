@@ -22,7 +22,9 @@ from x_compliance.hooks.x_compliance import XComplianceHook
 from x_compliance.jobs import ComplianceJob, JobStatus, JobType
 from x_compliance.naming import next_name
 from x_compliance.normalize import normalize_results
+from x_compliance.outage import Outage, is_retryable
 from x_compliance.pacing import next_poll_delay
+from x_compliance.storage_paths import as_storage_path
 from x_compliance.wait_report import now_iso
 
 log = logging.getLogger(__name__)
@@ -121,17 +123,31 @@ def upload(
 
 
 def download(
-    hook: XComplianceHook, job_id: str, results_path: Any, *, wait_report: dict[str, Any] | None = None
+    hook: XComplianceHook,
+    job_id: str,
+    results_path: Any,
+    *,
+    wait_report: dict[str, Any] | None = None,
+    uploaded_ids: int | None = None,
+    ids_path: Any = None,
+    max_bytes: int | None = None,
 ) -> dict[str, Any]:
     """Download the job's results and write them, normalized, to ``results_path`` atomically.
 
-    The summary carries the job's creation time and the wait's report (status calls, X's
-    processing time) on to the apply step, which records them in ``compliance_runs``.
+    The download is capped at ``max_bytes`` or, by default, from the IDs uploaded (given, or
+    bounded from the size of ``ids_path``: an ID line is at least 2 bytes). The summary carries
+    the job's creation time and the wait's report (status calls, X's processing time) on to the
+    apply step, which records them in ``compliance_runs``.
     """
     job = hook.get_job(job_id).raise_for_status()
     if job.status is not JobStatus.COMPLETE:
         raise XComplianceError(f"{job.describe()} is not complete yet: wait for it before downloading")
-    summary = normalize_results(hook, job, results_path)
+    if not uploaded_ids and ids_path is not None:
+        try:
+            uploaded_ids = as_storage_path(ids_path).stat().st_size // 2
+        except OSError:  # the ID file is gone: the cap for an unknown count applies
+            log.info("Cannot size the download cap from %s: it is gone", ids_path)
+    summary = normalize_results(hook, job, results_path, max_bytes=max_bytes, uploaded_ids=uploaded_ids)
     return {**summary, "job_created_at": job.created_at.isoformat(), "wait": wait_report}
 
 
@@ -142,19 +158,28 @@ def wait(
     return the job and the number of status calls made.
 
     The deferred wait is :class:`~x_compliance.triggers.job.XComplianceJobTrigger`; both pace
-    their calls with :func:`~x_compliance.pacing.next_poll_delay`.
+    their calls with :func:`~x_compliance.pacing.next_poll_delay` and ride out an unreachable X
+    (:class:`~x_compliance.outage.Outage`) until ``deadline``.
     """
+    outage = Outage(log, job_id, backoff=poll_interval, max_backoff=max_poll_interval)
     calls = 0
     while True:
-        job = hook.get_job(job_id)
-        calls += 1
-        if job.status.is_terminal():
-            return job, calls
+        try:
+            calls += 1
+            job = hook.get_job(job_id, once=True)
+        except Exception as exc:
+            if not is_retryable(exc):
+                raise
+            delay = outage.failed(exc)
+        else:
+            outage.reachable()
+            if job.status.is_terminal():
+                return job, calls
+            delay = next_poll_delay(hook.last_rate_limit, floor=poll_interval, ceiling=max_poll_interval)
+            log.info("%s; next check in %.0fs", job.describe(), min(delay, max(deadline - time.time(), 0)))
         left = deadline - time.time()
         if left <= 0:
-            raise WaitTimeoutError(f"Gave up waiting on {job.describe()}: the deadline passed")
-        delay = min(
-            next_poll_delay(hook.last_rate_limit, floor=poll_interval, ceiling=max_poll_interval), left
-        )
-        log.info("%s; next check in %.0fs", job.describe(), delay)
-        time.sleep(delay)
+            raise WaitTimeoutError(
+                f"Gave up waiting on job {job_id}: the deadline passed{outage.describe_for_timeout()}"
+            )
+        time.sleep(min(delay, left))

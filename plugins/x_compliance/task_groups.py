@@ -50,6 +50,7 @@ def compliance_job(
             job_id=job_id,
             results_path=results_path,
             wait_report=XComArg(wait, key=REPORT_KEY),
+            ids_path=ids_path,
         )
         create >> upload >> wait >> download
     return group, download.output

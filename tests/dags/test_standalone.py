@@ -32,7 +32,6 @@ from x_compliance_demo.stack import (
     free_port,
 )
 from x_compliance_emulator import EmulatorConfig, EmulatorServer
-from x_compliance_emulator.client import EmulatorAdmin
 
 DAG_ID = "x_compliance_tweets"
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -68,10 +67,10 @@ def standalone(tmp_path_factory) -> Iterator[SimpleNamespace]:
     end = datetime(2026, 11, 21, tzinfo=UTC)
     db = warehouse.seed(tmp_path / "warehouse.db", tweets=3000, users=300, days=4, end=end, seed=5)
     tweets, users = read_table(db, "tweets"), read_table(db, "users")
-    with emulator_process(data_dir=tmp_path / "emulator", log=tmp_path / "emulator.log", seed=9) as url:
+    with emulator_process(data_dir=tmp_path / "emulator", log=tmp_path / "emulator.log", seed=9) as emulator:
         env = airflow_env(
-            airflow_home=tmp_path / "airflow", emulator_url=url, warehouse=db, storage=tmp_path / "storage",
-            poll_seconds=1,
+            airflow_home=tmp_path / "airflow", emulator_url=emulator.url, warehouse=db,
+            storage=tmp_path / "storage", poll_seconds=1,
         )  # fmt: skip
         subprocess.run(["airflow", "db", "migrate"], env=env, check=True, capture_output=True)
         log = tmp_path / "standalone.log"
@@ -109,22 +108,21 @@ def standalone(tmp_path_factory) -> Iterator[SimpleNamespace]:
                     break
                 assert time.monotonic() < deadline, f"runs did not finish: {states}"
                 time.sleep(3)
+            assert set(states) == {"success"}, f"{states}; see {log}"
             yield SimpleNamespace(
                 ui=ui, api=api, db=db, tweets=tweets, users=users, runs=runs, states=states, log=log,
-                jobs=EmulatorAdmin(url).jobs(), tmp_path=tmp_path,
+                jobs=emulator.admin().jobs(), tmp_path=tmp_path,
             )  # fmt: skip
 
 
 def test_manual_run_and_backfill_in_airflow_standalone(standalone):
-    runs, states, log, tweets, users, db = (
+    runs, log, tweets, users, db = (
         standalone.runs,
-        standalone.states,
         standalone.log,
         standalone.tweets,
         standalone.users,
         standalone.db,
     )
-    assert set(states) == {"success"}, f"{states}; see {log}"
     jobs = standalone.jobs
     standalone_log = log.read_text(errors="replace")
 

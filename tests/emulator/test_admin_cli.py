@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import urllib.request
 
 import pytest
 import requests
@@ -19,7 +18,7 @@ from x_compliance_emulator.client import EmulatorAdmin, EmulatorAdminError
 
 @pytest.fixture
 def admin(emulator) -> EmulatorAdmin:
-    return EmulatorAdmin(emulator.url)
+    return EmulatorAdmin(emulator.url, emulator.emulator.config.admin_token)
 
 
 def test_health_and_clock(admin: EmulatorAdmin, emulator) -> None:
@@ -94,8 +93,12 @@ def test_cli_serves_until_terminated(tmp_path) -> None:
         line = process.stdout.readline()
         assert "ready at http://127.0.0.1:" in line
         url = line.strip().rsplit(" ", 1)[1]
-        with urllib.request.urlopen(f"{url}/_emulator/health", timeout=5) as response:
-            assert response.status == 200
+        admin_line = process.stdout.readline()  # generated, since none was given
+        assert admin_line.startswith("admin token (for /_emulator/...): ")
+        admin_token = admin_line.strip().rsplit(" ", 1)[1]
+        assert len(admin_token) >= 24
+        assert requests.get(f"{url}/_emulator/health", timeout=5).status_code == 401
+        assert EmulatorAdmin(url, admin_token).health() == {"status": "ok"}
         headers = {"Authorization": "Bearer cli-token"}
         assert (
             requests.get(f"{url}/2/compliance/jobs", params={"type": "users"}, headers=headers).status_code

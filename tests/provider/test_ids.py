@@ -6,7 +6,7 @@ import pytest
 from airflow.sdk import ObjectStoragePath
 
 from x_compliance.exceptions import InvalidIdError
-from x_compliance.ids import iter_id_blocks, validate_ids
+from x_compliance.files.ids import iter_id_blocks, validate_ids
 
 
 def _write(tmp_path, data: bytes):
@@ -20,8 +20,8 @@ def _normalized(path, **kw) -> bytes:
 
 
 def test_messy_but_valid_file_is_normalized(tmp_path):
-    path = _write(tmp_path, b"\xef\xbb\xbf 1170025343920402432 \r\n\r\n\t42\n\n9999999999999999999")
-    assert _normalized(path) == b"1170025343920402432\n42\n9999999999999999999\n"
+    path = _write(tmp_path, b"\xef\xbb\xbf 1170025343920402432 \r\n\r\n\t42\n\n9223372036854775807")
+    assert _normalized(path) == b"1170025343920402432\n42\n9223372036854775807\n"
     stats = validate_ids(path)
     assert (stats.ids, stats.upload_bytes) == (3, 43)
 
@@ -42,6 +42,8 @@ def test_clean_file_passes_through_unchanged(tmp_path):
         (b"1\n2\n3.0", 3, "3.0"),
         (b"1\n1 2\n", 2, "1 2"),
         (b"1\nNULL\r\n", 2, "NULL"),
+        (b"1\n9223372036854775808\n", 2, "9223372036854775808"),
+        ("1\n\u0661\u0662\n".encode(), 2, "\u0661\u0662"),
     ],
 )
 def test_bad_line_names_file_line_and_value(tmp_path, data, line, value):

@@ -148,7 +148,12 @@ def test_upload_replaces_a_lapsed_job_and_says_which_job_got_the_ids(hook, emula
 
 def test_job_id_and_paths_are_template_fields():
     assert set(XComplianceUploadOperator.template_fields) == {"job_id", "ids_path"}
-    assert set(XComplianceDownloadOperator.template_fields) == {"job_id", "results_path", "wait_report"}
+    assert set(XComplianceDownloadOperator.template_fields) == {
+        "job_id",
+        "results_path",
+        "wait_report",
+        "ids_path",
+    }
     assert set(XComplianceCreateJobOperator.template_fields) == {"job_type", "name"}
     assert set(XComplianceJobSensor.template_fields) == {"job_id", "uploaded_at"}
     assert {"ids_path", "results_path", "name"} <= set(XComplianceJobOperator.template_fields)

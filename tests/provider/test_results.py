@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from x_compliance.exceptions import MalformedResultError
-from x_compliance.results import iter_results
+from x_compliance.files.results import iter_results
 
 
 def test_recorded_tweet_results(recorded_dir):

@@ -17,7 +17,9 @@ import tenacity
 
 from x_compliance.exceptions import (
     DownloadUrlExpiredError,
+    ResultsTooLargeError,
     StorageError,
+    TransferError,
     UploadUrlExpiredError,
     XComplianceError,
 )
@@ -71,8 +73,13 @@ class SignedUrlClient:
             raise expired(str(error), status=response.status_code, code="ExpiredToken")
         raise error
 
-    def _retrying(self) -> tenacity.Retrying:
-        return tenacity.Retrying(**self._retry_policy())
+    def _retrying(self, attempt: Callable[[], Any]) -> Any:
+        """``attempt`` under the retry rule; a connection that keeps failing ends as a typed
+        error (still retryable by the task: the next try resumes or restarts the transfer)."""
+        try:
+            return tenacity.Retrying(**self._retry_policy())(attempt)
+        except ConnectionError as exc:
+            raise TransferError(f"{exc}; gave up after the retries allowed") from None
 
     # -- upload -----------------------------------------------------------------------------
 
@@ -101,7 +108,7 @@ class SignedUrlClient:
             if response.status_code not in (200, 201):
                 self._raise_for(response, what=what, expired=UploadUrlExpiredError)
 
-        self._retrying()(attempt)
+        self._retrying(attempt)
 
     def start_resumable(self, url: str, *, what: str) -> str:
         """Open a resumable session; the returned session URL is itself a credential."""
@@ -117,7 +124,7 @@ class SignedUrlClient:
                 self._raise_for(response, what=what, expired=UploadUrlExpiredError)
             return response.headers["Location"]
 
-        return self._retrying()(attempt)
+        return self._retrying(attempt)
 
     def _persisted(self, response: requests.Response, *, what: str) -> int | None:
         """Bytes the server holds after a 308, or None when the upload is complete."""
@@ -202,12 +209,18 @@ class SignedUrlClient:
             )
             return self._persisted(response, what=what)
 
-        return self._retrying()(attempt)
+        return self._retrying(attempt)
 
     # -- download ---------------------------------------------------------------------------
 
-    def download(self, url: str, fh: IO[bytes], *, what: str, progress: Progress) -> int:
-        """Stream the file at ``url`` into ``fh``; resume with ``Range`` after a drop."""
+    def download(
+        self, url: str, fh: IO[bytes], *, what: str, progress: Progress, max_bytes: int, job_id: str
+    ) -> int:
+        """Stream the file at ``url`` into ``fh``; resume with ``Range`` after a drop.
+
+        ``max_bytes`` caps what is written, counted after decompression as it streams (urllib3
+        inflates at most one block per read), so a compression bomb stops within one block.
+        """
         state = {"written": 0}
 
         def attempt() -> int:
@@ -229,6 +242,8 @@ class SignedUrlClient:
                 expected = None if gzipped else _expected_length(response, written)
                 try:
                     for block in response.iter_content(DOWNLOAD_BLOCK):
+                        if state["written"] + len(block) > max_bytes:
+                            raise ResultsTooLargeError(job_id, max_bytes)
                         fh.write(block)
                         state["written"] += len(block)
                         progress.advance(len(block))
@@ -242,7 +257,7 @@ class SignedUrlClient:
                     raise ConnectionError(f"{what}: got {state['written']} of {expected} bytes")
             return state["written"]
 
-        return self._retrying()(attempt)
+        return self._retrying(attempt)
 
 
 def _expected_length(response: requests.Response, written: int) -> int | None:

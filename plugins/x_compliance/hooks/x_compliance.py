@@ -9,11 +9,9 @@ async calls share one retry rule (:mod:`x_compliance.hooks.retry`) and one respo
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 import requests
@@ -22,17 +20,17 @@ from airflow.providers.http.hooks.http import HttpHook
 from airflow.sdk.log import mask_secret
 
 from x_compliance.exceptions import InvalidRequestError, XComplianceError
+from x_compliance.files.ids import id_problem, iter_id_blocks, open_source, source_name, validate_ids
+from x_compliance.files.limits import results_byte_cap
+from x_compliance.hooks import redact
 from x_compliance.hooks.responses import RateLimit, api_payload, rate_limit_of
 from x_compliance.hooks.retry import retry_policy
 from x_compliance.hooks.storage import DEFAULT_CHUNK_SIZE, SignedUrlClient
-from x_compliance.ids import iter_id_blocks, open_source, source_name, validate_ids
 from x_compliance.jobs import ComplianceJob, JobStatus, JobType
 from x_compliance.progress import Progress, human_size
 
 JOBS_ENDPOINT = "2/compliance/jobs"
-_JOB_ID = re.compile(r"[0-9]{1,19}")
 MAX_NAME_LENGTH = 64
-_CREDENTIAL_PARAMS = frozenset({"X-Goog-Signature", "upload_id", "X-Goog-Credential"})
 
 
 class BearerAuth(requests.auth.AuthBase):
@@ -98,6 +96,7 @@ class XComplianceHook(HttpHook):
         self.timeout = timeout
         self.last_rate_limit: RateLimit | None = None
         self._storage: SignedUrlClient | None = None
+        redact.install()
 
     # -- connection -------------------------------------------------------------------------
 
@@ -109,10 +108,14 @@ class XComplianceHook(HttpHook):
             raise XComplianceError(
                 f"Connection {self.x_compliance_conn_id!r} has no bearer token: put it in the password field"
             )
+        redact.install(connection.password)
+        mask_secret(connection.password)
         return connection.password
 
-    def _policy(self) -> dict[str, Any]:
-        return retry_policy(max_attempts=self.max_attempts, max_rate_limit_wait=self.max_rate_limit_wait)
+    def _policy(self, once: bool = False) -> dict[str, Any]:
+        """The retry rule; ``once`` for a wait's status calls, which ride out outages themselves."""
+        attempts = 1 if once else self.max_attempts
+        return retry_policy(max_attempts=attempts, max_rate_limit_wait=self.max_rate_limit_wait)
 
     @property
     def storage(self) -> SignedUrlClient:
@@ -123,7 +126,14 @@ class XComplianceHook(HttpHook):
     # -- API calls --------------------------------------------------------------------------
 
     def _call(
-        self, method: str, endpoint: str, *, what: str, params: dict | None = None, json: dict | None = None
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        what: str,
+        params: dict | None = None,
+        json: dict | None = None,
+        once: bool = False,
     ) -> dict[str, Any]:
         def attempt() -> dict[str, Any]:
             self.method = method
@@ -136,13 +146,13 @@ class XComplianceHook(HttpHook):
             self.last_rate_limit = rate_limit_of(response.headers)
             return api_payload(response.status_code, response.headers, response.content, what=what)
 
-        return tenacity.Retrying(**self._policy())(attempt)
+        return tenacity.Retrying(**self._policy(once))(attempt)
 
     @staticmethod
     def _job(data: Any) -> ComplianceJob:
         job = ComplianceJob.from_api(data)
         for url in (job.upload_url, job.download_url):
-            mask_signed_url(url)
+            redact.mask_signed_url(url)
         return job
 
     def create_job(
@@ -160,10 +170,13 @@ class XComplianceHook(HttpHook):
         self.log.info("Created %s", job.describe())
         return job
 
-    def get_job(self, job_id: str) -> ComplianceJob:
-        """Read one job by id (this also re-reads its signed URLs, which never go to XCom)."""
+    def get_job(self, job_id: str, *, once: bool = False) -> ComplianceJob:
+        """Read one job by id (this also re-reads its signed URLs, which never go to XCom).
+
+        With ``once`` a transient error is raised at the first attempt (waits handle it).
+        """
         job_id = _checked_id(job_id)
-        payload = self._call("GET", f"{JOBS_ENDPOINT}/{job_id}", what=f"get job {job_id}")
+        payload = self._call("GET", f"{JOBS_ENDPOINT}/{job_id}", what=f"get job {job_id}", once=once)
         return self._job(payload["data"])
 
     def list_jobs(
@@ -178,7 +191,7 @@ class XComplianceHook(HttpHook):
         # An empty list may come without `data` (the spec's minItems 1) and with or without `meta`.
         return [self._job(item) for item in payload.get("data") or []]
 
-    async def aget_job(self, job_id: str) -> ComplianceJob:
+    async def aget_job(self, job_id: str, *, once: bool = False) -> ComplianceJob:
         """Async ``get_job`` for triggers: same wire rules and retry rule, no worker thread."""
         job_id = _checked_id(job_id)
         connection = await self.aget_connection(self.x_compliance_conn_id)
@@ -187,7 +200,7 @@ class XComplianceHook(HttpHook):
         headers = {"Authorization": f"Bearer {self._token_of(connection)}"}
         timeout = aiohttp.ClientTimeout(total=self.timeout)
         async with aiohttp.ClientSession(timeout=timeout) as session:
-            async for attempt in tenacity.AsyncRetrying(**self._policy()):
+            async for attempt in tenacity.AsyncRetrying(**self._policy(once)):
                 with attempt:
                     async with session.get(url, headers=headers) as response:
                         body = await response.read()
@@ -230,7 +243,7 @@ class XComplianceHook(HttpHook):
 
         if job.resumable:
             session_url = self.storage.start_resumable(job.upload_url, what=what)
-            mask_signed_url(session_url)
+            redact.mask_signed_url(session_url)
             self.storage.put_resumable(
                 session_url, blocks(), stats.upload_bytes, what=what, progress=progress, chunk_size=chunk_size
             )
@@ -239,41 +252,54 @@ class XComplianceHook(HttpHook):
         self.log.info("Upload to job %s done: %s", job.id, progress.line())
         return UploadReport(job.id, stats.ids, stats.upload_bytes, round(progress.seconds, 3), job.resumable)
 
-    def download_results(self, job: ComplianceJob, destination: str | Path | IO[bytes]) -> DownloadReport:
+    def download_results(
+        self,
+        job: ComplianceJob,
+        destination: str | Path | IO[bytes],
+        *,
+        max_bytes: int | None = None,
+        uploaded_ids: int | None = None,
+    ) -> DownloadReport:
         """Stream the job's raw JSON-lines results into ``destination`` (a local path or a
-        seekable binary file); a dropped connection resumes with ``Range``."""
+        seekable binary file); a dropped connection resumes with ``Range``.
+
+        At most ``max_bytes`` (decompressed) are accepted: this argument, else the connection's
+        ``max_download_bytes`` extra, else :func:`~x_compliance.files.limits.results_byte_cap`
+        of ``uploaded_ids``. Past it, ``ResultsTooLargeError``.
+        """
         if job.status is not JobStatus.COMPLETE:
             raise XComplianceError(f"{job.describe()} has no results: only a complete job does")
+        limit = max_bytes or self._extra_int("max_download_bytes") or results_byte_cap(uploaded_ids)
         progress = Progress(self.log, "Downloaded")
         what = f"download results of job {job.id}"
+        transfer = {"what": what, "progress": progress, "max_bytes": limit, "job_id": job.id}
         if hasattr(destination, "write"):
-            size = self.storage.download(job.download_url, destination, what=what, progress=progress)
+            size = self.storage.download(job.download_url, destination, **transfer)
         else:
             with open_source(str(destination), "wb") as fh:
-                size = self.storage.download(job.download_url, fh, what=what, progress=progress)
+                size = self.storage.download(job.download_url, fh, **transfer)
         self.log.info("Download of job %s done: %s", job.id, progress.line())
         return DownloadReport(job.id, size, round(progress.seconds, 3))
 
-
-def mask_signed_url(url: str) -> None:
-    """Register a signed URL with Airflow's secrets masker in every form it can leak in.
-
-    The full URL, its path-and-query (what HTTP libraries log at DEBUG) and each credential
-    parameter on its own: the signature, the resumable session id.
-    """
-    if not url:
-        return
-    parts = urlsplit(url)
-    mask_secret(url)
-    mask_secret(f"{parts.path}?{parts.query}")
-    for key, value in parse_qsl(parts.query):
-        if key in _CREDENTIAL_PARAMS and len(value) >= 8:
-            mask_secret(value)
+    def _extra_int(self, key: str) -> int | None:
+        """A positive integer from the connection's extra, or None when it is not set."""
+        value = self.get_connection(self.x_compliance_conn_id).extra_dejson.get(key)
+        if value in (None, ""):
+            return None
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = 0
+        if number <= 0:
+            raise XComplianceError(
+                f"Connection {self.x_compliance_conn_id!r}: {key} must be a positive integer"
+            )
+        return number
 
 
 def _checked_id(job_id: Any) -> str:
     """Job ids are 1-19 digits (X's own pattern): refuse anything else before it reaches a URL."""
     text = str(job_id).strip()
-    if not _JOB_ID.fullmatch(text):
-        raise InvalidRequestError(f"{job_id!r} is not a compliance job id (1 to 19 digits)")
+    if (problem := id_problem(text)) is not None:
+        raise InvalidRequestError(f"{str(job_id)[:40]!r} is not a compliance job id ({problem})")
     return text

@@ -18,18 +18,37 @@ class XComplianceDownloadOperator(XComplianceBaseOperator):
     :param job_id: the complete job (usually the create task's XCom).
     :param results_path: where the Parquet file goes: a path or ``ObjectStoragePath``.
     :param wait_report: the wait task's ``wait_report`` XCom, passed on to the apply step.
+    :param ids_path: the ID file the job got; its size bounds how many IDs went up, which sizes
+        the download cap (about 200 bytes a result, with headroom).
+    :param max_download_bytes: the cap itself, overriding the connection's
+        ``max_download_bytes`` extra and the default; counted after decompression.
     """
 
-    template_fields = ("job_id", "results_path", "wait_report")
+    template_fields = ("job_id", "results_path", "wait_report", "ids_path")
 
     def __init__(
-        self, *, job_id: str, results_path: Any, wait_report: dict | None = None, **kwargs: Any
+        self,
+        *,
+        job_id: str,
+        results_path: Any,
+        wait_report: dict | None = None,
+        ids_path: Any = None,
+        max_download_bytes: int | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.job_id = job_id
         self.results_path = results_path
         self.wait_report = wait_report
+        self.ids_path = ids_path
+        self.max_download_bytes = max_download_bytes
 
     def execute(self, context: Any) -> dict[str, Any]:
-        report = self.wait_report if isinstance(self.wait_report, dict) else None
-        return steps.download(self.hook, str(self.job_id), self.results_path, wait_report=report)
+        return steps.download(
+            self.hook,
+            str(self.job_id),
+            self.results_path,
+            wait_report=self.wait_report if isinstance(self.wait_report, dict) else None,
+            ids_path=self.ids_path or None,
+            max_bytes=self.max_download_bytes,
+        )

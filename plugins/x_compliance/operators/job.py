@@ -15,7 +15,7 @@ from airflow.providers.common.compat.sdk import conf
 from x_compliance import steps
 from x_compliance.events import JobEvent
 from x_compliance.exceptions import JobExpiredError, UploadUrlExpiredError
-from x_compliance.ids import source_name
+from x_compliance.files.ids import source_name
 from x_compliance.jobs import ComplianceJob, JobType
 from x_compliance.naming import retry_name
 from x_compliance.operators.create import XComplianceCreateJobOperator
@@ -41,6 +41,8 @@ class XComplianceJobOperator(XComplianceCreateJobOperator):
     :param max_poll_interval: longest pause between status calls, in seconds.
     :param wait_timeout: longest wait for X to process the job, in seconds.
     :param max_new_jobs: how many replacement jobs to create when upload windows lapse.
+    :param max_download_bytes: cap on the results download (decompressed); default from the
+        connection's ``max_download_bytes`` extra, else from the size of ``ids_path``.
     """
 
     template_fields = ("job_type", "name", "ids_path", "results_path")
@@ -58,6 +60,7 @@ class XComplianceJobOperator(XComplianceCreateJobOperator):
         max_poll_interval: float = 900.0,
         wait_timeout: float = 24 * 3600,
         max_new_jobs: int = 2,
+        max_download_bytes: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(job_type=job_type, name=name, resumable=bool(resumable), **kwargs)
@@ -69,6 +72,7 @@ class XComplianceJobOperator(XComplianceCreateJobOperator):
         self.max_poll_interval = max_poll_interval
         self.wait_timeout = wait_timeout
         self.max_new_jobs = max_new_jobs
+        self.max_download_bytes = max_download_bytes
 
     def execute(self, context: Any) -> Any:
         if self.resumable_choice is None:
@@ -140,4 +144,11 @@ class XComplianceJobOperator(XComplianceCreateJobOperator):
     def download(self, job: ComplianceJob, **seen: Any) -> dict[str, Any]:
         report = wait_report(job, **seen)
         self.log.info("%s", describe(report))
-        return steps.download(self.hook, job.id, self.results_path, wait_report=report)
+        return steps.download(
+            self.hook,
+            job.id,
+            self.results_path,
+            wait_report=report,
+            ids_path=self.ids_path,
+            max_bytes=self.max_download_bytes,
+        )

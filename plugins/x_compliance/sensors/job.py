@@ -16,6 +16,7 @@ from x_compliance.events import JobEvent
 from x_compliance.hooks.x_compliance import XComplianceHook
 from x_compliance.jobs import ComplianceJob, JobStatus
 from x_compliance.links import XComplianceJobLink
+from x_compliance.outage import Outage, is_retryable
 from x_compliance.triggers.job import XComplianceJobTrigger
 from x_compliance.wait_report import REPORT_KEY, describe, wait_report
 
@@ -62,9 +63,24 @@ class XComplianceJobSensor(BaseSensorOperator):
     def hook(self) -> XComplianceHook:
         return XComplianceHook(self.x_compliance_conn_id)
 
+    @cached_property
+    def outage(self) -> Outage:
+        interval = float(self.poke_interval)
+        return Outage(self.log, str(self.job_id), backoff=interval, max_backoff=interval)
+
     def poke(self, context: Any) -> PokeReturnValue:
-        job = self.hook.get_job(str(self.job_id)).raise_for_status()
+        """One status call. X unreachable (or busy) is not done yet: the sensor's own timeout
+        decides when to stop, so an outage costs no task retry."""
         self.status_calls += 1
+        try:
+            job = self.hook.get_job(str(self.job_id), once=True)
+        except Exception as exc:
+            if not is_retryable(exc):
+                raise
+            self.outage.failed(exc)
+            return PokeReturnValue(is_done=False)
+        self.outage.reachable()
+        job.raise_for_status()
         self.last_job = job
         self.log.info("%s", job.describe())
         return PokeReturnValue(is_done=job.status is JobStatus.COMPLETE, xcom_value=job.id)

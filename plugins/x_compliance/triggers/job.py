@@ -2,7 +2,8 @@
 
 Serialized with only JSON values (connection id, job id, intervals, deadline): never a token,
 never a signed URL. The connection is read inside ``run()``. Polling is paced by X's own
-rate-limit headers (:mod:`x_compliance.pacing`).
+rate-limit headers (:mod:`x_compliance.pacing`); while X is unreachable the trigger backs off
+and keeps waiting until its deadline (:mod:`x_compliance.outage`), so no raw error escapes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from x_compliance.events import ERROR, FINISHED, TIMEOUT, JobEvent
 from x_compliance.exceptions import XComplianceError
 from x_compliance.hooks.x_compliance import XComplianceHook
+from x_compliance.outage import Outage, is_retryable
 from x_compliance.pacing import next_poll_delay
 from x_compliance.wait_report import now_iso
 
@@ -65,48 +67,58 @@ class XComplianceJobTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = XComplianceHook(self.x_compliance_conn_id)
-        polls = 0
+        outage = Outage(self.log, self.job_id, backoff=self.poll_interval, max_backoff=self.max_poll_interval)
+        polls, status = 0, "unknown"
         while True:
             try:
-                job = await hook.aget_job(self.job_id)
-            except XComplianceError as exc:
-                yield self._event(ERROR, str(exc), status_calls=polls)
-                return
-            polls += 1
-            if job.status.is_terminal():
-                message = f"{job.describe()} after {polls} status call(s)"
-                self.log.info("X compliance job %s is %s", self.job_id, job.status.value)
-                yield self._event(
-                    FINISHED,
-                    message,
-                    job_status=job.status.value,
-                    error=job.error,
-                    status_calls=polls,
-                    seen_at=now_iso(),
+                job = await hook.aget_job(self.job_id, once=True)
+            except Exception as exc:
+                if not is_retryable(exc):
+                    # Our errors in full; anything else by its class only (it may quote a URL).
+                    message = (
+                        str(exc) if isinstance(exc, XComplianceError) else f"{type(exc).__name__} from X"
+                    )
+                    yield self._event(ERROR, message, status_calls=polls)
+                    return
+                delay, answered = outage.failed(exc), False
+            else:
+                outage.reachable()
+                polls, status, answered = polls + 1, job.status.value, True
+                if job.status.is_terminal():
+                    message = f"{job.describe()} after {polls} status call(s)"
+                    self.log.info("X compliance job %s is %s", self.job_id, job.status.value)
+                    yield self._event(
+                        FINISHED,
+                        message,
+                        job_status=job.status.value,
+                        error=job.error,
+                        status_calls=polls,
+                        seen_at=now_iso(),
+                    )
+                    return
+                delay = next_poll_delay(
+                    hook.last_rate_limit, floor=self.poll_interval, ceiling=self.max_poll_interval
                 )
-                return
-            delay = next_poll_delay(
-                hook.last_rate_limit, floor=self.poll_interval, ceiling=self.max_poll_interval
-            )
             if self.deadline is not None:
                 left = self.deadline - time.time()
                 if left <= 0:
                     yield self._event(
                         TIMEOUT,
-                        f"Gave up waiting on X compliance job {self.job_id}: still {job.status.value} "
-                        f"at the deadline, after {polls} status call(s)",
-                        job_status=job.status.value,
+                        f"Gave up waiting on X compliance job {self.job_id}: still {status} "
+                        f"at the deadline, after {polls} status call(s){outage.describe_for_timeout()}",
+                        job_status=status,
                         status_calls=polls,
                     )
                     return
                 delay = min(delay, left)
-            limit = hook.last_rate_limit
-            budget = f"; {limit.remaining}/{limit.limit} calls left in this window" if limit else ""
-            self.log.info(
-                "X compliance job %s is %s; next check in %.0fs%s",
-                self.job_id,
-                job.status.value,
-                delay,
-                budget,
-            )
+            if answered:
+                limit = hook.last_rate_limit
+                budget = f"; {limit.remaining}/{limit.limit} calls left in this window" if limit else ""
+                self.log.info(
+                    "X compliance job %s is %s; next check in %.0fs%s",
+                    self.job_id,
+                    status,
+                    delay,
+                    budget,
+                )
             await asyncio.sleep(delay)

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from x_compliance.exceptions import XComplianceError
-from x_compliance.results import KNOWN_REASONS
+from x_compliance.files.results import KNOWN_REASONS
 from x_compliance.warehouse.flagged import Flagged, check_all_uploaded, read_results
 from x_compliance.warehouse.runs import RUNS_DDL, asset_extra, describe_run, record_run, run_row
 from x_compliance.warehouse.tables import (

@@ -9,7 +9,6 @@ the query.
 from __future__ import annotations
 
 import logging
-import re
 import sys
 import tempfile
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from x_compliance.exceptions import InvalidIdError
+from x_compliance.files.ids import MAX_BIGINT, id_problem
 from x_compliance.storage_paths import publish
 from x_compliance.warehouse.rotation import day_end, day_start, slot_condition
 from x_compliance.warehouse.tables import ComplianceTable
@@ -26,7 +26,6 @@ from x_compliance.warehouse.tables import ComplianceTable
 log = logging.getLogger(__name__)
 
 CHUNK_ROWS = 200_000
-_ID = re.compile(r"[0-9]{1,19}")
 
 
 def partition_query(table: ComplianceTable, placeholder: str, *, bounded: bool) -> str:
@@ -61,24 +60,26 @@ def scope_query(table: ComplianceTable, scope: dict[str, Any], placeholder: str)
 
 
 def id_lines(values: list[Any], *, table: ComplianceTable, first_row: int) -> bytes:
-    """One ID per line. Integers pass as they are; text must be 1 to 19 digits. A NULL, a float
-    (which would round a 19-digit id) or any other text fails, naming the row and the value."""
-    if all(type(value) is int for value in values):  # the usual case, formatted in one C call
+    """One ID per line. Integers must be 1 to BIGINT max; text must be an ID
+    (:func:`~x_compliance.files.ids.id_problem`). A NULL, a float (which would round a 19-digit
+    id) or anything else fails, naming the row, the value and what was wrong."""
+    usual = values and all(type(value) is int for value in values)
+    if usual and min(values) >= 0 and max(values) <= MAX_BIGINT:  # formatted in one C call
         return (b"%d\n" * len(values)) % tuple(values)
     lines = []
     for position, value in enumerate(values):
-        if type(value) is int:  # exactly int: True is no ID
-            text = str(value)
-        elif value is None or isinstance(value, float):
-            text = None
+        if value is None or isinstance(value, float | bool):  # exactly int: True is no ID
+            problem = "NULL" if value is None else f"a {type(value).__name__}, not an integer or digits"
         else:
             text = str(value).strip()
-            text = text if _ID.fullmatch(text) else None
-        if text is None:
+            problem = id_problem(text)
+        if problem is not None:
             raise InvalidIdError(
                 f"{table.name}.{table.id_column} (exported row)",
                 first_row + position,
                 "NULL" if value is None else str(value),
+                reason=problem,
+                outcome="nothing was exported",
             )
         lines.append(text)
     return ("\n".join(lines) + "\n").encode() if lines else b""

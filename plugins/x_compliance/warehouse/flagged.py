@@ -13,18 +13,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from x_compliance.exceptions import MalformedResultError, XComplianceError
-from x_compliance.ids import open_source, source_name
-from x_compliance.line_blocks import iter_line_blocks
+from x_compliance.files.ids import first_bad_id, id_problem, id_values, iter_id_blocks, source_name
 from x_compliance.storage_paths import as_storage_path
 from x_compliance.warehouse.tables import change_for
 
 BATCH_ROWS = 50_000
 ID_CHUNK_BYTES = 2 << 20
-_ID = r"[0-9]{1,19}"
-_INT64_MAX = np.uint64(2**63 - 1)
 
 
 @dataclass(frozen=True)
@@ -61,31 +60,31 @@ def _by_name(item: tuple[int, str]) -> str:
 
 
 def read_results(results_path: Any, *, job_id: str) -> Flagged:
-    """The Parquet results, validated batch by batch; the first row for an ID wins."""
+    """The Parquet results, each batch checked by the ID rule; the first row for an ID wins."""
     reasons: dict[str, int] = {}
     ids, codes = [], []
     row = 0
+    name = source_name(results_path)
     with as_storage_path(results_path).open("rb") as fh:
         # Batch by batch on one thread, nothing read ahead: each of those holds tens of MB more.
         results = pq.ParquetFile(fh, pre_buffer=False)
         for batch in results.iter_batches(BATCH_ROWS, columns=["id", "reason"], use_threads=False):
-            frame = batch.to_pandas()
-            text = frame["id"].astype("string")
-            bad = ~text.str.fullmatch(_ID).fillna(False) | frame["reason"].isna()
-            if bad.any():
-                at = int(bad.to_numpy().argmax())
+            text = pc.cast(batch.column("id"), pa.string())
+            bad = first_bad_id(text)
+            if bad is not None:
+                value = text[bad].as_py()
+                why = "missing 'id'" if value is None else f"invalid 'id': {id_problem(value)}"
+                raise MalformedResultError(name, row + bad + 1, f"id={value!r}", why, job_id=job_id)
+            if batch.column("reason").null_count:
+                at = pc.index(pc.is_null(batch.column("reason")), True).as_py()
                 raise MalformedResultError(
-                    source_name(results_path),
-                    row + at + 1,
-                    str(frame.iloc[at].to_dict()),
-                    "bad row",
-                    job_id=job_id,
+                    name, row + at + 1, f"id={text[at].as_py()!r}", "missing 'reason'", job_id=job_id
                 )
-            local, names = pd.factorize(frame["reason"])
+            local, names = pd.factorize(batch.column("reason").to_pandas())
             to_global = np.array([reasons.setdefault(name, len(reasons)) for name in names], dtype=np.int32)
-            ids.append(text.astype("int64").to_numpy())
+            ids.append(pc.cast(text, pa.int64()).to_numpy())
             codes.append(to_global[local] if len(names) else local.astype(np.int32))
-            row += len(frame)
+            row += batch.num_rows
     return _first_per_id(ids, codes, list(reasons))
 
 
@@ -104,49 +103,23 @@ def _first_per_id(ids: list[np.ndarray], codes: list[np.ndarray], reasons: list[
 
 
 def check_all_uploaded(flagged: Flagged, ids_path: Any, *, job_id: str) -> None:
-    """Every result must be an ID we sent: anything else means the wrong file or the wrong job."""
+    """Every result must be an ID we sent: anything else means the wrong file or the wrong job.
+
+    The ID file is read with the same reader (and rule) as the upload.
+    """
     wanted = flagged.ids  # sorted and unique
     found = np.zeros(len(wanted), dtype=bool)
     if len(wanted):
-        with open_source(ids_path) as fh:
-            for block in iter_line_blocks(fh, ID_CHUNK_BYTES):
-                sent = _parse_ids(block)
-                at = np.searchsorted(wanted, sent)
-                at[at == len(wanted)] = 0  # past the end: compare with any element, it cannot match
-                found[at[wanted[at] == sent]] = True
+        for normalized, _, _ in iter_id_blocks(
+            ids_path, block_size=ID_CHUNK_BYTES, job_id=job_id, outcome="nothing was applied"
+        ):
+            sent = id_values(normalized)
+            at = np.searchsorted(wanted, sent)
+            at[at == len(wanted)] = 0  # past the end: compare with any element, it cannot match
+            found[at[wanted[at] == sent]] = True
     if not found.all():
         stray = wanted[~found][:5].tolist()
         raise XComplianceError(
             f"job {job_id}: {int((~found).sum())} result id(s) were never uploaded in "
             f"{source_name(ids_path)} (e.g. {stray}); refusing to apply results from another job"
         )
-
-
-def _parse_ids(block: bytes) -> np.ndarray:
-    """The IDs of a block of whole lines. A clean block (digits and newlines only, as our export
-    writes) is parsed by numpy in C; anything else goes through ``split`` as before."""
-    if block.endswith(b"\n") and not block.translate(None, b"0123456789\n"):
-        digits = np.frombuffer(block, np.uint8) - np.uint8(48)  # "\n" becomes 218
-        ends = np.flatnonzero(digits == 218)
-        lengths = np.diff(ends, prepend=-1) - 1
-        if lengths.min() >= 1 and lengths.max() <= 19:
-            values = _horner(digits, ends, lengths)
-            if values.max() <= _INT64_MAX:
-                return values.astype(np.int64)
-    return np.array(block.split(), dtype=np.int64)
-
-
-def _horner(digits: np.ndarray, ends: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """All lines at once, one digit position per step, in uint64 (19 digits can pass int64)."""
-    width = int(lengths[0])
-    if (lengths == width).all():  # the usual case: every line as long, so a plain 2-D view
-        rows = digits.reshape(len(ends), width + 1)
-        values = rows[:, 0].astype(np.uint64)
-        for column in range(1, width):
-            values = values * np.uint64(10) + rows[:, column]
-        return values
-    values = np.zeros(len(ends), dtype=np.uint64)
-    for back in range(int(lengths.max()), 0, -1):
-        has = lengths >= back
-        values[has] = values[has] * np.uint64(10) + digits[ends[has] - back]
-    return values

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from x_compliance.results import KNOWN_REASONS
+from x_compliance.files.results import KNOWN_REASONS
 from x_compliance.wait_report import duration
 
 RUNS_TABLE = "compliance_runs"

@@ -1,7 +1,10 @@
 """Remember which numeric IDs were already seen, in a few bytes per ID rather than a Python set.
 
-Results files repeat lines, and the first line for an ID wins. A ``set[str]`` of 10M IDs costs
-about a gigabyte; sorted numpy runs cost 8 bytes per ID and answer a batch at a time.
+Results files repeat lines, and the first line for an ID wins. Kept hand-written because no
+library at hand offers a set that grows batch by batch while the file streams: a ``set[str]``
+of 10M IDs costs about a gigabyte, ``pyarrow.compute.is_in`` rebuilds its hash table on every
+block (quadratic over a file), and de-duplicating at the end would hold the whole file. Sorted
+numpy runs cost 8 bytes per ID and answer a block at a time (``make bench``: parse stage).
 """
 
 from __future__ import annotations
