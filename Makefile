@@ -40,7 +40,7 @@ emulator: $(STAMP)
 # The benchmark: N IDs through every stage, side by side with the limit and the naive way.
 N ?= 1000000
 bench: $(STAMP)
-	$(BIN)/python bench/run.py --n $(N)
+	$(BIN)/python bench/run.py --n $(N) $(ARGS)
 
 clean:
 	rm -rf $(VENV) .airflow .pytest_cache .ruff_cache

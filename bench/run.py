@@ -3,7 +3,10 @@
 ``python bench/run.py --n 1000000`` generates (once, cached in bench/out/) an N-row SQLite
 partition, starts the emulator in its own process and runs each stage of ours, of "the limit"
 and of "the naive way" in a fresh interpreter, so peak RSS is per stage. Prints a table and
-writes bench/out/results-N.json. ``--wait-only`` measures only what a deferred wait costs.
+writes bench/out/results-N.json. ``--daily`` instead makes a store of N Posts over 30 days and
+runs the daily run of its last day: the Posts created that day plus its rotation share (about
+N/30 + N/7 IDs), every stage beside its limit (results-daily-N.json). ``--wait-only`` measures
+only what a deferred wait costs.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from datetime import date
 from pathlib import Path
 
 import report
@@ -24,8 +28,14 @@ from common import OUT, child_env, run_child
 from emulator import TOKEN, Emulator
 
 START, END = warehouse.DAY_START, warehouse.DAY_END
+DAY = START[:10]
+STORE_DAYS = 30
+RECHECK_DAYS = 7
 # The limit's query, as one would type it: X takes IDs in any order, so no ORDER BY.
 SQL = f"SELECT id FROM tweets WHERE created_at >= '{START}' AND created_at < '{END}'"
+# The daily run's query by hand: the day's Posts or the day's rotation slot (rotation.py's rule).
+DAILY_SLOT = (date.fromisoformat(DAY) - date(1970, 1, 1)).days % RECHECK_DAYS
+DAILY_SQL = f"{SQL} OR (id % 1000003) % {RECHECK_DAYS} = {DAILY_SLOT}"
 WAIT_WINDOW_S = 30.0
 WAIT_PROCESSING_S = 60.0
 
@@ -62,8 +72,9 @@ class Runner:
         return result
 
 
-def pipeline(n: int, work: Path, pristine: Path, resumable: bool) -> dict:
-    """All five stages, ours / limit / naive side by side, on one emulator."""
+def pipeline(n: int, work: Path, pristine: Path, resumable: bool, daily: bool = False) -> dict:
+    """All five stages, ours / limit / naive side by side, on one emulator. ``daily``: the
+    export is the daily run's (new Posts + rotation share) from a whole store."""
     home = work / "airflow"
     home.mkdir()
     flags = ("--processing-base", "0", "--processing-per-million", "0")
@@ -74,14 +85,23 @@ def pipeline(n: int, work: Path, pristine: Path, resumable: bool) -> dict:
         stages: dict[str, dict] = {}
 
         print("export", flush=True)
+        if daily:
+            ours = run("ours:export_daily", folder=str(work / "daily"), day=DAY, recheck_days=RECHECK_DAYS)
+            assert ours["jobs"] == 1, ours
+            (work / "daily" / "part-0001" / "ids.txt").rename(ids)
+            sql = DAILY_SQL
+        else:
+            ours = run("ours:export", destination=str(ids), start=START, end=END)
+            sql = SQL
         export = {
-            "ours": run("ours:export", destination=str(ids), start=START, end=END),
-            "limit": run("limit:export", db=str(pristine), sql=SQL, destination=str(ids_cli)),
-            "naive": run("naive:export", db=str(pristine), sql=SQL, destination=str(ids_naive)),
+            "ours": ours,
+            "limit": run("limit:export", db=str(pristine), sql=sql, destination=str(ids_cli)),
+            "naive": run("naive:export", db=str(pristine), sql=sql, destination=str(ids_naive)),
         }
         id_bytes = ids.stat().st_size
         export["same_bytes_as_limit"] = filecmp.cmp(ids, ids_cli, shallow=False)
-        stages["export"] = {"ids": export["ours"]["ids"], "bytes": id_bytes, **export}
+        n = export["ours"]["ids"]
+        stages["export (daily run)" if daily else "export"] = {"ids": n, "bytes": id_bytes, **export}
 
         print("upload", flush=True)
         plain = run("ours:upload", ids_path=str(ids), resumable=False)
@@ -125,12 +145,17 @@ def pipeline(n: int, work: Path, pristine: Path, resumable: bool) -> dict:
             job_id=job_id,
         )
         limit = run("limit:apply", db=str(dbs["limit"]), parquet_path=str(parquet))
-        naive = run(
-            "naive:apply",
-            db=str(dbs["naive"]),
-            parquet_path=str(parquet),
-            start=START,
-            end=END,
+        # The naive apply loads one day's partition: it has no way to express the rotation.
+        naive = (
+            None
+            if daily
+            else run(
+                "naive:apply",
+                db=str(dbs["naive"]),
+                parquet_path=str(parquet),
+                start=START,
+                end=END,
+            )
         )
         stages["apply"] = {"ids": lines, "bytes": raw_bytes, "ours": ours, "limit": limit, "naive": naive}
         emulator = {
@@ -178,18 +203,23 @@ def main() -> None:
     parser.add_argument("--no-wait", action="store_true", help="skip the ~70 s deferred-wait measurement")
     parser.add_argument("--no-resumable", action="store_true", help="skip the resumable upload")
     parser.add_argument("--keep", action="store_true", help="keep the work files (to profile)")
+    parser.add_argument(
+        "--daily", action="store_true", help=f"the daily run of an N-row store over {STORE_DAYS} days"
+    )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
-    document: dict = {"n": args.n}
+    document: dict = {"n": args.n, "daily_run": args.daily}
     work = Path(tempfile.mkdtemp(prefix=f"work-{args.n}-", dir=OUT))
     try:
         if not args.wait_only:
             started = time.perf_counter()
-            pristine = warehouse.cached(OUT, args.n)
+            pristine = warehouse.cached(OUT, args.n, STORE_DAYS if args.daily else 1)
             ready_s = round(time.perf_counter() - started, 2)
             document["warehouse"] = {"path": str(pristine), "ready_s": ready_s}
             print(f"warehouse {pristine.name} ready in {ready_s} s", flush=True)
-            document.update(pipeline(args.n, work, pristine, resumable=not args.no_resumable))
+            document.update(
+                pipeline(args.n, work, pristine, resumable=not args.no_resumable, daily=args.daily)
+            )
             document["table"] = report.rows(document["stages"])
         if args.wait_only or not args.no_wait:
             print("deferred wait (about 70 s)", flush=True)
@@ -211,7 +241,7 @@ def main() -> None:
     if "wait" in document:
         print()
         print(report.wait_table(document["wait"]))
-    name = "results-wait.json" if args.wait_only else f"results-{args.n}.json"
+    name = "results-wait.json" if args.wait_only else f"results-{'daily-' if args.daily else ''}{args.n}.json"
     report.write_json(OUT / name, document)
     print(f"\nwrote {OUT / name}")
 

@@ -1,4 +1,5 @@
-"""Generate the benchmark's SQLite partition fast: N Posts of one day, all inside SQLite.
+"""Generate the benchmark's SQLite warehouse fast: N Posts over one day (or ``days`` days
+ending with it, for the daily run of a whole store), all inside SQLite.
 
 A recursive CTE makes every row in C (no Python tuples), and ids and ``created_at`` both grow
 with the row number, so both indexes are filled by appends instead of random B-tree inserts.
@@ -51,17 +52,19 @@ FROM s
 """
 
 
-def generate(path: Path, n: int) -> Path:
-    """Create ``path`` with ``n`` Posts spread over one day (replaced if it exists)."""
+def generate(path: Path, n: int, days: int = 1) -> Path:
+    """Create ``path`` with ``n`` Posts spread evenly over the ``days`` days that end with
+    ``DAY_END`` (replaced if it exists)."""
     path.unlink(missing_ok=True)
-    step_ms = max(1, 86_400_000 // max(n, 1))
+    step_ms = max(1, days * 86_400_000 // max(n, 1))
+    start_ms = DAY_START_MS - (days - 1) * 86_400_000
     db = sqlite3.connect(path)
     try:
         db.execute("PRAGMA journal_mode=OFF")  # generation only: nothing to recover if it dies
         db.execute("PRAGMA synchronous=OFF")
         db.execute("PRAGMA cache_size=-262144")
         db.executescript(SCHEMA)
-        params = {"n": n, "start_ms": DAY_START_MS, "step_ms": step_ms, "twepoch": TWEPOCH_MS}
+        params = {"n": n, "start_ms": start_ms, "step_ms": step_ms, "twepoch": TWEPOCH_MS}
         with db:
             db.execute(_FILL, params)
     finally:
@@ -69,12 +72,13 @@ def generate(path: Path, n: int) -> Path:
     return path
 
 
-def cached(out_dir: Path, n: int) -> Path:
-    """The pristine partition for ``n``, generated once and reused by later runs."""
-    path = out_dir / f"warehouse-{n}-v{VERSION}.db"
+def cached(out_dir: Path, n: int, days: int = 1) -> Path:
+    """The pristine warehouse for ``n`` and ``days``, generated once and reused by later runs."""
+    spread = f"-{days}d" if days > 1 else ""
+    path = out_dir / f"warehouse-{n}{spread}-v{VERSION}.db"
     if not path.exists():
         partial = path.with_suffix(".partial")
-        generate(partial, n)
+        generate(partial, n, days)
         partial.rename(path)
     return path
 
