@@ -22,7 +22,7 @@ from x_compliance_demo.services import Postgres, process, require
 from x_compliance_demo.stack import BIN, free_port, wait_for
 
 WAREHOUSE_QUEUE, X_QUEUE = "warehouse", "default"
-WAREHOUSE_TASKS = frozenset({"export_partition", "apply_to_warehouse"})
+WAREHOUSE_TASKS = frozenset({"export_ids", "apply_to_warehouse"})
 WORKER_NAME_ENV = "X_COMPLIANCE_WORKER_NAME"
 LOCAL_SETTINGS = "from x_compliance_demo.celery_stack import task_policy  # noqa: F401\n"
 

@@ -26,14 +26,15 @@ from x_compliance_demo import warehouse
 from x_compliance_demo.celery_stack import WAREHOUSE_QUEUE, X_QUEUE, celery_airflow, celery_env
 from x_compliance_demo.rest import AirflowApi
 from x_compliance_demo.services import S3_CREDENTIALS, Postgres, postgres, redis, require, s3
-from x_compliance_demo.stack import BIN, airflow_env, emulator_process, free_port
+from x_compliance_demo.stack import BIN, RunningEmulator, airflow_env, emulator_process, free_port
 
 DAG_ID = "x_compliance_tweets"
 BUCKET = "x-compliance"
 S3_CONN_ID = "x_compliance_s3"
 STORAGE_ROOT = f"s3://{S3_CONN_ID}@{BUCKET}/x-compliance"
 WORKERS = {"warehouse-worker": WAREHOUSE_QUEUE, "x-worker": X_QUEUE}
-# The seeded Posts span the two days before END; the run for 2026-11-20 checks 2026-11-19.
+# The seeded Posts span the two days before END; the run for 2026-11-20 checks the Posts created
+# that day and the day's rotation share of the rest.
 END = datetime(2026, 11, 21, tzinfo=UTC)
 RUN_DATE = "2026-11-20T00:00:00Z"
 
@@ -44,7 +45,7 @@ class Deployment:
     env: dict[str, str]
     postgres: Postgres
     s3_url: str
-    emulator_url: str
+    emulator: RunningEmulator
     work: Path
 
     def s3_keys(self) -> list[str]:
@@ -92,7 +93,8 @@ def read_audit(cluster: Postgres, run_id: str | None = None) -> list[tuple]:
 
 @contextmanager
 def deployment(work: Path, *, tweets: int = 3000, users: int = 300, seed: int = 9) -> Iterator[Deployment]:
-    """Everything up, the warehouse seeded, the DAG parsed and unpaused; all stopped at the end."""
+    """Everything up, the warehouse seeded, the DAG parsed and unpaused, the run the scheduler
+    makes on unpause ended; all stopped at the end."""
     airflow = require(BIN / "airflow", "apache-airflow (pip install -e '.[dev]')")
     with ExitStack() as stack:
         cluster = stack.enter_context(postgres(databases=("airflow", "warehouse")))
@@ -103,7 +105,7 @@ def deployment(work: Path, *, tweets: int = 3000, users: int = 300, seed: int = 
         )
         seed_postgres(cluster, tweets=tweets, users=users, seed=seed)
         base = airflow_env(
-            airflow_home=work / "airflow", emulator_url=emulator, warehouse=work / "unused.db",
+            airflow_home=work / "airflow", emulator_url=emulator.url, warehouse=work / "unused.db",
             storage=work / "unused", poll_seconds=1,
         )  # fmt: skip
         s3_conn = {
@@ -125,6 +127,7 @@ def deployment(work: Path, *, tweets: int = 3000, users: int = 300, seed: int = 
         url = stack.enter_context(celery_airflow(env, logs=work / "logs", workers=WORKERS))
         api = AirflowApi(url)
         api.wait_for_dag(DAG_ID)
+        api.wait_for_scheduled_run(DAG_ID)  # the latest interval's run, made on unpause
         yield Deployment(api, env, cluster, s3_url, emulator, work)
 
 

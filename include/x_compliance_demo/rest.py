@@ -38,6 +38,20 @@ class AirflowApi:
             time.sleep(1)
         self.ok("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
 
+    def wait_for_scheduled_run(self, dag_id: str, timeout: float = 300) -> dict:
+        """The run the scheduler makes when a DAG is unpaused (``catchup=False``: the latest
+        interval), once it has ended: a test that compares the warehouse before and after its
+        own run must start after this one."""
+        deadline = time.monotonic() + timeout
+        while True:
+            runs = self.ok("GET", f"/dags/{dag_id}/dagRuns")["dag_runs"]
+            scheduled = [run for run in runs if run["run_type"] == "scheduled"]
+            if scheduled and all(run["state"] in TERMINAL for run in scheduled):
+                return scheduled[-1]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the scheduled run of {dag_id} did not end within {timeout:.0f}s")
+            time.sleep(1)
+
     def trigger(self, dag_id: str, logical_date: str, **conf: Any) -> str:
         body = {"logical_date": logical_date, "conf": conf}
         for _ in range(30):  # a SQLite metadata database answers 503 while the scheduler writes
@@ -61,6 +75,3 @@ class AirflowApi:
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         return self.ok("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
-
-    def task_state(self, dag_id: str, run_id: str, task_id: str) -> dict:
-        return self.ok("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")

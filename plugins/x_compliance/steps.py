@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from x_compliance.exceptions import (
@@ -33,12 +34,29 @@ log = logging.getLogger(__name__)
 MAX_REPLACEMENTS = 2
 
 
-def find_active_job(
-    hook: XComplianceHook, job_type: JobType | str, name: str | None = None
-) -> ComplianceJob | None:
-    """The active (created or in progress) job of a type, optionally with a given name."""
+def find_active_job(hook: XComplianceHook, job_type: JobType | str) -> ComplianceJob | None:
+    """The job of a type that holds X's slot (created or in progress), if any."""
     for job in hook.list_jobs(job_type):
-        if job.status.is_active() and (name is None or job.name == name):
+        if job.status.is_active():
+            return job
+    return None
+
+
+def find_own_job(
+    hook: XComplianceHook, job_type: JobType | str, name: str, *, now: datetime | None = None
+) -> ComplianceJob | None:
+    """The job an earlier try of this task created: active, or complete with results still
+    downloadable (X keeps them 7 days).
+
+    A complete one counts because a try can fail after X finished its job (a worker lost
+    while the task resumes from its deferral, say); the retry must then download that job's
+    results, not send the same IDs in a second job.
+    """
+    now = now or datetime.now(UTC)
+    for job in hook.list_jobs(job_type):
+        if job.name != name:
+            continue
+        if job.status.is_active() or (job.status is JobStatus.COMPLETE and job.download_expires_at > now):
             return job
     return None
 
@@ -46,11 +64,11 @@ def find_active_job(
 def create_or_reuse(
     hook: XComplianceHook, job_type: JobType | str, name: str, resumable: bool
 ) -> ComplianceJob:
-    """Reuse this task's own active job (a retry after a crash), or create one.
+    """Reuse this task's own job from an earlier try (``find_own_job``), or create one.
 
     Raises ``ConflictError`` when another job of the type holds the slot; callers wait for it.
     """
-    mine = find_active_job(hook, job_type, name)
+    mine = find_own_job(hook, job_type, name)
     if mine is not None:
         log.info("Reusing %s created by an earlier try of this task", mine.describe())
         return mine
@@ -59,7 +77,7 @@ def create_or_reuse(
     except ConflictError:
         # The create may have reached X with its answer lost on the way back (a dropped
         # connection, then our own retry): then the job holding the slot is ours.
-        mine = find_active_job(hook, job_type, name)
+        mine = find_own_job(hook, job_type, name)
         if mine is None:
             raise
         log.info("Reusing %s: X created it but its answer was lost", mine.describe())

@@ -3,6 +3,7 @@ same port and data folder, and a way to find the processes to kill."""
 
 from __future__ import annotations
 
+import secrets
 import signal
 import subprocess
 import time
@@ -13,6 +14,7 @@ import psutil
 
 from x_compliance_demo.services import stop_group
 from x_compliance_demo.stack import emulator_command, free_port, wait_for
+from x_compliance_emulator.client import EmulatorAdmin
 
 
 class RestartableEmulator:
@@ -21,7 +23,10 @@ class RestartableEmulator:
     def __init__(self, data_dir: Path, log: Path, seed: int) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.command = emulator_command(port=self.port, data_dir=data_dir, seed=seed)
+        self.admin_token = secrets.token_urlsafe(24)
+        self.command = emulator_command(
+            port=self.port, data_dir=data_dir, seed=seed, admin_token=self.admin_token
+        )
         self.log = log
         self.proc: subprocess.Popen | None = None
 
@@ -30,7 +35,12 @@ class RestartableEmulator:
             self.proc = subprocess.Popen(
                 self.command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
-        wait_for(f"{self.url}/_emulator/health", timeout=30, what="the emulator", process=self.proc)
+        health = f"{self.url}/_emulator/health"
+        auth = {"Authorization": f"Bearer {self.admin_token}"}
+        wait_for(health, timeout=30, what="the emulator", process=self.proc, headers=auth)
+
+    def admin(self) -> EmulatorAdmin:
+        return EmulatorAdmin(self.url, self.admin_token)
 
     def kill(self) -> None:
         assert self.proc is not None

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 
 import pytest
 
@@ -22,8 +21,3 @@ def parts_required() -> Iterator[None]:
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
-
-
-def x_time(stamp: str) -> str:
-    """A REST API timestamp in the warehouse's format, to compare with ``created_at``."""
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).strftime("%Y-%m-%dT%H:%M:%S.000Z")

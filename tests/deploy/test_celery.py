@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections import Counter
 from contextlib import ExitStack
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from tests.dags.expected import after_tweets_run
-from tests.deploy.conftest import parts_required, x_time
+from tests.dags.expected import after_tweets_run, checked_on
+from tests.deploy.conftest import parts_required
+from x_compliance.naming import job_name
+from x_compliance.warehouse.run import JOB_TASK
 from x_compliance_demo.celery_stack import WAREHOUSE_TASKS, worker_scratch
 from x_compliance_demo.deploy import (
     DAG_ID,
@@ -28,7 +31,6 @@ from x_compliance_demo.deploy import (
     read_table,
 )
 from x_compliance_demo.stack import PROJECT
-from x_compliance_emulator.client import EmulatorAdmin
 
 pytestmark = [pytest.mark.deploy, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -48,13 +50,11 @@ def test_tweets_dag_on_two_celery_workers_with_postgres_and_s3(tmp_path):
         run = dep.api.wait_for_run(DAG_ID, run_id, timeout=300)
         instances = dep.api.task_instances(DAG_ID, run_id)
         assert run["state"] == "success", [(ti["task_id"], ti["state"]) for ti in instances]
-        exported = dep.api.ok(
-            "GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/export_partition/xcomEntries/path"
-        )["value"]
-        jobs = EmulatorAdmin(dep.emulator_url).jobs()
-        lo, hi = x_time(run["data_interval_start"]), x_time(run["data_interval_end"])
-        partition = {i for i, row in tweets.items() if lo <= row[2] < hi}
-        fates = EmulatorAdmin(dep.emulator_url).fates("tweets", partition)
+        admin = dep.emulator.admin()
+        name = job_name(DAG_ID, JOB_TASK, run_id, 0)
+        jobs = [job for job in admin.jobs() if job["name"] == name]
+        checked = checked_on(tweets, date.fromisoformat(RUN_DATE[:10]))
+        fates = admin.fates("tweets", checked)
         after, audit, keys = read_table(dep.postgres, "tweets"), read_audit(dep.postgres), dep.s3_keys()
         scratch = {name: _leftovers(worker_scratch(dep.env, name)) for name in WORKERS}
 
@@ -66,22 +66,23 @@ def test_tweets_dag_on_two_celery_workers_with_postgres_and_s3(tmp_path):
         assert (host, queue) == expected, placed
     assert {host for host, _ in placed.values()} == set(WORKERS)
 
-    # X saw one job, for this partition's IDs.
+    # X saw one job for the run, for the day's Posts and its rotation share.
     assert len(jobs) == 1 and jobs[0]["status"] == "complete", jobs
-    assert jobs[0]["ids_uploaded"] == len(partition) > 0
+    assert jobs[0]["ids_uploaded"] == len(checked) > 0
 
     # The warehouse ends exact, every change audited exactly once.
-    expected = after_tweets_run(tweets, users, partition, lambda i: fates[str(i)])
+    expected = after_tweets_run(tweets, users, checked, lambda i: fates[str(i)])
     assert after == expected.tweets
     assert len(audit) == len(set(audit)), Counter(audit).most_common(3)
     assert set(audit) == expected.audit and expected.audit
 
     # Files moved only through the storage root on S3: the run's ids and results are there,
     # nothing appeared in the project's local data folder, the workers' scratch is empty.
-    run_prefix = exported.rsplit("/", 1)[0]
-    assert exported.startswith(STORAGE_ROOT + "/tweets/2026-11-20/")
-    bucket_prefix = run_prefix.split("@", 1)[1].split("/", 1)[1]
-    assert keys == [f"{bucket_prefix}/ids.txt", f"{bucket_prefix}/results.parquet"]
+    root_prefix = STORAGE_ROOT.split("@", 1)[1].split("/", 1)[1]
+    assert all(key.startswith(f"{root_prefix}/tweets/") for key in keys), keys
+    mine = [key for key in keys if key.startswith(f"{root_prefix}/tweets/2026-11-20/")]
+    (run_folder,) = {key.rsplit("/", 2)[0] for key in mine}
+    assert mine == [f"{run_folder}/part-0001/ids.txt", f"{run_folder}/part-0001/results.parquet"]
     now_local = sorted((PROJECT / "data").rglob("*")) if (PROJECT / "data").exists() else []
     assert now_local == local_data
     assert scratch == {name: [] for name in WORKERS}

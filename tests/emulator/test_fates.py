@@ -115,7 +115,7 @@ def test_world_file_schedules_changes(make_server, tmp_path: Path) -> None:
     assert emulator.fate("tweets", 43, at=1893456000) == "deleted"  # 2030-01-01
     assert emulator.fate("tweets", 42, at=1900000000) is None
     (tmp_path / "bad.csv").write_text("42,deleted,not-a-time\n")
-    with pytest.raises(ValueError, match=r"bad\.csv:1"):
+    with pytest.raises(ValueError, match=r"bad\.csv, line 1"):
         make_server(world_file=tmp_path / "bad.csv").emulator.fate("tweets", 42)
 
 

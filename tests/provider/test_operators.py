@@ -19,6 +19,7 @@ from x_compliance import (
     XComplianceJobSensor,
     XComplianceJobTrigger,
     XComplianceUploadOperator,
+    steps,
 )
 from x_compliance.exceptions import (
     InvalidIdError,
@@ -301,3 +302,38 @@ def test_all_in_one_replaces_a_lapsed_job(hook, emulator, id_file, tmp_path):
     assert [j.status.value for j in jobs] == ["complete", "expired"]
     assert jobs[0].name.endswith("~1")  # a new name: the lapsed job must not be "reused"
     assert len(pq.read_table(target)) == len(expected_results(emulator, "tweets", path))
+
+
+def test_retry_after_the_job_completed_downloads_it_without_a_second_job(hook, emulator, id_file, tmp_path):
+    """A try that failed after X finished (a worker lost on resume from the deferral): the retry
+    finds its own complete job and downloads it; X sees one job for the task."""
+    emulator.emulator.config.processing_seconds_base = 0.1
+    path = id_file(800)
+
+    def comply(target):
+        return XComplianceJobOperator(
+            task_id="comply", job_type="tweets", ids_path=str(path), results_path=str(target),
+            deferrable=False, poll_interval=0.1,
+        )  # fmt: skip
+
+    first, _ = run_task(comply(tmp_path / "first.parquet"))
+    retried, _ = run_task(comply(tmp_path / "retried.parquet"))
+    (job,) = hook.list_jobs("tweets")
+    assert job.status is JobStatus.COMPLETE
+    assert first["job_id"] == retried["job_id"] == job.id
+    table = pq.read_table(tmp_path / "retried.parquet").to_pandas()
+    assert dict(zip(table["id"], table["reason"], strict=True)) == expected_results(emulator, "tweets", path)
+
+
+def test_a_complete_job_whose_results_expired_is_not_reused(hook, emulator, id_file, tmp_path):
+    emulator.emulator.config.processing_seconds_base = 0.1
+    path = id_file(50)
+    op = XComplianceJobOperator(
+        task_id="comply", job_type="tweets", ids_path=str(path), results_path=str(tmp_path / "r.parquet"),
+        deferrable=False, poll_interval=0.1,
+    )  # fmt: skip
+    run_task(op)
+    (job,) = hook.list_jobs("tweets")
+    assert steps.find_own_job(hook, "tweets", job.name) == job
+    # Results are downloadable for 7 days; past that a retry must ask X again.
+    assert steps.find_own_job(hook, "tweets", job.name, now=job.download_expires_at) is None

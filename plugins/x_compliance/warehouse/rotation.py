@@ -38,8 +38,13 @@ def slot_of_id(record_id: int, recheck_days: int) -> int:
 
 
 def slot_condition(id_column: str, placeholder: str) -> str:
-    """SQL true for the rows of one slot; parameters: (recheck_days, slot)."""
-    return f"({id_column} % {SLOT_MODULUS}) % {placeholder} = {placeholder}"
+    """SQL true for the rows of one slot; parameters: (recheck_days, slot).
+
+    Drivers with ``%s`` placeholders (psycopg, MySQLdb) read a bare ``%`` as the start of one,
+    so there the modulo operator is written ``%%``.
+    """
+    mod = "%%" if "%" in placeholder else "%"
+    return f"({id_column} {mod} {SLOT_MODULUS}) {mod} {placeholder} = {placeholder}"
 
 
 def day_start(day: date) -> str:

@@ -22,7 +22,7 @@ _TEXT = {
     "job_id": "VARCHAR(19) NOT NULL",
     "job_type": "VARCHAR(16)",
     "table_name": "VARCHAR(64)",
-    "scope_kind": "VARCHAR(16)",
+    "scope_kind": "VARCHAR(40)",
     "scope_label": "VARCHAR(250)",
     "scope_date": "VARCHAR(10)",
     "created_from": "VARCHAR(10)",
