@@ -55,7 +55,11 @@ def test_tweets_dag_on_two_celery_workers_with_postgres_and_s3(tmp_path):
         jobs = [job for job in admin.jobs() if job["name"] == name]
         checked = checked_on(tweets, date.fromisoformat(RUN_DATE[:10]))
         fates = admin.fates("tweets", checked)
-        after, audit, keys = read_table(dep.postgres, "tweets"), read_audit(dep.postgres), dep.s3_keys()
+        after, audit, keys = (
+            read_table(dep.postgres, "tweets"),
+            read_audit(dep.postgres, run_id),
+            dep.s3_keys(),
+        )
         scratch = {name: _leftovers(worker_scratch(dep.env, name)) for name in WORKERS}
 
     # Tasks of one run ran on both workers, each on the queue the cluster policy chose.
