@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from x_compliance_emulator.client import EmulatorAdmin
+from x_compliance_emulator import EmulatorAdmin
 
 PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -2,6 +2,6 @@
 
 import sys
 
-from x_compliance_emulator.cli import main
+from x_compliance_emulator.runtime.cli import main
 
 sys.exit(main())

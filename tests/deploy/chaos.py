@@ -14,7 +14,7 @@ import psutil
 
 from x_compliance_demo.services import stop_group
 from x_compliance_demo.stack import emulator_command, free_port, wait_for
-from x_compliance_emulator.client import EmulatorAdmin
+from x_compliance_emulator import EmulatorAdmin
 
 
 class RestartableEmulator:

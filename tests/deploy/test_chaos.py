@@ -29,7 +29,7 @@ from x_compliance_demo.deploy import DAG_ID, read_audit, read_table, seed_postgr
 from x_compliance_demo.rest import TERMINAL, AirflowApi
 from x_compliance_demo.services import Postgres, postgres, process
 from x_compliance_demo.stack import BIN, airflow_env, airflow_standalone, free_port, standalone_env
-from x_compliance_emulator.client import EmulatorAdmin
+from x_compliance_emulator import EmulatorAdmin
 
 pytestmark = [pytest.mark.chaos, pytest.mark.slow, pytest.mark.timeout(600)]
 SEED = 11

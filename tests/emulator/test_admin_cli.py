@@ -12,8 +12,8 @@ import requests
 
 from tests.conftest import TOKEN
 from tests.emulator.conftest import XApi, id_file, put_ids, snowflakes
-from x_compliance_emulator.cli import parse_fault
-from x_compliance_emulator.client import EmulatorAdmin, EmulatorAdminError
+from x_compliance_emulator import EmulatorAdmin, EmulatorAdminError
+from x_compliance_emulator.runtime.cli import parse_fault
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from tests.emulator.conftest import XApi, id_file, put_ids, snowflakes
-from x_compliance_emulator.config import default_tweet_rates
-from x_compliance_emulator.idfile import InvalidIdFile, iter_id_chunks
+from x_compliance_emulator.runtime.config import default_tweet_rates
+from x_compliance_emulator.world.idfile import InvalidIdFile, iter_id_chunks
 
 
 def results_of(server, job_type: str, ids: list[int], token: str = "t1") -> str:

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.conftest import TOKEN
-from x_compliance_emulator.fates import COMPLIANT
+from x_compliance_emulator.world.fates import COMPLIANT
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

@@ -8,8 +8,8 @@ import pytest
 import requests
 
 from tests.conftest import TOKEN
-from x_compliance_emulator.admin import PREFIX
-from x_compliance_emulator.app import build_app
+from x_compliance_emulator.admin.endpoints import PREFIX
+from x_compliance_emulator.runtime.app import build_app
 
 DEEP = "[" * 20_000 + "]" * 20_000
 

@@ -24,7 +24,7 @@ from x_compliance.hooks.x_compliance import XComplianceHook
 from x_compliance.jobs import ComplianceJob
 from x_compliance.normalize import normalize_results
 from x_compliance_emulator import Fault
-from x_compliance_emulator.faults import UNTIL_CLEARED
+from x_compliance_emulator.runtime.faults import UNTIL_CLEARED
 
 BOMB_BYTES = 256 << 20  # inflated size; the gzip body is well under 1 MB
 LINE = b'{"id":"1170025343920402432","action":"delete","reason":"deleted"}\n'

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from x_compliance_emulator.hashing import salt, unit
+from x_compliance_emulator.world.hashing import salt, unit
 
 # Code i in a fate array means REASONS[i]; COMPLIANT means no result line.
 REASONS = ("deleted", "deactivated", "protected", "suspended", "scrub_geo", "bounced")

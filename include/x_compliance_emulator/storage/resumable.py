@@ -11,13 +11,13 @@ import secrets
 
 from aiohttp import web
 
-from x_compliance_emulator import gcs_responses
-from x_compliance_emulator.emulator import Emulator
-from x_compliance_emulator.faults import Fault
-from x_compliance_emulator.jobs import SESSION_LIFETIME_SECONDS, Job, UploadSession, wire_time
-from x_compliance_emulator.jobstore import BUCKETS
-from x_compliance_emulator.storage_body import receive
-from x_compliance_emulator.wire import drop_connection, http_date
+from x_compliance_emulator.jobs.job import SESSION_LIFETIME_SECONDS, Job, UploadSession, wire_time
+from x_compliance_emulator.jobs.store import BUCKETS
+from x_compliance_emulator.runtime.emulator import Emulator
+from x_compliance_emulator.runtime.faults import Fault
+from x_compliance_emulator.runtime.wire import drop_connection, http_date
+from x_compliance_emulator.storage import responses as gcs_responses
+from x_compliance_emulator.storage.body import receive
 
 CHUNK_MULTIPLE = 256 * 1024
 _CHUNK_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")

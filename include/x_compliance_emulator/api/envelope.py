@@ -12,11 +12,11 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from x_compliance_emulator import x_responses
-from x_compliance_emulator.emulator import Emulator
-from x_compliance_emulator.faults import REQUEST_KINDS, Fault
-from x_compliance_emulator.ratelimit import Quota
-from x_compliance_emulator.wire import count_request, drop_connection, emulator_of, http_date
+from x_compliance_emulator.api import responses as x_responses
+from x_compliance_emulator.api.ratelimit import Quota
+from x_compliance_emulator.runtime.emulator import Emulator
+from x_compliance_emulator.runtime.faults import REQUEST_KINDS, Fault
+from x_compliance_emulator.runtime.wire import count_request, drop_connection, emulator_of, http_date
 
 Handler = Callable[[web.Request, Emulator, str, float], Awaitable[web.Response]]
 # An injected 429 says "retry in a moment" so that clients under test do not sleep 15 minutes.

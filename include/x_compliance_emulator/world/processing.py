@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from x_compliance_emulator.fates import FateModel
-from x_compliance_emulator.idfile import InvalidIdFile, iter_id_chunks
-from x_compliance_emulator.jobs import Job
-from x_compliance_emulator.results import LineDetails, write_results
+from x_compliance_emulator.jobs.job import Job
+from x_compliance_emulator.world.fates import FateModel
+from x_compliance_emulator.world.idfile import InvalidIdFile, iter_id_chunks
+from x_compliance_emulator.world.results import LineDetails, write_results
 
 log = logging.getLogger(__name__)
 GENERIC_ERROR = "Job processing failed"

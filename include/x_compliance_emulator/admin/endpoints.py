@@ -14,9 +14,9 @@ from typing import Any
 
 from aiohttp import web
 
-from x_compliance_emulator import x_responses
-from x_compliance_emulator.faults import Fault
-from x_compliance_emulator.wire import emulator_of, parse_json_object
+from x_compliance_emulator.api import responses as x_responses
+from x_compliance_emulator.runtime.faults import Fault
+from x_compliance_emulator.runtime.wire import emulator_of, parse_json_object
 
 PREFIX = "/_emulator"
 

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from x_compliance_emulator.config import RATE_LIMIT_BODIES, TIER_LIMITS, EmulatorConfig
-from x_compliance_emulator.faults import Fault
-from x_compliance_emulator.server import EmulatorServer
+from x_compliance_emulator.runtime.config import RATE_LIMIT_BODIES, TIER_LIMITS, EmulatorConfig
+from x_compliance_emulator.runtime.faults import Fault
+from x_compliance_emulator.runtime.server import EmulatorServer
 
 
 def parse_fault(text: str) -> Fault:

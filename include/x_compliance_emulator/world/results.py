@@ -11,8 +11,8 @@ from typing import BinaryIO
 
 import numpy as np
 
-from x_compliance_emulator.fates import COMPLIANT, REASONS, FateModel
-from x_compliance_emulator.hashing import salt, unit
+from x_compliance_emulator.world.fates import COMPLIANT, REASONS, FateModel
+from x_compliance_emulator.world.hashing import salt, unit
 
 TWITTER_EPOCH_MS = 1288834974657
 # Below this an ID cannot be a snowflake (its timestamp bits would fall in the first minutes

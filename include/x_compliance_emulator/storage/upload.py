@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from x_compliance_emulator.emulator import Emulator
-from x_compliance_emulator.faults import Fault
-from x_compliance_emulator.jobs import Job
-from x_compliance_emulator.storage_body import receive
-from x_compliance_emulator.wire import drop_connection, http_date
+from x_compliance_emulator.jobs.job import Job
+from x_compliance_emulator.runtime.emulator import Emulator
+from x_compliance_emulator.runtime.faults import Fault
+from x_compliance_emulator.runtime.wire import drop_connection, http_date
+from x_compliance_emulator.storage.body import receive
 
 
 async def plain_upload(

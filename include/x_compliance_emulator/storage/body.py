@@ -12,7 +12,7 @@ from typing import BinaryIO
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from x_compliance_emulator.stats import Stats
+from x_compliance_emulator.runtime.stats import Stats
 
 READ_CHUNK = 1 << 20
 

@@ -1,7 +1,7 @@
 """The three X API v2 batch compliance endpoints: create a job, get one by id, list them.
 
 Each handler validates its input the way X does (400 with an ``errors`` list naming the
-parameter), then reads or changes the job store. Auth and rate limits happen in api_envelope.
+parameter), then reads or changes the job store. Auth and rate limits happen in ``api.envelope``.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from typing import Any
 
 from aiohttp import web
 
-from x_compliance_emulator import x_responses
-from x_compliance_emulator.api_envelope import request_body, x_endpoint
-from x_compliance_emulator.emulator import JOB_TYPES, Emulator
-from x_compliance_emulator.jobstore import ConflictError
-from x_compliance_emulator.wire import base_url, parse_json_object
+from x_compliance_emulator.api import responses as x_responses
+from x_compliance_emulator.api.envelope import request_body, x_endpoint
+from x_compliance_emulator.jobs.store import ConflictError
+from x_compliance_emulator.runtime.emulator import JOB_TYPES, Emulator
+from x_compliance_emulator.runtime.wire import base_url, parse_json_object
 
 JOB_ID = re.compile(r"^[0-9]{1,19}$")
 CREATE_FIELDS = ("type", "name", "resumable")

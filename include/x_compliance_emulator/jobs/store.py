@@ -12,10 +12,10 @@ import hashlib
 import threading
 from pathlib import Path
 
-from x_compliance_emulator.config import EmulatorConfig
-from x_compliance_emulator.jobs import Job
-from x_compliance_emulator.persistence import load_jobs, save_job
-from x_compliance_emulator.signing import Signer
+from x_compliance_emulator.jobs.job import Job
+from x_compliance_emulator.jobs.persistence import load_jobs, save_job
+from x_compliance_emulator.runtime.config import EmulatorConfig
+from x_compliance_emulator.storage.signing import Signer
 
 TWITTER_EPOCH_MS = 1288834974657
 BUCKETS = {"tweets": "twttr-tweet-compliance", "users": "twttr-user-compliance"}

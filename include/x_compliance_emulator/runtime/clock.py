@@ -12,7 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-from x_compliance_emulator.persistence import write_atomically
+from x_compliance_emulator.jobs.persistence import write_atomically
 
 
 class Clock:

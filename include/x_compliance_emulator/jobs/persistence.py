@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from x_compliance_emulator.jobs import Job, UploadSession
+from x_compliance_emulator.jobs.job import Job, UploadSession
 
 RECORD = "job.json"
 # Fields that describe a live connection, not the job.

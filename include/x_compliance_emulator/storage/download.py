@@ -14,11 +14,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from x_compliance_emulator import gcs_responses
-from x_compliance_emulator.emulator import Emulator
-from x_compliance_emulator.faults import Fault
-from x_compliance_emulator.jobs import COMPLETE, Job
-from x_compliance_emulator.wire import drop_connection, expect_drop, http_date
+from x_compliance_emulator.jobs.job import COMPLETE, Job
+from x_compliance_emulator.runtime.emulator import Emulator
+from x_compliance_emulator.runtime.faults import Fault
+from x_compliance_emulator.runtime.wire import drop_connection, expect_drop, http_date
+from x_compliance_emulator.storage import responses as gcs_responses
 
 SEND_CHUNK = 256 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")

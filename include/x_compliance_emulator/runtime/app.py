@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from x_compliance_emulator import admin, api, storage_envelope
-from x_compliance_emulator.emulator import Emulator
-from x_compliance_emulator.wire import EMULATOR, count_response
+from x_compliance_emulator.admin import endpoints as admin
+from x_compliance_emulator.api import endpoints as api
+from x_compliance_emulator.runtime.emulator import Emulator
+from x_compliance_emulator.runtime.wire import EMULATOR, count_response
+from x_compliance_emulator.storage import envelope as storage_envelope
 
 # Only the small admin and API bodies are read whole; uploads are streamed and not bound by this.
 MAX_BODY_BYTES = 1 << 20

@@ -10,16 +10,16 @@ import asyncio
 
 from aiohttp import web
 
-from x_compliance_emulator import gcs_responses
-from x_compliance_emulator.emulator import Emulator
-from x_compliance_emulator.faults import REQUEST_KINDS, Fault
-from x_compliance_emulator.jobs import Job
-from x_compliance_emulator.jobstore import BUCKETS
-from x_compliance_emulator.signing import Verdict
-from x_compliance_emulator.storage_download import download
-from x_compliance_emulator.storage_resumable import session_put, start_session
-from x_compliance_emulator.storage_upload import plain_upload
-from x_compliance_emulator.wire import count_request, emulator_of, http_date
+from x_compliance_emulator.jobs.job import Job
+from x_compliance_emulator.jobs.store import BUCKETS
+from x_compliance_emulator.runtime.emulator import Emulator
+from x_compliance_emulator.runtime.faults import REQUEST_KINDS, Fault
+from x_compliance_emulator.runtime.wire import count_request, emulator_of, http_date
+from x_compliance_emulator.storage import responses as gcs_responses
+from x_compliance_emulator.storage.download import download
+from x_compliance_emulator.storage.resumable import session_put, start_session
+from x_compliance_emulator.storage.signing import Verdict
+from x_compliance_emulator.storage.upload import plain_upload
 
 FOLDERS = {"submission": "upload", "delivery": "download"}
 PERMISSIONS = {"upload": "storage.objects.create", "download": "storage.objects.get"}

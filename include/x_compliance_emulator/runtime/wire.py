@@ -11,8 +11,8 @@ from email.utils import formatdate
 
 from aiohttp import web
 
-from x_compliance_emulator.emulator import Emulator
-from x_compliance_emulator.stats import DROPPED
+from x_compliance_emulator.runtime.emulator import Emulator
+from x_compliance_emulator.runtime.stats import DROPPED
 
 EMULATOR = web.AppKey("emulator", Emulator)
 ENDPOINT = web.RequestKey("endpoint", str)

@@ -11,17 +11,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from x_compliance_emulator.clock import Clock
-from x_compliance_emulator.config import EmulatorConfig
-from x_compliance_emulator.fates import FateModel, FateSchedule
-from x_compliance_emulator.faults import CORRUPTIONS, FaultQueue
-from x_compliance_emulator.jobs import Job
-from x_compliance_emulator.jobstore import JobStore
-from x_compliance_emulator.processing import Processor
-from x_compliance_emulator.ratelimit import RateLimiter
-from x_compliance_emulator.results import LineDetails
-from x_compliance_emulator.signing import Signer
-from x_compliance_emulator.stats import Stats
+from x_compliance_emulator.api.ratelimit import RateLimiter
+from x_compliance_emulator.jobs.job import Job
+from x_compliance_emulator.jobs.store import JobStore
+from x_compliance_emulator.runtime.clock import Clock
+from x_compliance_emulator.runtime.config import EmulatorConfig
+from x_compliance_emulator.runtime.faults import CORRUPTIONS, FaultQueue
+from x_compliance_emulator.runtime.stats import Stats
+from x_compliance_emulator.storage.signing import Signer
+from x_compliance_emulator.world.fates import FateModel, FateSchedule
+from x_compliance_emulator.world.processing import Processor
+from x_compliance_emulator.world.results import LineDetails
 
 JOB_TYPES = ("tweets", "users")
 

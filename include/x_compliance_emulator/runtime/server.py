@@ -12,9 +12,9 @@ import threading
 
 from aiohttp import web
 
-from x_compliance_emulator.app import build_app
-from x_compliance_emulator.config import EmulatorConfig
-from x_compliance_emulator.emulator import Emulator
+from x_compliance_emulator.runtime.app import build_app
+from x_compliance_emulator.runtime.config import EmulatorConfig
+from x_compliance_emulator.runtime.emulator import Emulator
 
 STARTUP_TIMEOUT_SECONDS = 30
 log = logging.getLogger(__name__)
