@@ -9,6 +9,7 @@ from unittest.mock import ANY
 
 import pyarrow.parquet as pq
 import pytest
+from airflow.sdk import DAG
 from airflow.sdk.exceptions import TaskDeferred
 
 from tests.conftest import TOKEN
@@ -175,6 +176,22 @@ def _uploaded_job(hook, id_file, job_type="tweets", count=200):
     job = hook.create_job(job_type)
     hook.upload_ids(job, id_file(count))
     return job
+
+
+@pytest.mark.parametrize(
+    ("cls", "args"), [(XComplianceJobSensor, {}), (XComplianceUploadOperator, {"ids_path": "ids.txt"})]
+)
+def test_the_connection_argument_is_an_operator_argument(cls, args):
+    """Taken from a DAG's default_args, accepted by partial, refused when misspelt: for the sensor
+    as for every operator."""
+    with DAG("conn_args", default_args={"x_compliance_conn_id": "from_defaults"}):
+        task = cls(task_id="t", job_id="1", **args)
+        mapped = cls.partial(task_id="m", x_compliance_conn_id="from_partial", **args).expand(job_id=["1"])
+    assert task.x_compliance_conn_id == "from_defaults" and task.hook.x_compliance_conn_id == "from_defaults"
+    assert mapped.partial_kwargs["x_compliance_conn_id"] == "from_partial"
+    assert task.ui_color == "#e8f0fe" and len(task.operator_extra_links) == 1
+    with pytest.raises(TypeError):
+        cls.partial(task_id="bad", x_compliance_conn=1)
 
 
 def test_sensor_defers_with_the_trigger_and_completes(hook, emulator, id_file):
