@@ -122,7 +122,9 @@ async def test_async_get_job(hook, emulator):
     emulator.emulator.faults.add(Fault("http_503", target="get", count=1))
     fetched = await hook.aget_job(job.id)
     assert fetched == job
-    assert hook.last_rate_limit is not None and hook.last_rate_limit.remaining >= 0
+    assert status_count(emulator, "get", 503) == 1 and status_count(emulator, "get", 200) == 1
+    # One call counted: the 503 the emulator's fault sent uses none of the window.
+    assert hook.last_rate_limit.remaining == hook.last_rate_limit.limit - 1
 
 
 async def test_async_errors_are_the_same_types(hook):
