@@ -178,3 +178,11 @@ def test_a_bad_connection_timeout_is_refused_by_name(emulator, monkeypatch, bad)
     _connection_with_timeout(monkeypatch, emulator, bad)
     with pytest.raises(XComplianceError, match="timeout must be a positive number"):
         XComplianceHook().list_jobs("tweets")
+
+
+async def test_an_async_call_that_timed_out_is_retried(emulator, monkeypatch):
+    _connection_with_timeout(monkeypatch, emulator, 0.5)
+    job = XComplianceHook(max_attempts=1).create_job("tweets")
+    emulator.emulator.faults.add(Fault("slow", target="get", seconds=5))
+    assert (await XComplianceHook(max_attempts=2).aget_job(job.id)).id == job.id
+    assert emulator.emulator.stats["requests"]["get"] == 2

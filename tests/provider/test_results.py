@@ -47,6 +47,10 @@ def test_crlf_and_blank_lines(tmp_path):
         (b'{"id":"12a","reason":"deleted"}', "invalid 'id'"),
         (b'{"id":"1"}', "missing 'reason'"),
         (b'{"id":"1","reason":"deleted","created_at":"yesterday"}', "unreadable timestamp"),
+        (b'{"id":"1","reason":"deleted","created_at":"2020-01-01 00:00:00Z"}', "unreadable timestamp"),
+        (b'{"id":"1","reason":""}', "missing 'reason'"),
+        (b'{"id":"1","reason":"deleted"}{"id":"2","reason":"deleted"}', "more than one object"),
+        (b'{"id":"1","reason":"del\xffeted"}', "not UTF-8"),
     ],
 )
 def test_malformed_line_names_file_and_line(tmp_path, line, why):
