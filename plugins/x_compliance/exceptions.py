@@ -79,6 +79,19 @@ class DownloadUrlExpiredError(StorageError, AirflowFailException):
     """The results of the job are no longer downloadable (7 days after creation)."""
 
 
+class ReplacementBlockedError(XComplianceError):
+    """A job lapsed before its upload and another job of the type holds X's slot, so its
+    replacement (``name``) could not be created yet; ``new_jobs_left`` replacements remain after it.
+
+    The all-in-one operator waits for the slot (deferred) and creates it then; a retry of a
+    single-step upload tries again."""
+
+    def __init__(self, message: str, *, name: str, new_jobs_left: int) -> None:
+        super().__init__(message)
+        self.name = name
+        self.new_jobs_left = new_jobs_left
+
+
 class JobFailedError(XComplianceError, AirflowFailException):
     """X reports the job ``failed``; ``error`` is X's own explanation."""
 

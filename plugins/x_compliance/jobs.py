@@ -89,23 +89,6 @@ class ComplianceJob:
         except (KeyError, ValueError, TypeError) as exc:
             raise XComplianceError(f"X returned a job object this client cannot read: {exc!r}") from exc
 
-    def summary(self) -> dict[str, Any]:
-        """A JSON-safe description without the signed URLs: fit for logs and XCom."""
-        out: dict[str, Any] = {
-            "id": self.id,
-            "type": self.type.value,
-            "status": self.status.value,
-            "resumable": self.resumable,
-            "created_at": self.created_at.isoformat(),
-            "upload_expires_at": self.upload_expires_at.isoformat(),
-            "download_expires_at": self.download_expires_at.isoformat(),
-        }
-        if self.name is not None:
-            out["name"] = self.name
-        if self.error is not None:
-            out["error"] = self.error
-        return out
-
     def raise_for_status(self) -> ComplianceJob:
         """Raise :class:`JobFailedError` (with X's ``error``) or :class:`JobExpiredError`; else self."""
         if self.status is JobStatus.FAILED:

@@ -27,21 +27,16 @@ def job_name_from_context(context: Any) -> str:
     return job_name(ti.dag_id, ti.task_id, ti.run_id, -1 if map_index is None else map_index)
 
 
-def retry_name(name: str, attempt: int) -> str:
-    """The name of the ``attempt``-th replacement job (after an upload window lapsed).
+def next_name(name: str) -> str:
+    """The name of the job replacing the lapsed job ``name``: ``x`` → ``x~1`` → ``x~2``.
 
     It must differ from the lapsed job's name: that job may still read as ``created`` until X
     marks it expired, and a same-named active job would be "reused".
     """
-    if attempt == 0:
-        return name
-    suffix = f"~{attempt}"
-    return name[: MAX_NAME_LENGTH - len(suffix)] + suffix
-
-
-def next_name(name: str) -> str:
-    """The name after ``name`` in the chain of replacements: ``x`` → ``x~1`` → ``x~2``."""
     stem, sep, number = name.rpartition("~")
-    if sep and number.isdigit():
-        return retry_name(stem, int(number) + 1)
-    return retry_name(name, 1)
+    if sep and number.isascii() and number.isdigit():
+        attempt = int(number) + 1
+    else:
+        stem, attempt = name, 1
+    suffix = f"~{attempt}"
+    return stem[: MAX_NAME_LENGTH - len(suffix)] + suffix

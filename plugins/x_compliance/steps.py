@@ -15,6 +15,7 @@ from typing import Any
 from x_compliance.exceptions import (
     ConflictError,
     JobExpiredError,
+    ReplacementBlockedError,
     UploadUrlExpiredError,
     WaitTimeoutError,
     XComplianceError,
@@ -30,8 +31,8 @@ from x_compliance.wait_report import now_iso
 
 log = logging.getLogger(__name__)
 
-# How many new jobs an upload may create when upload windows lapse, before it gives up.
-MAX_REPLACEMENTS = 2
+# How many new jobs an upload creates by default when upload windows lapse, before it gives up.
+MAX_NEW_JOBS = 2
 
 
 def find_active_job(hook: XComplianceHook, job_type: JobType | str) -> ComplianceJob | None:
@@ -84,33 +85,32 @@ def create_or_reuse(
         return mine
 
 
-def _replacement(hook: XComplianceHook, lapsed: ComplianceJob) -> ComplianceJob:
+def _replacement(hook: XComplianceHook, lapsed: ComplianceJob, new_jobs_left: int) -> ComplianceJob:
     """A new job for the IDs a lapsed job never got, found again if an earlier try made it."""
     name = next_name(lapsed.name or f"replaces-{lapsed.id}")
-    for job in hook.list_jobs(lapsed.type):
-        if job.name == name and job.status in (JobStatus.CREATED, JobStatus.IN_PROGRESS, JobStatus.COMPLETE):
-            log.info("Reusing %s, the replacement an earlier try created", job.describe())
-            return job
     try:
-        return hook.create_job(lapsed.type, name=name, resumable=lapsed.resumable)
+        return create_or_reuse(hook, lapsed.type, name, lapsed.resumable)
     except ConflictError as busy:
-        raise XComplianceError(
-            f"{lapsed.describe()} lapsed and another {lapsed.type} job holds X's slot, so no replacement "
-            "could be created yet; a retry of this task will try again"
+        raise ReplacementBlockedError(
+            f"{lapsed.describe()} lapsed and another {lapsed.type} job holds X's slot, so its replacement "
+            f"{name!r} could not be created yet",
+            name=name,
+            new_jobs_left=new_jobs_left,
         ) from busy
 
 
-def upload(
-    hook: XComplianceHook, job_id: str, ids_path: Any, *, replace_lapsed: bool = False
-) -> dict[str, Any]:
+def upload(hook: XComplianceHook, job_id: str, ids_path: Any, *, max_new_jobs: int = 0) -> dict[str, Any]:
     """Upload the IDs to the job, unless an earlier try already did.
 
-    The job is re-read by id so its signed upload URL never has to travel through XCom. With
-    ``replace_lapsed``, a job whose upload window passed is replaced by a new job (whose id
-    is returned as ``job_id``); without, that is an error saying a new job is needed.
+    The job is re-read by id so its signed upload URL never has to travel through XCom. A job
+    whose upload window passed is replaced by a new job (``x~1``, then ``x~2``...), at most
+    ``max_new_jobs`` times; the id of the job that got the IDs is returned as ``job_id``. Past
+    that (at once with 0) the lapse is raised: a new job is needed. When another job holds X's
+    slot, ``ReplacementBlockedError`` names the replacement to create once the slot is free.
     """
     job = hook.get_job(job_id)
-    for _ in range(MAX_REPLACEMENTS + 1):
+    new_jobs_left = max_new_jobs
+    while True:
         if job.status in (JobStatus.IN_PROGRESS, JobStatus.COMPLETE):
             log.info("%s already has its IDs (an earlier try uploaded them): nothing to do", job.describe())
             return {
@@ -133,11 +133,11 @@ def upload(
                 "uploaded_at": now_iso(),
             }
         except (JobExpiredError, UploadUrlExpiredError) as lapsed:
-            if not replace_lapsed:
+            if new_jobs_left <= 0:
                 raise
-            log.warning("%s. Creating a new job for these IDs", lapsed)
-            job = _replacement(hook, job)
-    raise XComplianceError(f"Gave up after {MAX_REPLACEMENTS} replacement jobs lapsed before their upload")
+            new_jobs_left -= 1
+            log.warning("%s. Creating a new job for these IDs (%d more allowed)", lapsed, new_jobs_left)
+            job = _replacement(hook, job, new_jobs_left)
 
 
 def download(

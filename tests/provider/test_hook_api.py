@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import json
+import time
 
+import pytest
+import requests
+
+from tests.conftest import TOKEN
 from tests.provider.conftest import connection_uri, status_count
 from x_compliance.exceptions import (
     ConflictError,
@@ -11,6 +16,7 @@ from x_compliance.exceptions import (
     NotFoundError,
     RateLimitedError,
     UnauthorizedError,
+    XComplianceError,
 )
 from x_compliance.hooks.x_compliance import XComplianceHook
 from x_compliance.jobs import JobStatus, JobType
@@ -116,7 +122,9 @@ async def test_async_get_job(hook, emulator):
     emulator.emulator.faults.add(Fault("http_503", target="get", count=1))
     fetched = await hook.aget_job(job.id)
     assert fetched == job
-    assert hook.last_rate_limit is not None and hook.last_rate_limit.remaining >= 0
+    assert status_count(emulator, "get", 503) == 1 and status_count(emulator, "get", 200) == 1
+    # One call counted: the 503 the emulator's fault sent uses none of the window.
+    assert hook.last_rate_limit.remaining == hook.last_rate_limit.limit - 1
 
 
 async def test_async_errors_are_the_same_types(hook):
@@ -129,3 +137,52 @@ def test_list_with_meta_and_the_empty_list_without_data(hook, emulator):
     assert hook.list_jobs("tweets") == []  # empty: meta only, no data
     job = hook.create_job("tweets")
     assert [j.id for j in hook.list_jobs("tweets")] == [job.id]
+
+
+def _connection_with_timeout(monkeypatch, emulator, timeout) -> None:
+    connection = {"conn_type": "x_compliance", "host": emulator.url, "password": TOKEN}
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_X_COMPLIANCE_DEFAULT", json.dumps({**connection, "extra": {"timeout": timeout}})
+    )
+
+
+def test_the_connection_timeout_applies_when_the_hook_is_given_none(emulator, monkeypatch):
+    _connection_with_timeout(monkeypatch, emulator, 0.5)
+    job = XComplianceHook(max_attempts=1).create_job("tweets")
+    emulator.emulator.faults.add(Fault("slow", target="get", seconds=5))
+    started = time.monotonic()
+    with pytest.raises(requests.exceptions.Timeout):
+        XComplianceHook(max_attempts=1).get_job(job.id)
+    assert time.monotonic() - started < 4
+    assert emulator.emulator.stats["requests"]["get"] == 1
+
+
+async def test_the_connection_timeout_applies_to_async_calls(emulator, monkeypatch):
+    _connection_with_timeout(monkeypatch, emulator, "0.5")  # the form may store it as text
+    job = XComplianceHook(max_attempts=1).create_job("tweets")
+    emulator.emulator.faults.add(Fault("slow", target="get", seconds=5))
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        await XComplianceHook(max_attempts=1).aget_job(job.id)
+    assert time.monotonic() - started < 4
+
+
+def test_the_hook_argument_wins_over_the_connection_timeout(emulator, monkeypatch):
+    _connection_with_timeout(monkeypatch, emulator, 0.5)
+    assert XComplianceHook(timeout=7.0).timeout == 7.0
+    assert XComplianceHook().timeout == 0.5
+
+
+@pytest.mark.parametrize("bad", [0, -1, "soon", "nan"])
+def test_a_bad_connection_timeout_is_refused_by_name(emulator, monkeypatch, bad):
+    _connection_with_timeout(monkeypatch, emulator, bad)
+    with pytest.raises(XComplianceError, match="timeout must be a positive number"):
+        XComplianceHook().list_jobs("tweets")
+
+
+async def test_an_async_call_that_timed_out_is_retried(emulator, monkeypatch):
+    _connection_with_timeout(monkeypatch, emulator, 0.5)
+    job = XComplianceHook(max_attempts=1).create_job("tweets")
+    emulator.emulator.faults.add(Fault("slow", target="get", seconds=5))
+    assert (await XComplianceHook(max_attempts=2).aget_job(job.id)).id == job.id
+    assert emulator.emulator.stats["requests"]["get"] == 2

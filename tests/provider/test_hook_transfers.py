@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.conftest import TOKEN
-from tests.provider.conftest import expected_results, wait_for_status
+from tests.provider.conftest import expected_results, status_count, wait_for_status
 from x_compliance.exceptions import (
     DownloadUrlExpiredError,
     JobExpiredError,
@@ -17,7 +17,7 @@ from x_compliance.exceptions import (
     XComplianceError,
 )
 from x_compliance.files.results import iter_results
-from x_compliance.hooks.storage import RESUMABLE_QUANTUM
+from x_compliance.hooks.storage import DOWNLOAD_BLOCK, RESUMABLE_QUANTUM
 from x_compliance.jobs import JobStatus
 from x_compliance_emulator import Fault
 
@@ -51,6 +51,9 @@ def test_resumable_upload_resumes_after_a_drop(hook, emulator, tmp_path, id_file
     emulator.emulator.faults.add(Fault("drop", target="upload", after_bytes=300_000))
     _, got, _ = _cycle(hook, emulator, tmp_path, path, resumable=True, chunk_size=2 * RESUMABLE_QUANTUM)
     assert got == expected_results(emulator, "tweets", path)
+    assert status_count(emulator, "upload", "dropped") == 1
+    # Resumed from what X kept: less than a restart's 300,000 bytes sent again.
+    assert emulator.emulator.stats["bytes_uploaded"] < path.stat().st_size + 300_000
 
 
 def test_plain_upload_restarts_after_a_drop(hook, emulator, tmp_path, id_file):
@@ -58,6 +61,9 @@ def test_plain_upload_restarts_after_a_drop(hook, emulator, tmp_path, id_file):
     emulator.emulator.faults.add(Fault("drop", target="upload", after_bytes=100_000))
     _, got, _ = _cycle(hook, emulator, tmp_path, path)
     assert got == expected_results(emulator, "tweets", path)
+    assert status_count(emulator, "upload", "dropped") == 1
+    # Restarted whole: the 100,000 bytes that arrived before the drop, then the file again.
+    assert emulator.emulator.stats["bytes_uploaded"] == 100_000 + path.stat().st_size
 
 
 def test_messy_file_is_uploaded_normalized(hook, emulator, tmp_path):
@@ -70,13 +76,20 @@ def test_messy_file_is_uploaded_normalized(hook, emulator, tmp_path):
 
 
 def test_download_resumes_after_a_drop(hook, emulator, tmp_path, id_file):
-    path = id_file(20_000)
+    path = id_file(200_000)
     _, _, clean_file = _cycle(hook, emulator, tmp_path, path)
     job_id = clean_file.stem.split("-")[1]
-    emulator.emulator.faults.add(Fault("drop", target="download", after_bytes=5_000))
+    fetched_before = emulator.emulator.stats["bytes_downloaded"]
+    # Past the first block the client writes (DOWNLOAD_BLOCK), so the resume has bytes to keep.
+    assert clean_file.stat().st_size > 2 * DOWNLOAD_BLOCK
+    emulator.emulator.faults.add(Fault("drop", target="download", after_bytes=DOWNLOAD_BLOCK + 5_000))
     again = tmp_path / "again.jsonl"
     hook.download_results(hook.get_job(job_id), again)
     assert again.read_bytes() == clean_file.read_bytes()  # no line lost or doubled
+    assert status_count(emulator, "download", "dropped") == 1
+    assert status_count(emulator, "download", 206) == 1  # resumed by Range, not fetched again
+    refetched = emulator.emulator.stats["bytes_downloaded"] - fetched_before
+    assert refetched < clean_file.stat().st_size + 2 * DOWNLOAD_BLOCK  # not the whole file twice
 
 
 def test_gzip_download_is_decoded(hook, emulator, tmp_path, id_file):

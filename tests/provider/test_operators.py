@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
+from unittest.mock import ANY
 
 import pyarrow.parquet as pq
 import pytest
+from airflow.sdk import DAG
 from airflow.sdk.exceptions import TaskDeferred
 
 from tests.conftest import TOKEN
@@ -29,7 +32,7 @@ from x_compliance.exceptions import (
     WaitTimeoutError,
 )
 from x_compliance.jobs import JobStatus
-from x_compliance.naming import job_name
+from x_compliance.naming import job_name, next_name
 from x_compliance.normalize import write_results_parquet
 from x_compliance_emulator import Fault
 
@@ -58,6 +61,12 @@ def test_long_ids_still_give_a_valid_name():
     name = job_name("d" * 200, "t" * 200, "scheduled__2026-11-21T00:00:00+00:00")
     assert len(name) == 64
     assert name != job_name("d" * 200, "t" * 200, "scheduled__2026-11-22T00:00:00+00:00")
+
+
+def test_replacement_names_count_up_and_stay_valid():
+    assert [next_name("x"), next_name("x~1"), next_name("x~9")] == ["x~1", "x~2", "x~10"]
+    assert next_name("x~\u0663") == "x~\u0663~1"  # an Arabic-Indic 3 is not a count
+    assert next_name("n" * 64) == "n" * 62 + "~1"
 
 
 def test_create_waits_for_the_slot_by_deferring(hook, emulator, id_file):
@@ -167,6 +176,22 @@ def _uploaded_job(hook, id_file, job_type="tweets", count=200):
     job = hook.create_job(job_type)
     hook.upload_ids(job, id_file(count))
     return job
+
+
+@pytest.mark.parametrize(
+    ("cls", "args"), [(XComplianceJobSensor, {}), (XComplianceUploadOperator, {"ids_path": "ids.txt"})]
+)
+def test_the_connection_argument_is_an_operator_argument(cls, args):
+    """Taken from a DAG's default_args, accepted by partial, refused when misspelt: for the sensor
+    as for every operator."""
+    with DAG("conn_args", default_args={"x_compliance_conn_id": "from_defaults"}):
+        task = cls(task_id="t", job_id="1", **args)
+        mapped = cls.partial(task_id="m", x_compliance_conn_id="from_partial", **args).expand(job_id=["1"])
+    assert task.x_compliance_conn_id == "from_defaults" and task.hook.x_compliance_conn_id == "from_defaults"
+    assert mapped.partial_kwargs["x_compliance_conn_id"] == "from_partial"
+    assert task.ui_color == "#e8f0fe" and len(task.operator_extra_links) == 1
+    with pytest.raises(TypeError):
+        cls.partial(task_id="bad", x_compliance_conn=1)
 
 
 def test_sensor_defers_with_the_trigger_and_completes(hook, emulator, id_file):
@@ -302,6 +327,30 @@ def test_all_in_one_replaces_a_lapsed_job(hook, emulator, id_file, tmp_path):
     assert [j.status.value for j in jobs] == ["complete", "expired"]
     assert jobs[0].name.endswith("~1")  # a new name: the lapsed job must not be "reused"
     assert len(pq.read_table(target)) == len(expected_results(emulator, "tweets", path))
+
+
+def test_all_in_one_waits_deferred_for_the_slot_a_replacement_needs(hook, emulator, id_file, tmp_path):
+    """A job lapsed while another holds X's slot: the replacement is created once the slot is free."""
+    emulator.emulator.config.processing_seconds_base = 0.1
+    lapsed = hook.create_job("tweets", name="nightly")
+    emulator.emulator.clock.advance(16 * 60)
+    blocker = hook.create_job("tweets", name="someone-else")
+    hook.upload_ids(blocker, id_file(50))
+    path = id_file(20)
+    op = XComplianceJobOperator(
+        task_id="comply", job_type="tweets", ids_path=str(path), results_path=str(tmp_path / "r.parquet"),
+        deferrable=False, poll_interval=0.1, slot_poll_interval=0.05, max_new_jobs=2,
+    )  # fmt: skip
+    context = make_context(task_id="comply")
+    with pytest.raises(TaskDeferred) as deferred:
+        op.on_job_created(context, hook.get_job(lapsed.id), deadline=time.time() + 60)
+    assert deferred.value.trigger.job_id == blocker.id
+    assert deferred.value.kwargs == {"name": "nightly~1", "deadline": ANY, "new_jobs_left": 1}
+    emulator.emulator.clock.advance(60)  # the blocker finishes processing
+    result, _ = run_task(op, context, deferred=deferred.value)
+    replacement = hook.get_job(result["job_id"])
+    assert replacement.name == "nightly~1" and replacement.status is JobStatus.COMPLETE
+    assert result["rows"] == len(expected_results(emulator, "tweets", path))
 
 
 def test_retry_after_the_job_completed_downloads_it_without_a_second_job(hook, emulator, id_file, tmp_path):

@@ -35,7 +35,7 @@ def test_crlf_and_blank_lines(tmp_path):
         b'\r\n{"id":"1","action":"delete","created_at":"2020-01-01T00:00:00.000Z","reason":"scrub_geo"}\r\n\r\n'
     )
     (result,) = iter_results(path)
-    assert (result.id, result.reason, result.is_known_reason) == ("1", "scrub_geo", True)
+    assert (result.id, result.reason) == ("1", "scrub_geo")
 
 
 @pytest.mark.parametrize(
@@ -47,6 +47,10 @@ def test_crlf_and_blank_lines(tmp_path):
         (b'{"id":"12a","reason":"deleted"}', "invalid 'id'"),
         (b'{"id":"1"}', "missing 'reason'"),
         (b'{"id":"1","reason":"deleted","created_at":"yesterday"}', "unreadable timestamp"),
+        (b'{"id":"1","reason":"deleted","created_at":"2020-01-01 00:00:00Z"}', "unreadable timestamp"),
+        (b'{"id":"1","reason":""}', "missing 'reason'"),
+        (b'{"id":"1","reason":"deleted"}{"id":"2","reason":"deleted"}', "more than one object"),
+        (b'{"id":"1","reason":"del\xffeted"}', "not UTF-8"),
     ],
 )
 def test_malformed_line_names_file_and_line(tmp_path, line, why):
@@ -58,8 +62,8 @@ def test_malformed_line_names_file_and_line(tmp_path, line, why):
     assert why in str(exc.value) and str(path) in str(exc.value) and "job 9" in str(exc.value)
 
 
-def test_unknown_reason_is_kept_and_flagged(tmp_path):
+def test_unknown_reason_is_kept(tmp_path):
     path = tmp_path / "r.jsonl"
     path.write_bytes(b'{"id":"5","action":"delete","reason":"vanished"}\n')
     (result,) = iter_results(path)
-    assert result.reason == "vanished" and not result.is_known_reason
+    assert result.reason == "vanished"

@@ -66,10 +66,6 @@ class ComplianceResult:
     created_at: datetime | None
     redacted_at: datetime | None
 
-    @property
-    def is_known_reason(self) -> bool:
-        return self.reason in KNOWN_REASONS
-
 
 class _Refused(Exception):
     """A block that is not plainly valid: its lines are looked at one by one to say why."""

@@ -9,7 +9,9 @@ async calls share one retry rule (:mod:`x_compliance.hooks.retry`) and one respo
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 
@@ -31,6 +33,7 @@ from x_compliance.progress import Progress, human_size
 
 JOBS_ENDPOINT = "2/compliance/jobs"
 MAX_NAME_LENGTH = 64
+DEFAULT_TIMEOUT = 60.0
 
 
 class BearerAuth(requests.auth.AuthBase):
@@ -72,7 +75,8 @@ class XComplianceHook(HttpHook):
     :param max_attempts: attempts per call before a transient error (429, 5xx, dropped
         connection) is raised.
     :param max_rate_limit_wait: longest single wait after a 429, in seconds (X's window is 15 min).
-    :param timeout: seconds one request may take (overridden by the connection's ``timeout`` extra).
+    :param timeout: seconds one request may take. Precedence: this argument when given, else the
+        connection's ``timeout`` extra (the form's "Request timeout (seconds)"), else 60.
     """
 
     conn_name_attr = "x_compliance_conn_id"
@@ -87,13 +91,13 @@ class XComplianceHook(HttpHook):
         *,
         max_attempts: int = 6,
         max_rate_limit_wait: float = 905.0,
-        timeout: float = 60.0,
+        timeout: float | None = None,
     ) -> None:
         super().__init__(method="GET", http_conn_id=x_compliance_conn_id)
         self.x_compliance_conn_id = x_compliance_conn_id
         self.max_attempts = max_attempts
         self.max_rate_limit_wait = max_rate_limit_wait
-        self.timeout = timeout
+        self._timeout_arg = timeout
         self.last_rate_limit: RateLimit | None = None
         self._storage: SignedUrlClient | None = None
         redact.install()
@@ -111,6 +115,18 @@ class XComplianceHook(HttpHook):
         redact.install(connection.password)
         mask_secret(connection.password)
         return connection.password
+
+    @cached_property
+    def timeout(self) -> float:
+        """Seconds one request may take (see the ``timeout`` parameter for the precedence)."""
+        if self._timeout_arg is not None:
+            return self._timeout_arg
+        return self._timeout_of(self.get_connection(self.x_compliance_conn_id))
+
+    def _timeout_of(self, connection: Any) -> float:
+        if self._timeout_arg is not None:
+            return self._timeout_arg
+        return self._positive_extra(connection, "timeout", float) or DEFAULT_TIMEOUT
 
     def _policy(self, once: bool = False) -> dict[str, Any]:
         """The retry rule; ``once`` for a wait's status calls, which ride out outages themselves."""
@@ -198,7 +214,7 @@ class XComplianceHook(HttpHook):
         self._set_base_url(connection)
         url = self.url_from_endpoint(f"{JOBS_ENDPOINT}/{job_id}")
         headers = {"Authorization": f"Bearer {self._token_of(connection)}"}
-        timeout = aiohttp.ClientTimeout(total=self.timeout)
+        timeout = aiohttp.ClientTimeout(total=self._timeout_of(connection))
         async with aiohttp.ClientSession(timeout=timeout) as session:
             async for attempt in tenacity.AsyncRetrying(**self._policy(once)):
                 with attempt:
@@ -269,7 +285,9 @@ class XComplianceHook(HttpHook):
         """
         if job.status is not JobStatus.COMPLETE:
             raise XComplianceError(f"{job.describe()} has no results: only a complete job does")
-        limit = max_bytes or self._extra_int("max_download_bytes") or results_byte_cap(uploaded_ids)
+        connection = self.get_connection(self.x_compliance_conn_id)
+        limit = max_bytes or self._positive_extra(connection, "max_download_bytes", int)
+        limit = limit or results_byte_cap(uploaded_ids)
         progress = Progress(self.log, "Downloaded")
         what = f"download results of job {job.id}"
         transfer = {"what": what, "progress": progress, "max_bytes": limit, "job_id": job.id}
@@ -281,19 +299,19 @@ class XComplianceHook(HttpHook):
         self.log.info("Download of job %s done: %s", job.id, progress.line())
         return DownloadReport(job.id, size, round(progress.seconds, 3))
 
-    def _extra_int(self, key: str) -> int | None:
-        """A positive integer from the connection's extra, or None when it is not set."""
-        value = self.get_connection(self.x_compliance_conn_id).extra_dejson.get(key)
+    def _positive_extra(self, connection: Any, key: str, kind: type[int] | type[float]) -> Any:
+        """A positive finite number from the connection's extra, or None when it is not set."""
+        value = connection.extra_dejson.get(key)
         if value in (None, ""):
             return None
         try:
-            number = int(value)
+            number = kind(value)
         except (TypeError, ValueError):
             number = 0
-        if number <= 0:
-            raise XComplianceError(
-                f"Connection {self.x_compliance_conn_id!r}: {key} must be a positive integer"
-            )
+        if not (math.isfinite(number) and number > 0):
+            noun = "integer" if kind is int else "number"
+            conn = self.x_compliance_conn_id
+            raise XComplianceError(f"Connection {conn!r}: {key} must be a positive {noun}")
         return number
 
 

@@ -14,10 +14,9 @@ from airflow.providers.common.compat.sdk import conf
 
 from x_compliance import steps
 from x_compliance.events import JobEvent
-from x_compliance.exceptions import JobExpiredError, UploadUrlExpiredError
+from x_compliance.exceptions import ReplacementBlockedError
 from x_compliance.files.ids import source_name
 from x_compliance.jobs import ComplianceJob, JobType
-from x_compliance.naming import retry_name
 from x_compliance.operators.create import XComplianceCreateJobOperator
 from x_compliance.storage_paths import as_storage_path
 from x_compliance.triggers.job import XComplianceJobTrigger
@@ -59,7 +58,7 @@ class XComplianceJobOperator(XComplianceCreateJobOperator):
         poll_interval: float = 30.0,
         max_poll_interval: float = 900.0,
         wait_timeout: float = 24 * 3600,
-        max_new_jobs: int = 2,
+        max_new_jobs: int = steps.MAX_NEW_JOBS,
         max_download_bytes: int | None = None,
         **kwargs: Any,
     ) -> None:
@@ -81,24 +80,21 @@ class XComplianceJobOperator(XComplianceCreateJobOperator):
         self.log.info("Checking the %s IDs in %s with X", self.job_type, source_name(self.ids_path))
         return super().execute(context)
 
-    def on_job_created(
-        self, context: Any, job: ComplianceJob, *, name: str, deadline: float, **state: Any
-    ) -> Any:
-        replaced = int(state.get("replaced", 0))
+    def on_job_created(self, context: Any, job: ComplianceJob, *, deadline: float, **state: Any) -> Any:
+        """Upload to the job (replacing it when its window lapsed), then wait and download.
+
+        A replacement blocked by another job holding X's slot is waited for like any create:
+        deferred, then created under its name with the replacements it has left.
+        """
+        new_jobs_left = int(state.get("new_jobs_left", self.max_new_jobs))
         try:
-            uploaded = steps.upload(self.hook, job.id, self.ids_path)
-        except (UploadUrlExpiredError, JobExpiredError) as lapsed:
-            if replaced >= self.max_new_jobs:
-                raise
-            self.log.warning(
-                "%s. Creating a new job (replacement %d of %d)", lapsed, replaced + 1, self.max_new_jobs
-            )
-            return self.create_then_continue(
-                context, retry_name(name, replaced + 1), deadline=deadline, replaced=replaced + 1
-            )
+            uploaded = steps.upload(self.hook, job.id, self.ids_path, max_new_jobs=new_jobs_left)
+        except ReplacementBlockedError as blocked:
+            self.log.warning("%s: waiting for the slot", blocked)
+            self.defer_until_slot_is_free(blocked.name, deadline, new_jobs_left=blocked.new_jobs_left)
         # Also kept as an XCom: `airflow dags test` resumes a deferral without its kwargs.
         context["ti"].xcom_push(key=UPLOADED_AT_KEY, value=uploaded["uploaded_at"])
-        return self.wait_then_download(job.id, uploaded_at=uploaded["uploaded_at"])
+        return self.wait_then_download(uploaded["job_id"], uploaded_at=uploaded["uploaded_at"])
 
     def wait_then_download(self, job_id: str, *, uploaded_at: str | None) -> dict[str, Any]:
         deadline = time.time() + self.wait_timeout

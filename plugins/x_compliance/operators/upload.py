@@ -34,9 +34,8 @@ class XComplianceUploadOperator(XComplianceBaseOperator):
         self.replace_lapsed_job = replace_lapsed_job
 
     def execute(self, context: Any) -> dict[str, Any]:
-        summary = steps.upload(
-            self.hook, str(self.job_id), self.ids_path, replace_lapsed=self.replace_lapsed_job
-        )
+        new_jobs = steps.MAX_NEW_JOBS if self.replace_lapsed_job else 0
+        summary = steps.upload(self.hook, str(self.job_id), self.ids_path, max_new_jobs=new_jobs)
         context["ti"].xcom_push(key="job_id", value=summary["job_id"])
         context["ti"].xcom_push(key="uploaded_at", value=summary["uploaded_at"])
         return summary

@@ -13,15 +13,14 @@ from airflow.providers.common.compat.sdk import conf
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from x_compliance.events import JobEvent
-from x_compliance.hooks.x_compliance import XComplianceHook
 from x_compliance.jobs import ComplianceJob, JobStatus
-from x_compliance.links import XComplianceJobLink
+from x_compliance.operators.base import XComplianceConnectionMixin
 from x_compliance.outage import Outage, is_retryable
 from x_compliance.triggers.job import XComplianceJobTrigger
 from x_compliance.wait_report import REPORT_KEY, describe, wait_report
 
 
-class XComplianceJobSensor(BaseSensorOperator):
+class XComplianceJobSensor(XComplianceConnectionMixin, BaseSensorOperator):
     """Succeed when job ``job_id`` is ``complete``; fail with X's ``error`` when it ``failed``, and
     clearly when it ``expired`` or ``timeout`` passes. Pushes the job id to XCom, and under
     ``wait_report`` the status calls made and how long X took.
@@ -36,15 +35,12 @@ class XComplianceJobSensor(BaseSensorOperator):
     """
 
     template_fields = ("job_id", "uploaded_at")
-    ui_color = "#e8f0fe"
-    operator_extra_links = (XComplianceJobLink(),)
 
     def __init__(
         self,
         *,
         job_id: str,
         uploaded_at: str | None = None,
-        x_compliance_conn_id: str = XComplianceHook.default_conn_name,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         max_poll_interval: float = 900.0,
         **kwargs: Any,
@@ -55,13 +51,8 @@ class XComplianceJobSensor(BaseSensorOperator):
         self.uploaded_at = uploaded_at
         self.status_calls = 0
         self.last_job: ComplianceJob | None = None
-        self.x_compliance_conn_id = x_compliance_conn_id
         self.deferrable = deferrable
         self.max_poll_interval = max_poll_interval
-
-    @cached_property
-    def hook(self) -> XComplianceHook:
-        return XComplianceHook(self.x_compliance_conn_id)
 
     @cached_property
     def outage(self) -> Outage:

@@ -32,11 +32,6 @@ def slot_of_date(day: date, recheck_days: int) -> int:
     return (day - EPOCH).days % recheck_days
 
 
-def slot_of_id(record_id: int, recheck_days: int) -> int:
-    """The slot of one row (what the SQL below computes in the database)."""
-    return (record_id % SLOT_MODULUS) % recheck_days
-
-
 def slot_condition(id_column: str, placeholder: str) -> str:
     """SQL true for the rows of one slot; parameters: (recheck_days, slot).
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Reasons that ask for the record to go. Anything X adds later that we do not know is treated
-# the same way: X labels every result `action: delete`, so removal is the compliant default.
-REMOVE_REASONS = frozenset({"deleted", "deactivated", "protected", "suspended", "bounced"})
+# Every reason but these asks for the record to go, those X adds later included: X labels every
+# result `action: delete`, so removal is the compliant default.
 SCRUB_REASONS = frozenset({"scrub_geo"})
 # Account reasons whose Posts must go too (the spec: deleted, deactivated, protected, suspended).
 CASCADE_REASONS = frozenset({"deleted", "deactivated", "protected", "suspended"})
