@@ -67,7 +67,7 @@ def download(job_id: str, raw_path: str) -> dict:
 
 
 def parse(raw_path: str, parquet_path: str, job_id: str) -> dict:
-    from x_compliance.normalize import write_results_parquet
+    from x_compliance.files.normalize import write_results_parquet
 
     loaded, started = _loaded(), time.perf_counter()
     counts = write_results_parquet(raw_path, parquet_path, job_id=job_id)

@@ -22,10 +22,9 @@ _EXPORTS = {
     "XComplianceJobOperator": "x_compliance.operators.job",
     "XComplianceJobSensor": "x_compliance.sensors.job",
     "XComplianceJobTrigger": "x_compliance.triggers.job",
-    "compliance_job": "x_compliance.task_groups",
-    "ComplianceJob": "x_compliance.jobs",
-    "JobStatus": "x_compliance.jobs",
-    "JobType": "x_compliance.jobs",
+    "ComplianceJob": "x_compliance.hooks.jobs",
+    "JobStatus": "x_compliance.hooks.jobs",
+    "JobType": "x_compliance.hooks.jobs",
 }
 
 __all__ = ["__version__", *_EXPORTS]

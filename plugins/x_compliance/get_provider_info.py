@@ -24,7 +24,7 @@ def get_provider_info() -> dict:
             }
         ],
         "plugins": [{"name": "x_compliance", "plugin-class": "x_compliance.ui.plugin.XCompliancePlugin"}],
-        "extra-links": ["x_compliance.links.XComplianceJobLink"],
+        "extra-links": ["x_compliance.operators.links.XComplianceJobLink"],
         "hooks": [
             {"integration-name": "X Compliance", "python-modules": ["x_compliance.hooks.x_compliance"]}
         ],

@@ -18,7 +18,7 @@ import pytest
 
 from tests.dags.expected import after_tweets_run, checked_on
 from tests.deploy.conftest import parts_required
-from x_compliance.naming import job_name
+from x_compliance.operators.naming import job_name
 from x_compliance.warehouse.run import JOB_TASK
 from x_compliance_demo.celery_stack import WAREHOUSE_TASKS, worker_scratch
 from x_compliance_demo.deploy import (

@@ -24,7 +24,7 @@ import pytest
 from tests.dags.expected import after_tweets_run, checked_on
 from tests.deploy.chaos import RestartableEmulator, processes, sigkill, task_runner, wait_until
 from tests.deploy.conftest import parts_required
-from x_compliance.naming import job_name
+from x_compliance.operators.naming import job_name
 from x_compliance_demo.deploy import DAG_ID, read_audit, read_table, seed_postgres
 from x_compliance_demo.rest import TERMINAL, AirflowApi
 from x_compliance_demo.services import Postgres, postgres, process

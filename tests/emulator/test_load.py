@@ -44,8 +44,8 @@ def test_concurrent_status_calls_count_exactly(emulator):
 @pytest.mark.timeout(240)
 def test_two_concurrent_million_id_uploads(emulator, tmp_path, monkeypatch):
     from tests.provider.conftest import connection_uri
+    from x_compliance.hooks.jobs import JobStatus
     from x_compliance.hooks.x_compliance import XComplianceHook
-    from x_compliance.jobs import JobStatus
 
     monkeypatch.setenv("AIRFLOW_CONN_X_COMPLIANCE_DEFAULT", connection_uri(emulator.url))
     emulator.emulator.config.processing_seconds_base = 0.0

@@ -14,7 +14,7 @@ from tests.hostile.conftest import bounded, fingerprint
 from x_compliance.exceptions import InvalidIdError, LineTooLongError, MalformedResultError
 from x_compliance.files.ids import validate_ids
 from x_compliance.files.limits import MAX_ID_LINE, MAX_RESULT_LINE
-from x_compliance.normalize import write_results_parquet
+from x_compliance.files.normalize import write_results_parquet
 from x_compliance.warehouse.apply import apply_results
 from x_compliance.warehouse.export import export_ids, id_lines
 from x_compliance.warehouse.tables import TWEETS

@@ -19,10 +19,10 @@ from tests.conftest import TOKEN
 from tests.hostile.conftest import bounded
 from x_compliance.exceptions import InvalidIdError, ResultsTooLargeError, TransferError
 from x_compliance.files.limits import MIN_RESULTS_CAP
+from x_compliance.files.normalize import normalize_results
+from x_compliance.hooks.jobs import ComplianceJob
 from x_compliance.hooks.storage import RESUMABLE_QUANTUM
 from x_compliance.hooks.x_compliance import XComplianceHook
-from x_compliance.jobs import ComplianceJob
-from x_compliance.normalize import normalize_results
 from x_compliance_emulator import Fault
 from x_compliance_emulator.runtime.faults import UNTIL_CLEARED
 

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from tests.conftest import TOKEN
+from x_compliance.hooks.jobs import ComplianceJob, JobStatus
 from x_compliance.hooks.x_compliance import XComplianceHook
-from x_compliance.jobs import ComplianceJob, JobStatus
 
 
 def connection_uri(url: str, token: str = TOKEN) -> str:

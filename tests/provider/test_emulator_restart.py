@@ -9,9 +9,9 @@ import asyncio
 from tests.conftest import TOKEN
 from tests.provider.conftest import connection_uri, expected_results
 from tests.provider.runner import first_event
-from x_compliance.events import FINISHED, JobEvent
 from x_compliance.files.results import iter_results
 from x_compliance.hooks.x_compliance import XComplianceHook
+from x_compliance.triggers.events import FINISHED, JobEvent
 from x_compliance.triggers.job import XComplianceJobTrigger
 from x_compliance_emulator import EmulatorConfig, EmulatorServer
 

@@ -18,8 +18,8 @@ from x_compliance.exceptions import (
     UnauthorizedError,
     XComplianceError,
 )
+from x_compliance.hooks.jobs import JobStatus, JobType
 from x_compliance.hooks.x_compliance import XComplianceHook
-from x_compliance.jobs import JobStatus, JobType
 from x_compliance_emulator import Fault
 
 

@@ -17,8 +17,8 @@ from x_compliance.exceptions import (
     XComplianceError,
 )
 from x_compliance.files.results import iter_results
+from x_compliance.hooks.jobs import JobStatus
 from x_compliance.hooks.storage import DOWNLOAD_BLOCK, RESUMABLE_QUANTUM
-from x_compliance.jobs import JobStatus
 from x_compliance_emulator import Fault
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from x_compliance.exceptions import JobExpiredError, JobFailedError, XComplianceError
-from x_compliance.jobs import ComplianceJob, JobStatus, JobType
+from x_compliance.hooks.jobs import ComplianceJob, JobStatus, JobType
 
 
 @pytest.fixture(scope="module")

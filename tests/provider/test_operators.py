@@ -31,9 +31,9 @@ from x_compliance.exceptions import (
     MalformedResultError,
     WaitTimeoutError,
 )
-from x_compliance.jobs import JobStatus
-from x_compliance.naming import job_name, next_name
-from x_compliance.normalize import write_results_parquet
+from x_compliance.files.normalize import write_results_parquet
+from x_compliance.hooks.jobs import JobStatus
+from x_compliance.operators.naming import job_name, next_name
 from x_compliance_emulator import Fault
 
 # -- create -----------------------------------------------------------------------------------

@@ -18,9 +18,9 @@ import pytest
 from tests.provider.conftest import connection_uri, status_count
 from tests.provider.runner import first_event
 from tests.proxy import TcpProxy
-from x_compliance.events import FINISHED, TIMEOUT, JobEvent
 from x_compliance.hooks.x_compliance import XComplianceHook
-from x_compliance.steps import wait
+from x_compliance.operators.steps import wait
+from x_compliance.triggers.events import FINISHED, TIMEOUT, JobEvent
 from x_compliance.triggers.job import XComplianceJobTrigger
 
 UNREACHABLE = "X is unreachable while waiting on job"

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from x_compliance.progress import Progress, human_size
+from x_compliance.hooks.progress import Progress, human_size
 
 
 @pytest.mark.parametrize(

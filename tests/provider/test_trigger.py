@@ -13,9 +13,9 @@ import pytest
 from tests.conftest import TOKEN
 from tests.provider.conftest import status_count
 from tests.provider.runner import first_event
-from x_compliance.events import ERROR, FINISHED, TIMEOUT, JobEvent
+from x_compliance.hooks.pacing import next_poll_delay
 from x_compliance.hooks.responses import RateLimit
-from x_compliance.pacing import next_poll_delay
+from x_compliance.triggers.events import ERROR, FINISHED, TIMEOUT, JobEvent
 from x_compliance.triggers.job import XComplianceJobTrigger
 from x_compliance_emulator import Fault
 

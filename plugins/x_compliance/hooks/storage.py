@@ -23,8 +23,8 @@ from x_compliance.exceptions import (
     UploadUrlExpiredError,
     XComplianceError,
 )
+from x_compliance.hooks.progress import Progress
 from x_compliance.hooks.responses import is_expired_token, storage_error
-from x_compliance.progress import Progress
 
 # Google Cloud Storage wants every resumable chunk but the last to be a multiple of 256 KiB.
 RESUMABLE_QUANTUM = 256 * 1024

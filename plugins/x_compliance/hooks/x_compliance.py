@@ -25,11 +25,11 @@ from x_compliance.exceptions import InvalidRequestError, XComplianceError
 from x_compliance.files.ids import id_problem, iter_id_blocks, open_source, source_name, validate_ids
 from x_compliance.files.limits import results_byte_cap
 from x_compliance.hooks import redact
+from x_compliance.hooks.jobs import ComplianceJob, JobStatus, JobType
+from x_compliance.hooks.progress import Progress, human_size
 from x_compliance.hooks.responses import RateLimit, api_payload, rate_limit_of
 from x_compliance.hooks.retry import retry_policy
 from x_compliance.hooks.storage import DEFAULT_CHUNK_SIZE, SignedUrlClient
-from x_compliance.jobs import ComplianceJob, JobStatus, JobType
-from x_compliance.progress import Progress, human_size
 
 JOBS_ENDPOINT = "2/compliance/jobs"
 MAX_NAME_LENGTH = 64

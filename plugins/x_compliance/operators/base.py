@@ -10,7 +10,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.bases.operator import BaseOperatorMeta
 
 from x_compliance.hooks.x_compliance import XComplianceHook
-from x_compliance.links import XComplianceJobLink
+from x_compliance.operators.links import XComplianceJobLink
 
 
 class XComplianceConnectionMixin(metaclass=BaseOperatorMeta):

@@ -13,13 +13,13 @@ from typing import Any
 
 from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
 
-from x_compliance import steps
-from x_compliance.events import JobEvent
 from x_compliance.exceptions import ConflictError, WaitTimeoutError
-from x_compliance.jobs import ComplianceJob, JobStatus, JobType
-from x_compliance.naming import job_name_from_context
+from x_compliance.hooks.jobs import ComplianceJob, JobStatus, JobType
+from x_compliance.hooks.pacing import next_poll_delay
+from x_compliance.operators import steps
 from x_compliance.operators.base import XComplianceBaseOperator
-from x_compliance.pacing import next_poll_delay
+from x_compliance.operators.naming import job_name_from_context
+from x_compliance.triggers.events import JobEvent
 from x_compliance.triggers.job import XComplianceJobTrigger
 
 # Longest pause before looking again at a slot held by a job nobody has uploaded to yet.

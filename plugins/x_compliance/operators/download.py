@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from x_compliance import steps
+from x_compliance.operators import steps
 from x_compliance.operators.base import XComplianceBaseOperator
 
 

@@ -12,15 +12,15 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import conf
 
-from x_compliance import steps
-from x_compliance.events import JobEvent
 from x_compliance.exceptions import ReplacementBlockedError
 from x_compliance.files.ids import source_name
-from x_compliance.jobs import ComplianceJob, JobType
+from x_compliance.files.storage_paths import as_storage_path
+from x_compliance.hooks.jobs import ComplianceJob, JobType
+from x_compliance.operators import steps
 from x_compliance.operators.create import XComplianceCreateJobOperator
-from x_compliance.storage_paths import as_storage_path
+from x_compliance.triggers.events import JobEvent
 from x_compliance.triggers.job import XComplianceJobTrigger
-from x_compliance.wait_report import describe, wait_report
+from x_compliance.triggers.wait_report import describe, wait_report
 
 UPLOADED_AT_KEY = "uploaded_at"
 # Files at least this big use the resumable protocol when `resumable` is left to us.

@@ -12,12 +12,12 @@ from typing import Any
 from airflow.providers.common.compat.sdk import conf
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
-from x_compliance.events import JobEvent
-from x_compliance.jobs import ComplianceJob, JobStatus
+from x_compliance.hooks.jobs import ComplianceJob, JobStatus
+from x_compliance.hooks.outage import Outage, is_retryable
 from x_compliance.operators.base import XComplianceConnectionMixin
-from x_compliance.outage import Outage, is_retryable
+from x_compliance.triggers.events import JobEvent
 from x_compliance.triggers.job import XComplianceJobTrigger
-from x_compliance.wait_report import REPORT_KEY, describe, wait_report
+from x_compliance.triggers.wait_report import REPORT_KEY, describe, wait_report
 
 
 class XComplianceJobSensor(XComplianceConnectionMixin, BaseSensorOperator):

@@ -2,8 +2,8 @@
 
 Serialized with only JSON values (connection id, job id, intervals, deadline): never a token,
 never a signed URL. The connection is read inside ``run()``. Polling is paced by X's own
-rate-limit headers (:mod:`x_compliance.pacing`); while X is unreachable the trigger backs off
-and keeps waiting until its deadline (:mod:`x_compliance.outage`), so no raw error escapes.
+rate-limit headers (:mod:`x_compliance.hooks.pacing`); while X is unreachable the trigger backs off
+and keeps waiting until its deadline (:mod:`x_compliance.hooks.outage`), so no raw error escapes.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from x_compliance.events import ERROR, FINISHED, TIMEOUT, JobEvent
 from x_compliance.exceptions import XComplianceError
+from x_compliance.hooks.outage import Outage, is_retryable
+from x_compliance.hooks.pacing import next_poll_delay
 from x_compliance.hooks.x_compliance import XComplianceHook
-from x_compliance.outage import Outage, is_retryable
-from x_compliance.pacing import next_poll_delay
-from x_compliance.wait_report import now_iso
+from x_compliance.triggers.events import ERROR, FINISHED, TIMEOUT, JobEvent
+from x_compliance.triggers.wait_report import now_iso
 
 
 class XComplianceJobTrigger(BaseTrigger):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI, Query
 from fastapi.responses import HTMLResponse
 
-from x_compliance.links import PAGE_PREFIX
+from x_compliance.operators.links import PAGE_PREFIX
 from x_compliance.ui import pages
 from x_compliance.ui.coverage import coverage
 from x_compliance.ui.queries import Warehouse, warehouse_hook

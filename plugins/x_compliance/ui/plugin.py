@@ -10,7 +10,7 @@ from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
-from x_compliance.links import PAGE_PREFIX, XComplianceJobLink
+from x_compliance.operators.links import PAGE_PREFIX, XComplianceJobLink
 
 
 class PageApp:

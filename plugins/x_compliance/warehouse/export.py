@@ -19,7 +19,7 @@ from typing import Any
 
 from x_compliance.exceptions import InvalidIdError
 from x_compliance.files.ids import MAX_BIGINT, id_problem
-from x_compliance.storage_paths import publish
+from x_compliance.files.storage_paths import publish
 from x_compliance.warehouse.rotation import day_end, day_start, slot_condition
 from x_compliance.warehouse.tables import ComplianceTable
 

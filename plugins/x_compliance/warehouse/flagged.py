@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from x_compliance.exceptions import MalformedResultError, XComplianceError
 from x_compliance.files.ids import first_bad_id, id_problem, id_values, iter_id_blocks, source_name
-from x_compliance.storage_paths import as_storage_path
+from x_compliance.files.storage_paths import as_storage_path
 from x_compliance.warehouse.tables import change_for
 
 BATCH_ROWS = 50_000

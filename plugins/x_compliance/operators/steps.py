@@ -20,14 +20,14 @@ from x_compliance.exceptions import (
     WaitTimeoutError,
     XComplianceError,
 )
+from x_compliance.files.normalize import normalize_results
+from x_compliance.files.storage_paths import as_storage_path
+from x_compliance.hooks.jobs import ComplianceJob, JobStatus, JobType
+from x_compliance.hooks.outage import Outage, is_retryable
+from x_compliance.hooks.pacing import next_poll_delay
 from x_compliance.hooks.x_compliance import XComplianceHook
-from x_compliance.jobs import ComplianceJob, JobStatus, JobType
-from x_compliance.naming import next_name
-from x_compliance.normalize import normalize_results
-from x_compliance.outage import Outage, is_retryable
-from x_compliance.pacing import next_poll_delay
-from x_compliance.storage_paths import as_storage_path
-from x_compliance.wait_report import now_iso
+from x_compliance.operators.naming import next_name
+from x_compliance.triggers.wait_report import now_iso
 
 log = logging.getLogger(__name__)
 
@@ -176,8 +176,8 @@ def wait(
     return the job and the number of status calls made.
 
     The deferred wait is :class:`~x_compliance.triggers.job.XComplianceJobTrigger`; both pace
-    their calls with :func:`~x_compliance.pacing.next_poll_delay` and ride out an unreachable X
-    (:class:`~x_compliance.outage.Outage`) until ``deadline``.
+    their calls with :func:`~x_compliance.hooks.pacing.next_poll_delay` and ride out an unreachable X
+    (:class:`~x_compliance.hooks.outage.Outage`) until ``deadline``.
     """
     outage = Outage(log, job_id, backoff=poll_interval, max_backoff=max_poll_interval)
     calls = 0

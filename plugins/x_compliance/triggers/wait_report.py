@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from x_compliance.jobs import ComplianceJob, parse_timestamp
+from x_compliance.hooks.jobs import ComplianceJob, parse_timestamp
 
 REPORT_KEY = "wait_report"  # the XCom key the wait step pushes it under
 

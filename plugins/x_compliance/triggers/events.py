@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from x_compliance.exceptions import JobExpiredError, JobFailedError, WaitTimeoutError, XComplianceError
-from x_compliance.jobs import JobStatus
+from x_compliance.hooks.jobs import JobStatus
 
 # Outcomes of a wait. `status` is what happened to the wait, `job_status` what X said last.
 FINISHED = "finished"  # the job reached a terminal status (complete, failed or expired)

@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from x_compliance.files.results import RESULTS_SCHEMA, count_reasons, iter_result_tables
-from x_compliance.jobs import ComplianceJob
-from x_compliance.storage_paths import publish
+from x_compliance.files.storage_paths import publish
+from x_compliance.hooks.jobs import ComplianceJob
 
 __all__ = ["RESULTS_SCHEMA", "normalize_results", "write_results_parquet"]
 
