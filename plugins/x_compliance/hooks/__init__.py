@@ -1,0 +1,7 @@
+"""Talking to X: ``XComplianceHook`` (:mod:`.x_compliance`, the only code that speaks HTTP to
+X's API) and its transfers to and from the signed storage URLs (:mod:`.storage`), with the rules
+every call follows, kept beside the calls: the job model X returns (:mod:`.jobs`), reading X's
+responses and rate-limit headers (:mod:`.responses`), when to retry (:mod:`.retry`) and when a
+failure is an outage to ride out (:mod:`.outage`), how long to wait between status calls
+(:mod:`.pacing`), transfer progress in the log (:mod:`.progress`) and keeping the token and
+signed URLs out of every log (:mod:`.redact`)."""
