@@ -6,15 +6,22 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export AIRFLOW_HOME := $(CURDIR)/.airflow
 
-.PHONY: install test lint demo airflow celery emulator bench clean
+.PHONY: install constraints test lint demo airflow celery emulator bench clean
 
-$(STAMP): pyproject.toml
+# pyproject.toml says which versions work (ranges); constraints.txt pins the ones the tests ran
+# with, so every install, CI's included, gets exactly those. After changing a range, refresh it:
+# `make constraints`.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
+
+constraints: $(STAMP)
+	$(BIN)/pip install --quiet --upgrade -e '.[dev]'
+	$(BIN)/pip freeze --exclude-editable > constraints.txt
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
