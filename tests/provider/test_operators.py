@@ -22,7 +22,6 @@ from x_compliance import (
     XComplianceJobSensor,
     XComplianceJobTrigger,
     XComplianceUploadOperator,
-    steps,
 )
 from x_compliance.exceptions import (
     InvalidIdError,
@@ -33,6 +32,7 @@ from x_compliance.exceptions import (
 )
 from x_compliance.files.normalize import write_results_parquet
 from x_compliance.hooks.jobs import JobStatus
+from x_compliance.operators import steps
 from x_compliance.operators.naming import job_name, next_name
 from x_compliance_emulator import Fault
 

@@ -2,8 +2,8 @@
 
 Streams: rows are fetched in chunks through the hook's DB-API connection and written to a
 local scratch file, which is then published to storage in one step, so a reader never sees
-half a file. Rows go straight from the cursor to bytes: a DataFrame per chunk cost more than
-the query.
+half a file. Rows go from the cursor straight to bytes with no DataFrame in between: building
+one per chunk would cost more than the query itself (the benchmark's export stage).
 """
 
 from __future__ import annotations
