@@ -17,7 +17,7 @@ from x_compliance.files.limits import MAX_ID_LINE, MAX_RESULT_LINE
 from x_compliance.files.normalize import write_results_parquet
 from x_compliance.warehouse.apply import apply_results
 from x_compliance.warehouse.export import export_ids, id_lines
-from x_compliance.warehouse.tables import TWEETS
+from x_compliance.warehouse.tables import TWEETS, ComplianceTable
 
 LONG = 32 << 20  # a 32 MiB line: far past both caps, small enough for CI
 OVER_BIGINT = "9223372036854775808"
@@ -99,13 +99,37 @@ def test_results_reader_refuses_what_is_no_bigint_id(tmp_path, scratch, value, w
     assert exc.value.line_number == 3 and why in str(exc.value), str(exc.value)
 
 
+def test_export_through_adbc_writes_what_db_api_writes_and_falls_back_for_padded_text(
+    tmp_path, warehouse, scratch, caplog
+):
+    """ADBC (clean BIGINTs, in C) and DB-API (the rule in Python) must write the same bytes; a
+    padded text id, which only DB-API's exact values can normalize, sends the export there."""
+    from x_compliance.warehouse import export
+
+    adbc, db_api = tmp_path / "adbc" / "ids.txt", tmp_path / "db-api" / "ids.txt"
+    export_ids(_sqlite_hook(), TWEETS, adbc)
+    assert "as Arrow columns through adbc-driver-sqlite" in caplog.text
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(export, "arrow_source", lambda hook: None)
+        export_ids(_sqlite_hook(), TWEETS, db_api)
+    assert adbc.read_bytes() == db_api.read_bytes() and len(adbc.read_bytes().splitlines()) == 500
+
+    with sqlite3.connect(warehouse) as db:  # ids kept as text, padded as a CHAR column pads them
+        db.execute("CREATE VIEW padded AS SELECT ' ' || id || ' ' AS id, created_at FROM tweets")
+    caplog.clear()
+    padded = tmp_path / "padded" / "ids.txt"
+    export_ids(_sqlite_hook(), ComplianceTable(name="padded", job_type="tweets"), padded)
+    assert "again through DB-API" in caplog.text
+    assert padded.read_bytes() == adbc.read_bytes()
+
+
 @pytest.mark.parametrize(
     ("value", "shown"),
     # SQLite's INTEGER affinity stores a number past BIGINT as a float: refused as such.
     [(ARABIC_INDIC, ARABIC_INDIC), (OVER_BIGINT, "9.223372036854776e+18")],
     ids=["arabic-indic", "past-bigint"],
 )
-def test_export_refuses_a_stored_id_that_is_no_bigint(tmp_path, warehouse, scratch, value, shown):
+def test_export_refuses_a_stored_id_that_is_no_bigint(tmp_path, warehouse, scratch, value, shown, caplog):
     with sqlite3.connect(warehouse) as db:
         db.execute(
             "INSERT INTO tweets (id, author_id, created_at, text) VALUES (?, 1, ?, 'x')",
@@ -116,6 +140,7 @@ def test_export_refuses_a_stored_id_that_is_no_bigint(tmp_path, warehouse, scrat
         export_ids(_sqlite_hook(), TWEETS, tmp_path / "out" / "ids.txt")
     assert "tweets.id" in str(exc.value) and "nothing was exported" in str(exc.value)
     assert shown in str(exc.value)
+    assert "again through DB-API" in caplog.text  # ADBC saw the value; DB-API named its row
     assert not (tmp_path / "out" / "ids.txt").exists()
     assert fingerprint(warehouse) == before
 
