@@ -6,12 +6,14 @@ bytes and the same emulator. Signed URLs reach curl through a config on stdin, n
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
 import time
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.json as pj
 import pyarrow.parquet as pq
 
@@ -69,22 +71,58 @@ def parse(raw_path: str, parquet_path: str) -> dict:
     return {"rows": table.num_rows, "tool": "pyarrow.json.read_json + write_table"}
 
 
-def apply(db: str, parquet_path: str) -> dict:
-    """Temp table keyed by id, then one DELETE and one UPDATE joined on it; no audit."""
+# The apply's work in SQL alone: what ours does (stage the flagged IDs, audit exactly the rows each
+# change touches, delete, scrub geo, one transaction), typed as one would for the sqlite3 CLI.
+AUDIT = (
+    "CREATE TABLE IF NOT EXISTS compliance_audit (record_id BIGINT NOT NULL, "
+    "table_name VARCHAR(64) NOT NULL, change VARCHAR(32) NOT NULL, reason VARCHAR(32) NOT NULL, "
+    "job_id VARCHAR(19) NOT NULL, "
+    "run_id VARCHAR(250) NOT NULL, changed_at VARCHAR(32) NOT NULL);"
+)
+GEO_SET = "{t}place_id IS NOT NULL OR {t}geo_lat IS NOT NULL OR {t}geo_lon IS NOT NULL"
+APPLY_SQL = f"""{AUDIT}
+INSERT INTO compliance_audit SELECT t.id, 'tweets', 'deleted', f.reason, 'job', 'limit', 'now'
+  FROM tweets t JOIN flagged f ON t.id = f.id WHERE f.change = 'delete';
+DELETE FROM tweets WHERE id IN (SELECT id FROM flagged WHERE change = 'delete');
+INSERT INTO compliance_audit SELECT t.id, 'tweets', 'geo_scrubbed', f.reason, 'job', 'limit', 'now'
+  FROM tweets t JOIN flagged f ON t.id = f.id WHERE f.change = 'scrub' AND ({GEO_SET.format(t="t.")});
+UPDATE tweets SET place_id = NULL, geo_lat = NULL, geo_lon = NULL
+  WHERE id IN (SELECT id FROM flagged WHERE change = 'scrub') AND ({GEO_SET.format(t="")});
+"""
+
+
+def flagged_csv(parquet_path: str, csv_path: str) -> int:
+    """The flagged IDs as the CLI imports them (id, reason, change; first row per id), made
+    before the clock starts: the limit is the database's work, not reading Parquet."""
     table = pq.read_table(parquet_path, columns=["id", "reason"])
-    rows = zip(
-        table.column("id").cast(pa.int64()).to_pylist(), table.column("reason").to_pylist(), strict=True
+    ids = pc.cast(table.column("id"), pa.int64())
+    frame = pa.table({"id": ids, "reason": table.column("reason")}).to_pandas()
+    frame = frame.drop_duplicates("id", keep="first")
+    frame["change"] = (frame["reason"] == "scrub_geo").map({True: "scrub", False: "delete"})
+    frame.to_csv(csv_path, header=False, index=False)
+    return len(frame)
+
+
+def apply(db: str, parquet_path: str) -> dict:
+    """The sqlite3 CLI doing the apply's work: import the flagged IDs, audit, delete, scrub, commit."""
+    csv_path = f"{db}.flagged.csv"
+    flagged_csv(parquet_path, csv_path)
+    script = (
+        "BEGIN;\nCREATE TEMP TABLE flagged (id INTEGER PRIMARY KEY, reason TEXT, change TEXT);\n"
+        f".import --csv {csv_path} flagged\n{APPLY_SQL}COMMIT;\n"
     )
+    started = time.perf_counter()
+    subprocess.run(["sqlite3", db], input=script, text=True, check=True)
+    seconds = time.perf_counter() - started
+    os.unlink(csv_path)
     with sqlite3.connect(db) as conn:
-        conn.execute("CREATE TEMP TABLE flagged (id INTEGER PRIMARY KEY, reason TEXT)")
-        conn.executemany("INSERT OR IGNORE INTO flagged VALUES (?, ?)", rows)
-        deleted = conn.execute(
-            "DELETE FROM tweets WHERE id IN (SELECT id FROM flagged WHERE reason <> 'scrub_geo')"
-        ).rowcount
-        scrubbed = conn.execute(
-            "UPDATE tweets SET place_id = NULL, geo_lat = NULL, geo_lon = NULL "
-            "WHERE id IN (SELECT id FROM flagged WHERE reason = 'scrub_geo') "
-            "AND (place_id IS NOT NULL OR geo_lat IS NOT NULL OR geo_lon IS NOT NULL)"
-        ).rowcount
+        counts = conn.execute("SELECT change, count(*) FROM compliance_audit GROUP BY change")
+        audited = dict(counts.fetchall())
     conn.close()
-    return {"deleted": deleted, "geo_scrubbed": scrubbed, "tool": "sqlite3 temp table + DELETE/UPDATE"}
+    return {
+        "seconds": seconds,
+        "deleted": audited.get("deleted", 0),
+        "geo_scrubbed": audited.get("geo_scrubbed", 0),
+        "tool": "sqlite3 CLI: .import, audit INSERT ... SELECT, DELETE, UPDATE, COMMIT",
+        "command": "sqlite3 warehouse.db < apply.sql",
+    }

@@ -69,6 +69,9 @@ def read_results(results_path: Any, *, job_id: str) -> Flagged:
         # Batch by batch on one thread, nothing read ahead: each of those holds tens of MB more.
         results = pq.ParquetFile(fh, pre_buffer=False)
         for batch in results.iter_batches(BATCH_ROWS, columns=["id", "reason"], use_threads=False):
+            # pyarrow's allocator (mimalloc) keeps what a batch freed; handed back, the peak is
+            # one batch (+19 MB on 850k results) instead of growing with the file (+50 MB).
+            pa.default_memory_pool().release_unused()
             text = pc.cast(batch.column("id"), pa.string())
             bad = first_bad_id(text)
             if bad is not None:
@@ -80,7 +83,10 @@ def read_results(results_path: Any, *, job_id: str) -> Flagged:
                 raise MalformedResultError(
                     name, row + at + 1, f"id={text[at].as_py()!r}", "missing 'reason'", job_id=job_id
                 )
-            local, names = pd.factorize(batch.column("reason").to_pandas())
+            # Codes per batch from Arrow's dictionary encoding: no Python string per row.
+            encoded = pc.dictionary_encode(batch.column("reason"))
+            local = encoded.indices.to_numpy(zero_copy_only=False)
+            names = encoded.dictionary.to_pylist()
             to_global = np.array([reasons.setdefault(name, len(reasons)) for name in names], dtype=np.int32)
             ids.append(pc.cast(text, pa.int64()).to_numpy())
             codes.append(to_global[local] if len(names) else local.astype(np.int32))
