@@ -25,7 +25,7 @@ X_CONN_ID = os.environ.get("X_COMPLIANCE_CONN_ID", "x_compliance_default")
 STORAGE_ROOT = os.environ.get(
     "X_COMPLIANCE_STORAGE_ROOT", (Path(__file__).resolve().parents[1] / "data" / "x_compliance").as_uri()
 )
-POLL_SECONDS = float(os.environ.get("X_COMPLIANCE_POLL_SECONDS", "30"))
+POLL_SECONDS = float(os.environ.get("X_COMPLIANCE_POLL_SECONDS", "1"))
 RETRY_DELAY = timedelta(seconds=float(os.environ.get("X_COMPLIANCE_RETRY_DELAY_SECONDS", "60")))
 COMPLIANT_USERS = Asset(name="compliant_users", uri="x-compliance://warehouse/users")
 COMPLIANT_TWEETS = Asset(name="compliant_tweets", uri="x-compliance://warehouse/tweets")

@@ -54,7 +54,7 @@ def wait_for(
 
 
 def airflow_env(
-    *, airflow_home: Path, emulator_url: str, warehouse: Path, storage: Path, poll_seconds: float = 5
+    *, airflow_home: Path, emulator_url: str, warehouse: Path, storage: Path, poll_seconds: float = 1
 ) -> dict[str, str]:
     """The environment both DAGs read: connections, storage root, and a quiet local Airflow."""
     # Inherit nothing Airflow-specific from the caller (a test session's unit-test mode, say).

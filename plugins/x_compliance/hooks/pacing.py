@@ -1,8 +1,17 @@
-"""How long a poller should wait before its next status call, given X's rate-limit headers.
+"""How long a poller should wait before its next status call: short at first, growing with the
+wait, and never shorter than X's rate-limit headers allow.
 
-The calls left in the window are spread evenly over the time left in it, so a ``basic``-tier
-app (5 GETs / 15 min) polls about every 3 minutes and a ``pro`` one (150 / 15 min) every 6 s,
-without either ever running into a 429.
+A pause is a tenth of the time already waited, so a job is noticed within about 10% of the time
+it took (and within the floor for a job that finishes at once), while a long wait costs few calls:
+pauses grow 10% a call once the wait passes ten floors. The headers bound it from below: the calls
+left in the window must last until it resets even if every later pause only doubled.
+
+- ``pro`` tier (150 GETs / 15 min): pauses of 1 s at first (the default floor), 58 calls in the
+  first 15 minutes of a wait, where an even spread of the calls left made about 150 (one every 6 s).
+- ``basic`` tier (5 / 15 min): a first pause of about 128 s (the even spread's was 300 s), then
+  257 s, then a wait for the reset.
+
+Neither ever calls with no calls left, so neither runs into a 429 of its own making.
 """
 
 from __future__ import annotations
@@ -11,17 +20,39 @@ from x_compliance.hooks.responses import RateLimit
 
 # A second of slack past X's reset time: clocks and windows are never exactly aligned.
 RESET_SLACK_SECONDS = 1.0
+# The wanted pause as a share of the time already waited: a job is noticed within about this
+# share of the time it took.
+NOTICE_SHARE = 0.1
+# 2**50 pauses of doubling length outlast any window: a larger exponent only risks an overflow.
+MAX_DOUBLINGS = 50
 
 
-def next_poll_delay(rate_limit: RateLimit | None, *, floor: float, ceiling: float) -> float:
-    """Seconds to wait before the next call: at least ``floor``, at most ``ceiling``."""
+def next_poll_delay(rate_limit: RateLimit | None, *, waited: float, floor: float, ceiling: float) -> float:
+    """Seconds to wait before the next status call of a poller that has waited ``waited`` seconds
+    since its first one.
+
+    The pause wanted is ``NOTICE_SHARE * waited``, between ``floor`` and ``ceiling``: short while
+    the job may be about to finish, longer as it clearly is not. X's headers (``rate_limit``, the
+    last response's; ``None`` when it had none) set the budget pause, which wins over both:
+
+    - the shortest pause after which the calls left, less one kept in hand for whoever else
+      shares the app's budget (a retry, another task), last until the window resets even if
+      each later pause is only twice the one before: ``to_reset / (2**spendable - 1)``;
+    - with no call to spend, the time to the reset.
+
+    The budget wins over ``ceiling`` too: a call made with none left is a 429.
+    """
+    ceiling = max(ceiling, floor)
+    wanted = min(max(NOTICE_SHARE * max(waited, 0.0), floor), ceiling)
+    return max(wanted, budget_pause(rate_limit), 0.0)
+
+
+def budget_pause(rate_limit: RateLimit | None) -> float:
+    """The shortest pause X's rate-limit headers leave (see :func:`next_poll_delay`); 0 without them."""
     if rate_limit is None:
-        return max(floor, 0.0)
+        return 0.0
     to_reset = rate_limit.seconds_to_reset + RESET_SLACK_SECONDS
-    if rate_limit.remaining <= 0:
-        paced = to_reset
-    else:
-        # Keep one call in hand for whoever else shares this app's budget (a retry, a sensor).
-        spread_over = max(rate_limit.remaining - 1, 0)
-        paced = to_reset if spread_over == 0 else to_reset / spread_over
-    return min(max(paced, floor), max(ceiling, floor))
+    spendable = rate_limit.remaining - 1
+    if spendable <= 0:
+        return to_reset
+    return to_reset / (2.0 ** min(spendable, MAX_DOUBLINGS) - 1)

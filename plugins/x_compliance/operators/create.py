@@ -22,7 +22,8 @@ from x_compliance.operators.naming import job_name_from_context
 from x_compliance.triggers.events import JobEvent
 from x_compliance.triggers.job import XComplianceJobTrigger
 
-# Longest pause before looking again at a slot held by a job nobody has uploaded to yet.
+# Longest pause before looking again at a slot held by a job nobody has uploaded to yet (longer
+# only when X's rate-limit headers leave no call before their reset).
 SLOT_RECHECK_CEILING = 300.0
 
 
@@ -35,8 +36,9 @@ class XComplianceCreateJobOperator(XComplianceBaseOperator):
     :param resumable: create the job for X's resumable upload protocol (recommended: uploads
         survive dropped connections).
     :param slot_timeout: longest wait, in seconds, for another active job of the type to finish.
-    :param slot_poll_interval: shortest pause, in seconds, between checks of the blocking job (X's
-        rate-limit headers pace the checks above it, as for any wait on a job).
+    :param slot_poll_interval: first pause, in seconds, between checks of the blocking job; pauses
+        grow with the wait and stretch when X's rate-limit headers ask for it, as for any wait on
+        a job.
     """
 
     template_fields = ("job_type", "name")
@@ -48,7 +50,7 @@ class XComplianceCreateJobOperator(XComplianceBaseOperator):
         name: str | None = None,
         resumable: bool = True,
         slot_timeout: float = 6 * 3600,
-        slot_poll_interval: float = 30.0,
+        slot_poll_interval: float = 1.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -105,9 +107,18 @@ class XComplianceCreateJobOperator(XComplianceBaseOperator):
         if blocker is None or blocker.status is JobStatus.CREATED:
             # Gone already, or not uploaded yet (maybe by a task still queued, such as another
             # job of this very run): its end depends on someone else, so look again after one
-            # paced interval rather than wait on it.
+            # paced interval rather than wait on it. `waited` is how long this task has tried to
+            # create its job: the slot deadline was set at its first try (for a replacement job
+            # that time includes the upload that lapsed), so the re-checks of a job nobody uploads
+            # to grow apart as a wait's calls do; 0 would re-check at the floor until the budget
+            # other callers share ran low. Where the deadline is set afresh (`airflow dags test`
+            # drops the deferral's kwargs) it starts again from 0.
+            waited = self.slot_timeout - (deadline - time.time())
             delay = next_poll_delay(
-                self.hook.last_rate_limit, floor=self.slot_poll_interval, ceiling=SLOT_RECHECK_CEILING
+                self.hook.last_rate_limit,
+                waited=waited,
+                floor=self.slot_poll_interval,
+                ceiling=SLOT_RECHECK_CEILING,
             )
             delay = max(min(delay, deadline - time.time()), 0.0)
             what = "a moment ago" if blocker is None else f"by {blocker.describe()}, not uploaded yet"

@@ -36,8 +36,10 @@ class XComplianceJobOperator(XComplianceCreateJobOperator):
     :param name: job name; default derived from dag, task, run and map index.
     :param resumable: use X's resumable upload; default: yes for files of 8 MB and more.
     :param deferrable: wait in the triggerer rather than on a worker.
-    :param poll_interval: shortest pause between status calls, in seconds.
-    :param max_poll_interval: longest pause between status calls, in seconds.
+    :param poll_interval: first pause between status calls, in seconds; pauses grow with the wait
+        (a tenth of the time waited) and stretch when X's rate-limit headers ask for it.
+    :param max_poll_interval: longest pause between status calls, in seconds, unless X's
+        rate-limit headers leave no call before their reset.
     :param wait_timeout: longest wait for X to process the job, in seconds.
     :param max_new_jobs: how many replacement jobs to create when upload windows lapse.
     :param max_download_bytes: cap on the results download (decompressed); default from the
@@ -55,7 +57,7 @@ class XComplianceJobOperator(XComplianceCreateJobOperator):
         name: str | None = None,
         resumable: bool | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float = 30.0,
+        poll_interval: float = 1.0,
         max_poll_interval: float = 900.0,
         wait_timeout: float = 24 * 3600,
         max_new_jobs: int = steps.MAX_NEW_JOBS,

@@ -172,15 +172,16 @@ def download(
 def wait(
     hook: XComplianceHook, job_id: str, *, poll_interval: float, max_poll_interval: float, deadline: float
 ) -> tuple[ComplianceJob, int]:
-    """Block until the job is terminal, paced by X's rate-limit headers (the non-deferred wait);
-    return the job and the number of status calls made.
+    """Block until the job is terminal (the non-deferred wait); return the job and the number of
+    status calls made. The first pause is ``poll_interval``; pauses grow with the wait, up to
+    ``max_poll_interval``, and stretch when X's rate-limit headers ask for it.
 
     The deferred wait is :class:`~x_compliance.triggers.job.XComplianceJobTrigger`; both pace
     their calls with :func:`~x_compliance.hooks.pacing.next_poll_delay` and ride out an unreachable X
     (:class:`~x_compliance.hooks.outage.Outage`) until ``deadline``.
     """
     outage = Outage(log, job_id, backoff=poll_interval, max_backoff=max_poll_interval)
-    calls = 0
+    calls, started = 0, time.monotonic()
     while True:
         try:
             calls += 1
@@ -193,7 +194,12 @@ def wait(
             outage.reachable()
             if job.status.is_terminal():
                 return job, calls
-            delay = next_poll_delay(hook.last_rate_limit, floor=poll_interval, ceiling=max_poll_interval)
+            delay = next_poll_delay(
+                hook.last_rate_limit,
+                waited=time.monotonic() - started,
+                floor=poll_interval,
+                ceiling=max_poll_interval,
+            )
             log.info("%s; next check in %.0fs", job.describe(), min(delay, max(deadline - time.time(), 0)))
         left = deadline - time.time()
         if left <= 0:

@@ -30,8 +30,10 @@ class XComplianceJobSensor(XComplianceConnectionMixin, BaseSensorOperator):
         start of X's processing time; default: the job's creation.
     :param x_compliance_conn_id: Airflow connection of type ``x_compliance``.
     :param deferrable: hand the wait to the triggerer (``XComplianceJobTrigger``).
-    :param max_poll_interval: longest pause, in seconds, between two status calls when deferred;
-        the trigger paces itself by X's rate-limit headers between ``poke_interval`` and this.
+    :param max_poll_interval: longest pause, in seconds, between two status calls when deferred:
+        the trigger's first pause is ``poke_interval`` and its pauses grow with the wait up to this
+        (longer only when X's rate-limit headers leave no call before their reset). Not deferred,
+        the sensor pokes every ``poke_interval`` as any sensor does.
     """
 
     template_fields = ("job_id", "uploaded_at")

@@ -28,8 +28,11 @@ class XComplianceJobTrigger(BaseTrigger):
 
     :param job_id: the compliance job to watch.
     :param x_compliance_conn_id: connection to X (read in the triggerer, never serialized).
-    :param poll_interval: shortest pause between two status calls, in seconds.
-    :param max_poll_interval: longest pause between two status calls, in seconds.
+    :param poll_interval: first pause between two status calls, in seconds; pauses grow with the
+        wait (a tenth of the time waited) and stretch further when X's rate-limit headers ask for it
+        (:mod:`x_compliance.hooks.pacing`).
+    :param max_poll_interval: longest pause between two status calls, in seconds, unless X's
+        rate-limit headers leave no call before their reset.
     :param deadline: wall-clock epoch seconds after which the wait ends with a timeout event.
     """
 
@@ -37,7 +40,7 @@ class XComplianceJobTrigger(BaseTrigger):
         self,
         job_id: str,
         x_compliance_conn_id: str = XComplianceHook.default_conn_name,
-        poll_interval: float = 30.0,
+        poll_interval: float = 1.0,
         max_poll_interval: float = 900.0,
         deadline: float | None = None,
     ) -> None:
@@ -69,6 +72,9 @@ class XComplianceJobTrigger(BaseTrigger):
         hook = XComplianceHook(self.x_compliance_conn_id)
         outage = Outage(self.log, self.job_id, backoff=self.poll_interval, max_backoff=self.max_poll_interval)
         polls, status = 0, "unknown"
+        # The wait starts with the first status call (a triggerer that takes the trigger over
+        # starts it again: short pauses first, still within X's budget).
+        started = time.monotonic()
         while True:
             try:
                 job = await hook.aget_job(self.job_id, once=True)
@@ -97,7 +103,10 @@ class XComplianceJobTrigger(BaseTrigger):
                     )
                     return
                 delay = next_poll_delay(
-                    hook.last_rate_limit, floor=self.poll_interval, ceiling=self.max_poll_interval
+                    hook.last_rate_limit,
+                    waited=time.monotonic() - started,
+                    floor=self.poll_interval,
+                    ceiling=self.max_poll_interval,
                 )
             if self.deadline is not None:
                 left = self.deadline - time.time()
