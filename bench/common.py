@@ -20,7 +20,8 @@ OUT = BENCH / "out"
 _SIGNED_QUERY = re.compile(r"\?[^\s'\"]*X-Goog[^\s'\"]*")
 
 
-def child_env(airflow_home: Path, warehouse: Path | None, extra: dict[str, str]) -> dict[str, str]:
+def child_env(airflow_home: Path, warehouse: str | None, extra: dict[str, str]) -> dict[str, str]:
+    """``warehouse``: the warehouse connection as an ``AIRFLOW_CONN_*`` JSON value, if any."""
     env = dict(os.environ)
     env.update(
         AIRFLOW_HOME=str(airflow_home),
@@ -30,7 +31,7 @@ def child_env(airflow_home: Path, warehouse: Path | None, extra: dict[str, str])
         **extra,
     )
     if warehouse is not None:
-        env["AIRFLOW_CONN_WAREHOUSE_DEFAULT"] = json.dumps({"conn_type": "sqlite", "host": str(warehouse)})
+        env["AIRFLOW_CONN_WAREHOUSE_DEFAULT"] = warehouse
     return env
 
 

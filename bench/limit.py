@@ -41,7 +41,8 @@ def export(db: str, sql: str, destination: str) -> dict:
         started = time.perf_counter()
         with open(destination, "wb") as out:
             subprocess.run(["sqlite3", db, sql], stdout=out, check=True)
-        return {"seconds": time.perf_counter() - started, "tool": "sqlite3 CLI"}
+        command = f'sqlite3 warehouse.db "{sql}" > ids.txt'
+        return {"seconds": time.perf_counter() - started, "tool": "sqlite3 CLI", "command": command}
     started = time.perf_counter()
     with sqlite3.connect(db) as conn, open(destination, "w") as out:
         cursor = conn.execute(sql)
@@ -55,13 +56,14 @@ def upload(ids_path: str) -> dict:
     config = f'url = "{job.upload_url}"\n'
     put = ("-X", "PUT", "-H", "Content-Type: text/plain", "--data-binary", f"@{ids_path}", "-o", "/dev/null")
     seconds = _curl(config, *put)
-    return {"seconds": seconds, "job_id": job.id, "tool": "curl PUT --data-binary"}
+    command = "curl -sS -f -X PUT -H 'Content-Type: text/plain' --data-binary @ids.txt <upload_url>"
+    return {"seconds": seconds, "job_id": job.id, "tool": "curl PUT --data-binary", "command": command}
 
 
 def download(job_id: str, raw_path: str) -> dict:
     job = XComplianceHook().get_job(job_id)
     seconds = _curl(f'url = "{job.download_url}"\n', "-o", raw_path)
-    return {"seconds": seconds, "tool": "curl GET"}
+    return {"seconds": seconds, "tool": "curl GET", "command": "curl -sS -f -o results.jsonl <download_url>"}
 
 
 def parse(raw_path: str, parquet_path: str) -> dict:

@@ -12,20 +12,20 @@ from child import peak_rss_mb as _loaded  # peak RSS once the stage's imports ar
 
 
 def export(destination: str, start: str, end: str) -> dict:
-    from airflow.providers.sqlite.hooks.sqlite import SqliteHook
+    from airflow.sdk import BaseHook
 
     from x_compliance.warehouse.export import export_ids
     from x_compliance.warehouse.tables import TWEETS
 
     loaded, started = _loaded(), time.perf_counter()
-    hook = SqliteHook(sqlite_conn_id="warehouse_default")
+    hook = BaseHook.get_hook("warehouse_default")
     report = export_ids(hook, TWEETS, destination, start=start, end=end)
     return {"seconds": time.perf_counter() - started, "import_rss_mb": loaded, "ids": report["ids"]}
 
 
 def export_daily(folder: str, day: str, recheck_days: int = 7) -> dict:
     """The daily run's export for ``day``: the Posts created that day + its rotation share."""
-    from airflow.providers.sqlite.hooks.sqlite import SqliteHook
+    from airflow.sdk import BaseHook
 
     from x_compliance.warehouse.export import export_scope
     from x_compliance.warehouse.run import DEFAULT_MAX_IDS_PER_JOB
@@ -34,7 +34,7 @@ def export_daily(folder: str, day: str, recheck_days: int = 7) -> dict:
 
     loaded, started = _loaded(), time.perf_counter()
     scope, _ = resolve_scope({"date": day}, logical_date=None, run_after=None, recheck_days=recheck_days)
-    hook = SqliteHook(sqlite_conn_id="warehouse_default")
+    hook = BaseHook.get_hook("warehouse_default")
     parts = export_scope(hook, TWEETS, scope, folder, max_ids_per_job=DEFAULT_MAX_IDS_PER_JOB)
     seconds = time.perf_counter() - started
     return {
@@ -76,13 +76,13 @@ def parse(raw_path: str, parquet_path: str, job_id: str) -> dict:
 
 
 def apply(parquet_path: str, ids_path: str, job_id: str) -> dict:
-    from airflow.providers.sqlite.hooks.sqlite import SqliteHook
+    from airflow.sdk import BaseHook
 
     from x_compliance.warehouse.apply import apply_results
     from x_compliance.warehouse.tables import TWEETS
 
     loaded, started = _loaded(), time.perf_counter()
-    hook = SqliteHook(sqlite_conn_id="warehouse_default")
+    hook = BaseHook.get_hook("warehouse_default")
     summary = apply_results(hook, TWEETS, parquet_path, ids_path=ids_path, job_id=job_id, run_id="bench")
     seconds = time.perf_counter() - started
     counts = {key: summary[key] for key in ("results", "deleted", "geo_scrubbed")}

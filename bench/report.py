@@ -81,6 +81,16 @@ def table(n: int, table_rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def limit_commands(stages: dict[str, dict]) -> str:
+    """What each limit ran, so a reader can run it by hand (signed URLs and tokens left out)."""
+    lines = ["limits, as run:"]
+    for name, stage in stages.items():
+        limit = stage.get("limit") or {}
+        if limit:
+            lines.append(f"  {name:<20} {limit.get('command') or limit.get('tool', '?')}")
+    return "\n".join(lines)
+
+
 def wait_table(wait: dict) -> str:
     return "\n".join(
         [

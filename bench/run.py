@@ -14,14 +14,18 @@ from __future__ import annotations
 import argparse
 import filecmp
 import json
+import os
 import shutil
 import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+import postgres
 import report
 import warehouse
 from common import OUT, child_env, run_child
@@ -72,14 +76,16 @@ class Runner:
         return result
 
 
-def pipeline(n: int, work: Path, pristine: Path, resumable: bool, daily: bool = False) -> dict:
-    """All five stages, ours / limit / naive side by side, on one emulator. ``daily``: the
-    export is the daily run's (new Posts + rotation share) from a whole store."""
+def pipeline(n: int, work: Path, wh: Any, resumable: bool, daily: bool = False) -> dict:
+    """All five stages, ours / limit / naive side by side, on one emulator. ``wh``: the
+    warehouse (bench/warehouse.py's SQLite file or bench/postgres.py's cluster); the naive way
+    is SQLite's only. ``daily``: the export is the daily run's (new Posts + rotation share)
+    from a whole store."""
     home = work / "airflow"
     home.mkdir()
     flags = ("--processing-base", "0", "--processing-per-million", "0")
     with Emulator(work / "emulator", *flags) as emu:
-        env = child_env(home, pristine, emu.connection_env())
+        env = child_env(home, wh.connection(), emu.connection_env())
         run = Runner(emu, env)
         ids, ids_cli, ids_naive = work / "ids.txt", work / "ids-cli.txt", work / "ids-naive.txt"
         stages: dict[str, dict] = {}
@@ -93,11 +99,10 @@ def pipeline(n: int, work: Path, pristine: Path, resumable: bool, daily: bool = 
         else:
             ours = run("ours:export", destination=str(ids), start=START, end=END)
             sql = SQL
-        export = {
-            "ours": ours,
-            "limit": run("limit:export", db=str(pristine), sql=sql, destination=str(ids_cli)),
-            "naive": run("naive:export", db=str(pristine), sql=sql, destination=str(ids_naive)),
-        }
+        target, params = wh.export_limit(sql, str(ids_cli))
+        export = {"ours": ours, "limit": run(target, **params)}
+        if wh.kind == "sqlite":
+            export["naive"] = run("naive:export", db=str(wh.pristine), sql=sql, destination=str(ids_naive))
         id_bytes = ids.stat().st_size
         export["same_bytes_as_limit"] = filecmp.cmp(ids, ids_cli, shallow=False)
         n = export["ours"]["ids"]
@@ -136,27 +141,32 @@ def pipeline(n: int, work: Path, pristine: Path, resumable: bool, daily: bool = 
         stages["parse"] = {"ids": lines, "bytes": raw_bytes, "ours": ours, "limit": limit, "naive": naive}
 
         print("apply", flush=True)
-        dbs = {who: warehouse.copy(pristine, work / f"apply-{who}.db") for who in ("ours", "limit", "naive")}
+        contenders = ("ours", "limit", "naive") if wh.kind == "sqlite" else ("ours", "limit")
+        dbs = {who: wh.copy(f"apply-{who}") for who in contenders}
         ours = run(
             "ours:apply",
-            child_env(home, dbs["ours"], emu.connection_env()),
+            child_env(home, wh.connection(dbs["ours"]), emu.connection_env()),
             parquet_path=str(parquet),
             ids_path=str(ids),
             job_id=job_id,
         )
-        limit = run("limit:apply", db=str(dbs["limit"]), parquet_path=str(parquet))
+        target, params = wh.apply_limit(dbs["limit"], str(parquet))
+        limit = run(target, **params)
         # The naive apply loads one day's partition: it has no way to express the rotation.
         naive = (
             None
-            if daily
+            if daily or wh.kind != "sqlite"
             else run(
                 "naive:apply",
-                db=str(dbs["naive"]),
+                db=dbs["naive"],
                 parquet_path=str(parquet),
                 start=START,
                 end=END,
             )
         )
+        changes = ("deleted", "geo_scrubbed")
+        same = all(ours[key] == limit[key] for key in changes)
+        assert same, f"ours and the limit changed different rows: {ours} vs {limit}"
         stages["apply"] = {"ids": lines, "bytes": raw_bytes, "ours": ours, "limit": limit, "naive": naive}
         emulator = {
             "processing_wait_s": round(processing_s, 3),
@@ -196,6 +206,10 @@ def wait_cost(work: Path) -> dict:
     }
 
 
+def _load(document: dict, when: str) -> str:
+    return " ".join(f"{x:.2f}" for x in document.get(f"load_average_at_{when}", ()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="IDs in the partition")
@@ -206,21 +220,34 @@ def main() -> None:
     parser.add_argument(
         "--daily", action="store_true", help=f"the daily run of an N-row store over {STORE_DAYS} days"
     )
+    parser.add_argument(
+        "--warehouse", choices=("sqlite", "postgres"), default="sqlite", help="where export and apply run"
+    )
+    parser.add_argument(
+        "--created-at", choices=("timestamptz", "text"), default="timestamptz", help="postgres: its type"
+    )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
-    document: dict = {"n": args.n, "daily_run": args.daily}
+    document: dict = {"n": args.n, "daily_run": args.daily, "warehouse_kind": args.warehouse}
+    document["load_average_at_start"] = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix=f"work-{args.n}-", dir=OUT))
     try:
         if not args.wait_only:
-            started = time.perf_counter()
-            pristine = warehouse.cached(OUT, args.n, STORE_DAYS if args.daily else 1)
-            ready_s = round(time.perf_counter() - started, 2)
-            document["warehouse"] = {"path": str(pristine), "ready_s": ready_s}
-            print(f"warehouse {pristine.name} ready in {ready_s} s", flush=True)
-            document.update(
-                pipeline(args.n, work, pristine, resumable=not args.no_resumable, daily=args.daily)
-            )
+            with ExitStack() as stack:
+                started = time.perf_counter()
+                days = STORE_DAYS if args.daily else 1
+                if args.warehouse == "postgres":
+                    wh = stack.enter_context(postgres.running(args.n, days, args.created_at))
+                    where = f"PostgreSQL (created_at {args.created_at})"
+                else:
+                    wh = warehouse.SqliteWarehouse(warehouse.cached(OUT, args.n, days), work)
+                    where = wh.pristine.name
+                ready_s = round(time.perf_counter() - started, 2)
+                document["warehouse"] = {"where": where, "ready_s": ready_s}
+                print(f"warehouse {where} ready in {ready_s} s", flush=True)
+                document.update(pipeline(args.n, work, wh, resumable=not args.no_resumable, daily=args.daily))
             document["table"] = report.rows(document["stages"])
+            document["load_average_at_end"] = os.getloadavg()
         if args.wait_only or not args.no_wait:
             print("deferred wait (about 70 s)", flush=True)
             document["wait"] = wait_cost(work)
@@ -231,7 +258,12 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
     if "table" in document:
         print()
+        print(
+            f"{document['warehouse']['where']}; load average at start {_load(document, 'start')}, "
+            f"at end {_load(document, 'end')}"
+        )
         print(report.table(args.n, document["table"]))
+        print(report.limit_commands(document["stages"]))
         emu = document["emulator"]
         print(
             f"emulator process: {emu['processing_cpu_s']:.2f} CPU s processing the job "
@@ -241,7 +273,8 @@ def main() -> None:
     if "wait" in document:
         print()
         print(report.wait_table(document["wait"]))
-    name = "results-wait.json" if args.wait_only else f"results-{'daily-' if args.daily else ''}{args.n}.json"
+    kind = ("daily-" if args.daily else "") + ("postgres-" if args.warehouse == "postgres" else "")
+    name = "results-wait.json" if args.wait_only else f"results-{kind}{args.n}.json"
     report.write_json(OUT / name, document)
     print(f"\nwrote {OUT / name}")
 

@@ -8,8 +8,10 @@ The demo warehouse's ``tweets`` columns; ids are snowflakes consistent with thei
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 
 from x_compliance_demo.warehouse import TWEPOCH_MS
@@ -87,3 +89,24 @@ def copy(pristine: Path, target: Path) -> Path:
     """A private copy for a stage that changes the data (apply runs three times)."""
     shutil.copyfile(pristine, target)
     return target
+
+
+@dataclass(frozen=True)
+class SqliteWarehouse:
+    """The pristine SQLite file, as the pipeline sees a warehouse (bench/postgres.py is the other)."""
+
+    pristine: Path
+    work: Path
+    kind: str = "sqlite"
+
+    def connection(self, database: str | None = None) -> str:
+        return json.dumps({"conn_type": "sqlite", "host": database or str(self.pristine)})
+
+    def copy(self, name: str) -> str:
+        return str(copy(self.pristine, self.work / f"{name}.db"))
+
+    def export_limit(self, sql: str, destination: str) -> tuple[str, dict]:
+        return "limit:export", {"db": str(self.pristine), "sql": sql, "destination": destination}
+
+    def apply_limit(self, database: str, parquet_path: str) -> tuple[str, dict]:
+        return "limit:apply", {"db": database, "parquet_path": parquet_path}
