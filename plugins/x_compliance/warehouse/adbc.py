@@ -41,7 +41,7 @@ class ArrowSource:
     name: str  # the driver, as logs name it
     connect: Callable[[], Any]
     bind: Callable[[str, tuple], tuple[str, tuple]]
-    batch_option: str | None = None  # the driver's statement option for rows per batch
+    batch_options: Callable[[int], dict[str, str]]  # the driver's options for batches of N rows
 
 
 def arrow_source(sql_hook: Any) -> ArrowSource | None:
@@ -56,7 +56,7 @@ def arrow_source(sql_hook: Any) -> ArrowSource | None:
             name="adbc-driver-sqlite",
             connect=lambda: adbc_driver_sqlite.dbapi.connect(uri),
             bind=lambda sql, parameters: (sql, parameters),
-            batch_option="adbc.sqlite.query.batch_rows",
+            batch_options=lambda rows: {"adbc.sqlite.query.batch_rows": str(rows)},
         )
     if kind == "postgres" and _installed("adbc_driver_postgresql") and _installed("psycopg"):
         import adbc_driver_postgresql.dbapi
@@ -66,6 +66,8 @@ def arrow_source(sql_hook: Any) -> ArrowSource | None:
             name="adbc-driver-postgresql",
             connect=lambda: adbc_driver_postgresql.dbapi.connect(uri),
             bind=_literal_query,
+            # Sized in bytes: N int64 ids. Its default (16 MB) cost 80 MB of peak RSS at 10M.
+            batch_options=lambda rows: {"adbc.postgresql.batch_size_hint_bytes": str(rows * 8)},
         )
     return None
 
@@ -96,8 +98,7 @@ def read_id_columns(
     """
     sql, parameters = source.bind(sql, parameters)
     with closing(source.connect()) as conn, closing(conn.cursor()) as cur:
-        if source.batch_option:
-            cur.adbc_statement.set_options(**{source.batch_option: str(batch_rows)})
+        cur.adbc_statement.set_options(**source.batch_options(batch_rows))
         cur.execute(sql, parameters or None)
         reader = cur.fetch_record_batch()
         while True:
