@@ -91,6 +91,14 @@ def limit_commands(stages: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def dag_line(dag: dict) -> str:
+    return (
+        f"tweets DAG (airflow dags test): {dag['dag_seconds']:.1f} s; limits {dag['limits_sum_s']:.1f} s "
+        f"+ a no-op DAG of its shape {dag['noop_dag_seconds']:.1f} s = {dag['floor_s']:.1f} s; "
+        f"ratio {dag['dag_over_floor']:.2f} (target <= 1.3)"
+    )
+
+
 def wait_table(wait: dict) -> str:
     return "\n".join(
         [

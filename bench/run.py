@@ -25,6 +25,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import dag_run
 import postgres
 import report
 import warehouse
@@ -76,7 +77,7 @@ class Runner:
         return result
 
 
-def pipeline(n: int, work: Path, wh: Any, resumable: bool, daily: bool = False) -> dict:
+def pipeline(n: int, work: Path, wh: Any, resumable: bool, daily: bool = False, dag: bool = False) -> dict:
     """All five stages, ours / limit / naive side by side, on one emulator. ``wh``: the
     warehouse (bench/warehouse.py's SQLite file or bench/postgres.py's cluster); the naive way
     is SQLite's only. ``daily``: the export is the daily run's (new Posts + rotation share)
@@ -168,6 +169,10 @@ def pipeline(n: int, work: Path, wh: Any, resumable: bool, daily: bool = False) 
         same = all(ours[key] == limit[key] for key in changes)
         assert same, f"ours and the limit changed different rows: {ours} vs {limit}"
         stages["apply"] = {"ids": lines, "bytes": raw_bytes, "ours": ours, "limit": limit, "naive": naive}
+        dag_result = None
+        if dag:
+            print("the tweets DAG with airflow dags test, and a no-op DAG of its shape", flush=True)
+            dag_result = dag_run.summary(dag_run.dag_run(work, env, wh, emu, DAY, n), stages)
         emulator = {
             "processing_wait_s": round(processing_s, 3),
             "processing_cpu_s": processing_cpu,
@@ -175,7 +180,7 @@ def pipeline(n: int, work: Path, wh: Any, resumable: bool, daily: bool = False) 
             "rss_mb_at_end": emu.rss_mb(),
             "stats": emu.admin("stats"),
         }
-    return {"stages": stages, "emulator": emulator}
+    return {"stages": stages, "emulator": emulator, "dag_run": dag_result}
 
 
 def wait_cost(work: Path) -> dict:
@@ -220,6 +225,7 @@ def main() -> None:
     parser.add_argument(
         "--daily", action="store_true", help=f"the daily run of an N-row store over {STORE_DAYS} days"
     )
+    parser.add_argument("--dag", action="store_true", help="also time the tweets DAG with airflow dags test")
     parser.add_argument(
         "--warehouse", choices=("sqlite", "postgres"), default="sqlite", help="where export and apply run"
     )
@@ -245,7 +251,11 @@ def main() -> None:
                 ready_s = round(time.perf_counter() - started, 2)
                 document["warehouse"] = {"where": where, "ready_s": ready_s}
                 print(f"warehouse {where} ready in {ready_s} s", flush=True)
-                document.update(pipeline(args.n, work, wh, resumable=not args.no_resumable, daily=args.daily))
+                document.update(
+                    pipeline(
+                        args.n, work, wh, resumable=not args.no_resumable, daily=args.daily, dag=args.dag
+                    )
+                )
             document["table"] = report.rows(document["stages"])
             document["load_average_at_end"] = os.getloadavg()
         if args.wait_only or not args.no_wait:
@@ -264,6 +274,8 @@ def main() -> None:
         )
         print(report.table(args.n, document["table"]))
         print(report.limit_commands(document["stages"]))
+        if document.get("dag_run"):
+            print(report.dag_line(document["dag_run"]))
         emu = document["emulator"]
         print(
             f"emulator process: {emu['processing_cpu_s']:.2f} CPU s processing the job "

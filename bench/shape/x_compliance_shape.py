@@ -1,0 +1,51 @@
+"""A DAG of the tweets DAG's shape that does no work: Airflow's own cost of such a run.
+
+``decide_scope`` → ``export_ids`` → one mapped job task that defers once (as the real one does
+while X processes) → ``apply_to_warehouse``. ``bench/dag_run.py`` runs it with ``airflow dags
+test`` beside the real DAG, so the difference is what the work costs.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+from airflow.sdk import DAG, BaseOperator, task
+
+
+class DeferOnce(BaseOperator):
+    """Defers once on a zero-length timer, then returns its part: the job task's round trip."""
+
+    def __init__(self, *, part: dict, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.part = part
+
+    def execute(self, context):
+        self.defer(trigger=TimeDeltaTrigger(timedelta(0)), method_name="resume")
+
+    def resume(self, context, event=None):
+        return self.part
+
+
+with DAG(
+    dag_id="x_compliance_shape",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 8, 1, tz="UTC"),
+    catchup=False,
+) as dag:
+
+    @task
+    def decide_scope() -> dict:
+        return {"kind": "daily"}
+
+    @task
+    def export_ids(scope: dict) -> list[dict]:
+        return [{"part": 1, **scope}]
+
+    @task
+    def apply_to_warehouse(parts: list[dict]) -> int:
+        return len(parts)
+
+    jobs = DeferOnce.partial(task_id="compliance_job").expand(part=export_ids(decide_scope()))
+    apply_to_warehouse(jobs.output)
