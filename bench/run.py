@@ -23,6 +23,7 @@ from datetime import date
 from pathlib import Path
 
 import report
+import twarc
 import warehouse
 from common import OUT, child_env, run_child
 from emulator import TOKEN, Emulator
@@ -206,8 +207,16 @@ def main() -> None:
     parser.add_argument(
         "--daily", action="store_true", help=f"the daily run of an N-row store over {STORE_DAYS} days"
     )
+    parser.add_argument("--twarc", action="store_true", help="one job end to end: ours beside twarc2's CLI")
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
+    if args.twarc:
+        document = twarc.side_by_side(args.n, keep=args.keep)
+        print()
+        print(twarc.table(document))
+        report.write_json(OUT / f"results-twarc-{args.n}.json", document)
+        print(f"\nwrote {OUT / f'results-twarc-{args.n}.json'}")
+        return
     document: dict = {"n": args.n, "daily_run": args.daily}
     work = Path(tempfile.mkdtemp(prefix=f"work-{args.n}-", dir=OUT))
     try:
