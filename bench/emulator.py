@@ -38,8 +38,7 @@ class Emulator:
             "0",
             "--token",
             TOKEN,
-            "--admin-token",
-            ADMIN_TOKEN,
+            f"--admin-token={ADMIN_TOKEN}",  # a token_urlsafe may start with "-"
             "--data-dir",
             str(self.data_dir),
             *self.flags,

@@ -7,6 +7,7 @@ bytes and the same emulator. Signed URLs reach curl through a config on stdin, n
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import sqlite3
 import subprocess
@@ -16,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 import pyarrow.parquet as pq
+from common import redact
 
 from x_compliance.hooks.x_compliance import XComplianceHook
 
@@ -34,6 +36,11 @@ def _curl(config: str, *args: str) -> float:
     started = time.perf_counter()
     subprocess.run(["curl", "-sS", "-f", "-K", "-", *args], input=config, text=True, check=True)
     return time.perf_counter() - started
+
+
+def _shown(url: str, *args: str) -> str:
+    """The curl command as run, its signed URL (read from stdin) redacted."""
+    return f"{shlex.join(['curl', '-sS', '-f', '-K', '-', *args])}  <<< 'url = \"{redact(url)}\"'"
 
 
 def export(db: str, sql: str, destination: str) -> dict:
@@ -56,14 +63,14 @@ def upload(ids_path: str) -> dict:
     config = f'url = "{job.upload_url}"\n'
     put = ("-X", "PUT", "-H", "Content-Type: text/plain", "--data-binary", f"@{ids_path}", "-o", "/dev/null")
     seconds = _curl(config, *put)
-    command = "curl -sS -f -X PUT -H 'Content-Type: text/plain' --data-binary @ids.txt <upload_url>"
+    command = _shown(job.upload_url, *put)
     return {"seconds": seconds, "job_id": job.id, "tool": "curl PUT --data-binary", "command": command}
 
 
 def download(job_id: str, raw_path: str) -> dict:
     job = XComplianceHook().get_job(job_id)
     seconds = _curl(f'url = "{job.download_url}"\n', "-o", raw_path)
-    return {"seconds": seconds, "tool": "curl GET", "command": "curl -sS -f -o results.jsonl <download_url>"}
+    return {"seconds": seconds, "tool": "curl GET", "command": _shown(job.download_url, "-o", raw_path)}
 
 
 def parse(raw_path: str, parquet_path: str) -> dict:

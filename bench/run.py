@@ -28,6 +28,7 @@ from typing import Any
 import dag_run
 import postgres
 import report
+import twarc
 import warehouse
 from common import OUT, child_env, run_child
 from emulator import TOKEN, Emulator
@@ -226,6 +227,7 @@ def main() -> None:
         "--daily", action="store_true", help=f"the daily run of an N-row store over {STORE_DAYS} days"
     )
     parser.add_argument("--dag", action="store_true", help="also time the tweets DAG with airflow dags test")
+    parser.add_argument("--twarc", action="store_true", help="one job end to end: ours beside twarc2's CLI")
     parser.add_argument(
         "--warehouse", choices=("sqlite", "postgres"), default="sqlite", help="where export and apply run"
     )
@@ -234,6 +236,15 @@ def main() -> None:
     )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
+    if args.twarc:
+        document = twarc.side_by_side(args.n, keep=args.keep)
+        document["load_average_at_end"] = os.getloadavg()
+        print()
+        print(twarc.table(document))
+        print(f"load average at end {_load(document, 'end')}")
+        report.write_json(OUT / f"results-twarc-{args.n}.json", document)
+        print(f"\nwrote {OUT / f'results-twarc-{args.n}.json'}")
+        return
     document: dict = {"n": args.n, "daily_run": args.daily, "warehouse_kind": args.warehouse}
     document["load_average_at_start"] = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix=f"work-{args.n}-", dir=OUT))
