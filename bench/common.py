@@ -27,7 +27,9 @@ def child_env(airflow_home: Path, warehouse: str | None, extra: dict[str, str]) 
         AIRFLOW_HOME=str(airflow_home),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING",
-        PYTHONPATH=str(BENCH),
+        # This tree's code first: the venv's editable install points at whichever checkout made
+        # it, so without this a bench run in a worktree measures another tree's provider.
+        PYTHONPATH=os.pathsep.join(str(BENCH.parent / d) for d in ("plugins", "include", "bench")),
         **extra,
     )
     if warehouse is not None:

@@ -135,6 +135,21 @@ class InvalidIdError(XComplianceError, AirflowFailException):
         self.job_id = job_id
 
 
+class IdFileChangedError(XComplianceError):
+    """An ID file changed between its validation and its upload: the upload stopped before the
+    changed block, so X got none of it (a retry validates the file again)."""
+
+    def __init__(self, source: str, offset: int, *, job_id: str | None = None) -> None:
+        where = f"job {job_id}: " if job_id else ""
+        super().__init__(
+            f"{where}{source} changed after it was validated (at byte {offset:,}); the upload "
+            "stopped before the changed bytes"
+        )
+        self.source = source
+        self.offset = offset
+        self.job_id = job_id
+
+
 class MalformedResultError(XComplianceError, AirflowFailException):
     """A line of a results file cannot be read; nothing from that file is applied."""
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from airflow.sdk import ObjectStoragePath
 
-from x_compliance.exceptions import InvalidIdError
-from x_compliance.files.ids import iter_id_blocks, validate_ids
+from x_compliance.exceptions import IdFileChangedError, InvalidIdError
+from x_compliance.files.ids import iter_id_blocks, iter_verified_blocks, validate_ids
 
 
 def _write(tmp_path, data: bytes):
@@ -70,3 +70,22 @@ def validate_ids_small_blocks(path):
 def test_object_storage_path_source(tmp_path):
     path = _write(tmp_path, b"1\n2\n")
     assert validate_ids(ObjectStoragePath(f"file://{path}")).ids == 2
+
+
+def test_a_clean_file_is_sent_as_validated_and_a_change_stops_it(tmp_path):
+    data = b"".join(b"%d\n" % (10**18 + i) for i in range(50_000))
+    path = _write(tmp_path, data)
+    stats = validate_ids(path)
+    assert stats.blocks is not None
+    assert b"".join(block for block, _ in iter_verified_blocks(path, stats)) == data
+    path.write_bytes(data[:500_000] + b"x" + data[500_001:])  # changed after validation
+    with pytest.raises(IdFileChangedError):
+        for _ in iter_verified_blocks(path, stats):
+            pass
+
+
+def test_a_file_to_normalize_is_checked_again_as_it_is_sent(tmp_path):
+    path = _write(tmp_path, b" 1\r\n2\n")
+    stats = validate_ids(path)
+    assert stats.blocks is None
+    assert b"".join(block for block, _ in iter_verified_blocks(path, stats)) == b"1\n2\n"

@@ -128,7 +128,7 @@ def _parsed_blocks(source: Any, block_size: int, job_id: str | None) -> Iterator
     with open_source(source) as fh, ThreadPoolExecutor(1, thread_name_prefix="x-compliance-json") as pool:
         ahead = None
         blocks = iter_line_blocks(fh, block_size, max_line=MAX_RESULT_LINE, source=name, job_id=job_id)
-        for block, first_line in blocks:
+        for block, first_line, _ in blocks:
             parsing = pool.submit(parse, block, first_line)
             if ahead is not None and (table := ahead.result()) is not None:
                 yield table

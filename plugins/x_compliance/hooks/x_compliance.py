@@ -22,14 +22,14 @@ from airflow.providers.http.hooks.http import HttpHook
 from airflow.sdk.log import mask_secret
 
 from x_compliance.exceptions import InvalidRequestError, XComplianceError
-from x_compliance.files.ids import id_problem, iter_id_blocks, open_source, source_name, validate_ids
+from x_compliance.files.ids import id_problem, iter_verified_blocks, open_source, source_name, validate_ids
 from x_compliance.files.limits import results_byte_cap
 from x_compliance.hooks import redact
 from x_compliance.hooks.jobs import ComplianceJob, JobStatus, JobType
 from x_compliance.hooks.progress import Progress, human_size
 from x_compliance.hooks.responses import RateLimit, api_payload, rate_limit_of
 from x_compliance.hooks.retry import retry_policy
-from x_compliance.hooks.storage import DEFAULT_CHUNK_SIZE, SignedUrlClient
+from x_compliance.hooks.storage import DEFAULT_CHUNK_SIZE, SignedUrlClient, read_ahead
 
 JOBS_ENDPOINT = "2/compliance/jobs"
 MAX_NAME_LENGTH = 64
@@ -231,7 +231,8 @@ class XComplianceHook(HttpHook):
     def upload_ids(
         self, job: ComplianceJob, source: Any, *, chunk_size: int = DEFAULT_CHUNK_SIZE
     ) -> UploadReport:
-        """Validate every line of ``source`` first, then stream it to the job's upload URL.
+        """Validate every line of ``source`` first, then stream it to the job's upload URL (each
+        block proven by its CRC-32 to be the one validated, or normalized and checked again).
 
         ``source`` is a path or ``ObjectStoragePath``. Uses the resumable protocol when the job
         was created resumable; a plain upload restarts after a drop, a resumable one resumes.
@@ -254,8 +255,7 @@ class XComplianceHook(HttpHook):
         what = f"upload to job {job.id}"
 
         def blocks():
-            for data, ids, _ in iter_id_blocks(source, job_id=job.id):
-                yield data, ids
+            return read_ahead(iter_verified_blocks(source, stats, job_id=job.id))
 
         if job.resumable:
             session_url = self.storage.start_resumable(job.upload_url, what=what)
