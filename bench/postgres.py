@@ -73,6 +73,10 @@ class PostgresWarehouse:
         self.psql("postgres", "-c", f'CREATE DATABASE "{name}" TEMPLATE {PRISTINE}')
         return name
 
+    def warm(self) -> None:
+        """Read the table once (into the OS cache), as bench/warehouse.py does for SQLite."""
+        self.psql(PRISTINE, "-c", "SELECT count(*) FROM tweets")
+
     def export_limit(self, sql: str, destination: str) -> tuple[str, dict]:
         return "postgres:export", {
             "port": self.cluster.port,

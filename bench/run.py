@@ -93,6 +93,7 @@ def pipeline(n: int, work: Path, wh: Any, resumable: bool, daily: bool = False, 
         stages: dict[str, dict] = {}
 
         print("export", flush=True)
+        wh.warm()
         if daily:
             ours = run("ours:export_daily", folder=str(work / "daily"), day=DAY, recheck_days=RECHECK_DAYS)
             assert ours["jobs"] == 1, ours
@@ -128,6 +129,9 @@ def pipeline(n: int, work: Path, wh: Any, resumable: bool, daily: bool = False, 
         print("download", flush=True)
         job_id = plain["job_id"]
         raw, raw_curl = work / "results.jsonl", work / "results-curl.jsonl"
+        # An untimed first fetch: whoever downloads first pays for the emulator reading its
+        # results file from disk (ours, first, took 0.31 s against curl's 0.08 s; 0.07 warm).
+        run_child("limit:download", env, job_id=job_id, raw_path=str(raw_curl))
         ours = run("ours:download", job_id=job_id, raw_path=str(raw))
         limit = run("limit:download", job_id=job_id, raw_path=str(raw_curl))
         naive = run("naive:download", job_id=job_id)

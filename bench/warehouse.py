@@ -105,6 +105,13 @@ class SqliteWarehouse:
     def copy(self, name: str) -> str:
         return str(copy(self.pristine, self.work / f"{name}.db"))
 
+    def warm(self) -> None:
+        """Read the file once, so ours (which runs first) and the limit both find it cached: a
+        previous run's copies can push it out of the page cache (ours then took 6 s, not 2.7)."""
+        with self.pristine.open("rb") as fh:
+            while fh.read(16 << 20):
+                pass
+
     def export_limit(self, sql: str, destination: str) -> tuple[str, dict]:
         return "limit:export", {"db": str(self.pristine), "sql": sql, "destination": destination}
 
