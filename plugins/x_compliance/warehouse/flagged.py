@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -23,6 +22,7 @@ from x_compliance.files.storage_paths import as_storage_path
 from x_compliance.warehouse.tables import change_for
 
 BATCH_ROWS = 50_000
+_STAGED = ["id", "reason", "change"]
 ID_CHUNK_BYTES = 2 << 20
 
 
@@ -41,18 +41,24 @@ class Flagged:
         counts = np.bincount(self.codes, minlength=len(self.reasons))
         return {reason: int(counts[code]) for code, reason in sorted(enumerate(self.reasons), key=_by_name)}
 
-    def frames(self, rows: int = BATCH_ROWS) -> Iterator[pd.DataFrame]:
-        """``id``, ``reason`` and the ``change`` it asks for, ``rows`` at a time."""
+    def batches(self, rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+        """``id``, ``reason`` and the ``change`` it asks for, ``rows`` at a time, as Arrow
+        (for a bulk path such as ``COPY``)."""
+        reasons = pa.array(self.reasons, pa.string())
+        changes = pa.array([change_for(reason) for reason in self.reasons], pa.string())
         for start in range(0, len(self), rows):
-            frame = pd.DataFrame(
-                {
-                    "id": self.ids[start : start + rows],
-                    "reason": pd.Categorical.from_codes(self.codes[start : start + rows], self.reasons),
-                }
-            )
-            # On a categorical, map runs once per distinct reason, not once per row.
-            frame["change"] = frame["reason"].map(change_for)
-            yield frame
+            codes = pa.array(self.codes[start : start + rows])
+            ids = pa.array(self.ids[start : start + rows])
+            yield pa.record_batch([ids, reasons.take(codes), changes.take(codes)], names=_STAGED)
+
+    def rows(self, rows: int = BATCH_ROWS) -> Iterator[list[tuple[int, str, str]]]:
+        """The same as ``(id, reason, change)`` tuples, for a driver's ``executemany``: built
+        from the codes, one Python string per reason, not per row."""
+        named = [(reason, change_for(reason)) for reason in self.reasons]
+        for start in range(0, len(self), rows):
+            codes = self.codes[start : start + rows].tolist()
+            ids = self.ids[start : start + rows].tolist()
+            yield [(id_, *named[code]) for id_, code in zip(ids, codes, strict=True)]
 
 
 def _by_name(item: tuple[int, str]) -> str:
