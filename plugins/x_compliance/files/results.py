@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from x_compliance.exceptions import MalformedResultError
+from x_compliance.files.arrow import from_numpy, to_numpy
 from x_compliance.files.ids import first_bad_id, id_problem, open_source, source_name
 from x_compliance.files.limits import MAX_RESULT_LINE
 from x_compliance.files.lines import iter_line_blocks
@@ -84,8 +85,8 @@ def iter_result_tables(
         if not unique:
             yield table
             continue
-        first = seen.first_new(_to_numpy(pc.cast(table.column("id"), pa.uint64())))
-        yield table if len(first) == len(table) else table.take(_from_numpy(first))
+        first = seen.first_new(to_numpy(pc.cast(table.column("id"), pa.uint64())))
+        yield (table if len(first) == len(table) else table.take(from_numpy(first)))
 
 
 def iter_results(
@@ -220,17 +221,3 @@ def line_problem(line: bytes) -> str | None:
         if value is not None and not (isinstance(value, str) and _TIMESTAMP_RE.match(value)):
             return f"unreadable timestamp in '{key}'"
     return None
-
-
-def _to_numpy(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """A uint64 column without nulls as numpy, through its buffer: pyarrow's own ``to_numpy``
-    first imports pandas (0.3 s and 50 MB) for a step that never uses it."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    return np.frombuffer(column.buffers()[1], dtype=np.uint64, count=len(column), offset=column.offset * 8)
-
-
-def _from_numpy(positions: np.ndarray) -> pa.Array:
-    """int64 positions as a pyarrow array, sharing the buffer (``pa.array`` would import pandas)."""
-    values = np.ascontiguousarray(positions, dtype=np.int64)
-    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])

@@ -163,8 +163,9 @@ def apply_jobs(
         try:
             with closing(conn.cursor()) as cur:
                 for job, results in checked:
-                    changes = _apply_one(
-                        cur, table, results, columns, job_id=job.job_id, run_id=run_id, at=changed_at, ph=ph
+                    flagged = _stage(cur, results, columns, ph)
+                    changes = _change(
+                        cur, table, flagged, job_id=job.job_id, run_id=run_id, at=changed_at, ph=ph
                     )
                     summary = _summary(table, job.job_id, results, changes)
                     row = run_row(
@@ -201,22 +202,11 @@ def _checked_results(job: JobResults) -> Flagged:
     return results
 
 
-def _apply_one(
-    cur: Any,
-    table: ComplianceTable,
-    results: Flagged,
-    columns: str,
-    *,
-    job_id: str,
-    run_id: str,
-    at: str,
-    ph: str,
+def _change(
+    cur: Any, table: ComplianceTable, flagged: str, *, job_id: str, run_id: str, at: str, ph: str
 ) -> Counter[str]:
-    """Stage one job's flagged IDs, audit and change exactly those rows, drop the stage."""
-    flagged = f"xc_flagged_{uuid.uuid4().hex[:12]}"
+    """Audit and change exactly the rows of one job's staged IDs, then drop the stage."""
     changes: Counter[str] = Counter()
-    cur.execute(f"CREATE TEMPORARY TABLE {flagged} ({columns})")
-    _stage(cur, flagged, results, ph)
     for label, audit_sql, change_sql in _statements(table, flagged, ph):
         cur.execute(audit_sql, (job_id, run_id, at))
         audited = cur.rowcount
@@ -230,20 +220,23 @@ def _apply_one(
     return changes
 
 
-def _stage(cur: Any, flagged: str, results: Flagged, ph: str) -> None:
-    """Load the flagged IDs into the stage table, batch by batch: with ``COPY`` on psycopg 3
-    (PostgreSQL's bulk path: one stream instead of a round of parameters per row), else with
-    ``executemany``, which SQLite's driver runs in C."""
+def _stage(cur: Any, results: Flagged, columns: str, ph: str) -> str:
+    """A temporary table of one job's flagged IDs, loaded batch by batch: with ``COPY`` on
+    psycopg 3 (PostgreSQL's bulk path: one stream instead of a round of parameters per row), else
+    with ``executemany``, which SQLite's driver runs in C. Returns its name."""
+    flagged = f"xc_flagged_{uuid.uuid4().hex[:12]}"
+    cur.execute(f"CREATE TEMPORARY TABLE {flagged} ({columns})")
     if hasattr(cur, "copy"):  # psycopg 3's cursor
         with cur.copy(f"COPY {flagged} (id, reason, change) FROM STDIN (FORMAT csv)") as copy:
             for batch in results.batches():
                 sink = pa.BufferOutputStream()  # Arrow writes CSV in C: 5x pandas' to_csv here
                 pa_csv.write_csv(batch, sink, _CSV_ROWS)
                 copy.write(memoryview(sink.getvalue()))
-        return
+        return flagged
     insert = f"INSERT INTO {flagged} (id, reason, change) VALUES ({ph}, {ph}, {ph})"
     for rows in results.rows():
         cur.executemany(insert, rows)
+    return flagged
 
 
 def _summary(table: ComplianceTable, job_id: str, results: Flagged, changes: Counter[str]) -> dict[str, Any]:

@@ -17,8 +17,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from x_compliance.exceptions import MalformedResultError, XComplianceError
-from x_compliance.files.ids import first_bad_id, id_problem, id_values, iter_id_blocks, source_name
-from x_compliance.files.storage_paths import as_storage_path
+from x_compliance.files.arrow import from_numpy, strings, to_numpy
+from x_compliance.files.ids import (
+    first_bad_id,
+    id_problem,
+    id_values,
+    iter_id_blocks,
+    open_source,
+    source_name,
+)
 from x_compliance.warehouse.tables import change_for
 
 BATCH_ROWS = 50_000
@@ -44,11 +51,11 @@ class Flagged:
     def batches(self, rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
         """``id``, ``reason`` and the ``change`` it asks for, ``rows`` at a time, as Arrow
         (for a bulk path such as ``COPY``)."""
-        reasons = pa.array(self.reasons, pa.string())
-        changes = pa.array([change_for(reason) for reason in self.reasons], pa.string())
+        reasons = strings(self.reasons)
+        changes = strings([change_for(reason) for reason in self.reasons])
         for start in range(0, len(self), rows):
-            codes = pa.array(self.codes[start : start + rows])
-            ids = pa.array(self.ids[start : start + rows])
+            codes = from_numpy(self.codes[start : start + rows])
+            ids = from_numpy(self.ids[start : start + rows])
             yield pa.record_batch([ids, reasons.take(codes), changes.take(codes)], names=_STAGED)
 
     def rows(self, rows: int = BATCH_ROWS) -> Iterator[list[tuple[int, str, str]]]:
@@ -71,7 +78,7 @@ def read_results(results_path: Any, *, job_id: str) -> Flagged:
     ids, codes = [], []
     row = 0
     name = source_name(results_path)
-    with as_storage_path(results_path).open("rb") as fh:
+    with open_source(results_path) as fh:
         # Batch by batch on one thread, nothing read ahead: each of those holds tens of MB more.
         results = pq.ParquetFile(fh, pre_buffer=False)
         for batch in results.iter_batches(BATCH_ROWS, columns=["id", "reason"], use_threads=False):
@@ -91,10 +98,10 @@ def read_results(results_path: Any, *, job_id: str) -> Flagged:
                 )
             # Codes per batch from Arrow's dictionary encoding: no Python string per row.
             encoded = pc.dictionary_encode(batch.column("reason"))
-            local = encoded.indices.to_numpy(zero_copy_only=False)
+            local = to_numpy(encoded.indices)
             names = encoded.dictionary.to_pylist()
             to_global = np.array([reasons.setdefault(name, len(reasons)) for name in names], dtype=np.int32)
-            ids.append(pc.cast(text, pa.int64()).to_numpy())
+            ids.append(to_numpy(pc.cast(text, pa.int64())))
             codes.append(to_global[local] if len(names) else local.astype(np.int32))
             row += batch.num_rows
     return _first_per_id(ids, codes, list(reasons))
