@@ -1,6 +1,7 @@
 """Turn the measurements into the printed table and the JSON file.
 
-The targets (each stage within 1.5x the limit at 10M IDs; peak RSS at most 300 MB and flat in
+The targets (each stage within 1.5x the limit at 10M IDs, the cycle (the stages' sum, the
+resumable upload left out) within 1.3x the limits' sum; peak RSS at most 300 MB and flat in
 N) are shown beside the figures, never asserted: a benchmark reports, the reader judges.
 """
 
@@ -11,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 MAX_RATIO = 1.5
+MAX_CYCLE_RATIO = 1.3
 MAX_RSS_MB = 300.0
+CYCLE = "cycle (sum)"
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -42,15 +45,40 @@ def rows(stages: dict[str, dict]) -> list[dict]:
                 "ours_over_limit": _ratio(seconds, limit.get("seconds")),
                 "naive_over_ours": _ratio(naive.get("seconds"), seconds),
                 "emulator_cpu_s": ours.get("emulator_cpu_s"),
+                "target_ratio": MAX_RATIO,
             }
         )
-    return out
+    return [*out, _cycle(out)]
+
+
+def _cycle(stage_rows: list[dict]) -> dict:
+    """The stages one run goes through, end to end: a job's plain upload, not the resumable one."""
+    counted = [r for r in stage_rows if "resumable" not in r["stage"]]
+    ours = sum(r["ours_s"] for r in counted)
+    limits = [r["limit_s"] for r in counted]
+    limit = sum(limits) if None not in limits else None
+    return {
+        "stage": CYCLE,
+        "ours_s": round(ours, 4),
+        "ids_per_s": None,
+        "mb_per_s": None,
+        "ours_peak_rss_mb": max(r["ours_peak_rss_mb"] for r in counted),
+        "ours_import_rss_mb": max(r["ours_import_rss_mb"] for r in counted),
+        "limit_s": None if limit is None else round(limit, 4),
+        "naive_s": None,
+        "naive_peak_rss_mb": None,
+        "ours_over_limit": _ratio(ours, limit),
+        "naive_over_ours": None,
+        "emulator_cpu_s": None,
+        "target_ratio": MAX_CYCLE_RATIO,
+    }
 
 
 def flags(row: dict) -> str:
     marks = []
-    if row["ours_over_limit"] and row["ours_over_limit"] > MAX_RATIO:
-        marks.append(f">{MAX_RATIO}x")
+    target = row.get("target_ratio", MAX_RATIO)
+    if row["ours_over_limit"] and row["ours_over_limit"] > target:
+        marks.append(f">{target}x")
     if row["ours_peak_rss_mb"] > MAX_RSS_MB:
         marks.append(f">{MAX_RSS_MB:.0f}MB")
     return " ".join(marks) or "ok"
@@ -74,7 +102,8 @@ def table(n: int, table_rows: list[dict]) -> str:
             f"{_fmt(r['emulator_cpu_s'], '.2f'):>9} | {flags(r)}"
         )
     lines.append(
-        f"targets: ours/limit <= {MAX_RATIO} at 10M; peak RSS <= {MAX_RSS_MB:.0f} MB and flat in N. "
+        f"targets: ours/limit <= {MAX_RATIO} a stage, <= {MAX_CYCLE_RATIO} the cycle, at 10M; "
+        f"peak RSS <= {MAX_RSS_MB:.0f} MB and flat in N. "
         "(base): peak RSS once the stage's imports are loaded, before it works.\n"
         "IDs/s and MB/s: the N IDs for export/upload, the result lines and raw results bytes after."
     )

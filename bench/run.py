@@ -153,16 +153,16 @@ def pipeline(n: int, work: Path, wh: Any, resumable: bool, daily: bool = False, 
         stages["parse"] = {"ids": lines, "bytes": raw_bytes, "ours": ours, "limit": limit, "naive": naive}
 
         print("apply", flush=True)
-        contenders = ("ours", "limit", "naive") if wh.kind == "sqlite" else ("ours", "limit")
-        dbs = {who: wh.copy(f"apply-{who}") for who in contenders}
+        # Each copy is made just before its own run: made all at once, the first to run paid for
+        # the disk still writing the others (ours: 4.7 s against 3.4 s on its own).
         ours = run(
             "ours:apply",
-            child_env(home, wh.connection(dbs["ours"]), emu.connection_env()),
+            child_env(home, wh.connection(wh.copy("apply-ours")), emu.connection_env()),
             parquet_path=str(parquet),
             ids_path=str(ids),
             job_id=job_id,
         )
-        target, params = wh.apply_limit(dbs["limit"], str(parquet))
+        target, params = wh.apply_limit(wh.copy("apply-limit"), str(parquet))
         limit = run(target, **params)
         # The naive apply loads one day's partition: it has no way to express the rotation.
         naive = (
@@ -170,7 +170,7 @@ def pipeline(n: int, work: Path, wh: Any, resumable: bool, daily: bool = False, 
             if daily or wh.kind != "sqlite"
             else run(
                 "naive:apply",
-                db=dbs["naive"],
+                db=wh.copy("apply-naive"),
                 parquet_path=str(parquet),
                 start=START,
                 end=END,
