@@ -63,6 +63,29 @@ def wait_complete(emu: Emulator, job_id: str, timeout: float = 600.0) -> float:
     raise TimeoutError(f"job {job_id} not complete after {timeout} s")
 
 
+# Sub-second transfers swing with the disk's writeback and with the emulator sharing the two
+# cores (one download measured 0.07 s and 0.29 s within the hour), so each contender runs this
+# many times, in turn with the others, and its fastest run is its figure.
+TRANSFER_ROUNDS = 3
+
+
+def fastest_of(rounds: int, contenders: dict[str, Any]) -> dict[str, dict]:
+    """Run each contender ``rounds`` times, in turn (a, b, a, b, ...); each one's fastest run,
+    with the times of all its runs as ``runs_s``."""
+    runs: dict[str, list[dict]] = {name: [] for name in contenders}
+    for _ in range(rounds):
+        for name, call in contenders.items():
+            runs[name].append(call())
+    return {
+        name: {**min(results, key=_seconds), "runs_s": [round(r["seconds"], 3) for r in results]}
+        for name, results in runs.items()
+    }
+
+
+def _seconds(result: dict) -> float:
+    return result["seconds"]
+
+
 class Runner:
     """Runs children while reading the emulator's CPU, so each result carries both.
 
@@ -118,19 +141,32 @@ def pipeline(n: int, work: Path, wh: Any, resumable: bool, daily: bool = False, 
         stages["export (daily run)" if daily else "export"] = {"ids": n, "bytes": id_bytes, **export}
 
         print("upload", flush=True)
-        plain = run("ours:upload", ids_path=str(ids), resumable=False)
-        processing_cpu = emu.cpu_seconds()
-        processing_s = wait_complete(emu, plain["job_id"])
-        processing_cpu = round(emu.cpu_seconds() - processing_cpu, 3)
-        curl = run("limit:upload", ids_path=str(ids))
-        wait_complete(emu, curl["job_id"])
-        naive = run("naive:upload", ids_path=str(ids))
-        wait_complete(emu, naive["job_id"])
+
+        def uploaded(target: str, **params) -> dict:
+            result = run(target, **params)
+            cpu = emu.cpu_seconds()
+            result["processing_s"] = round(wait_complete(emu, result["job_id"]), 3)
+            result["processing_cpu_s"] = round(emu.cpu_seconds() - cpu, 3)
+            return result
+
+        contenders = {
+            "ours": lambda: uploaded("ours:upload", ids_path=str(ids), resumable=False),
+            "limit": lambda: uploaded("limit:upload", ids_path=str(ids)),
+        }
+        if resumable:
+            contenders["resumable"] = lambda: uploaded("ours:upload", ids_path=str(ids), resumable=True)
+        best = fastest_of(TRANSFER_ROUNDS, contenders)
+        plain, curl = best["ours"], best["limit"]
+        processing_s, processing_cpu = plain["processing_s"], plain["processing_cpu_s"]
+        naive = uploaded("naive:upload", ids_path=str(ids))
         stages["upload"] = {"ids": n, "bytes": id_bytes, "ours": plain, "limit": curl, "naive": naive}
         if resumable:
-            ours = run("ours:upload", ids_path=str(ids), resumable=True)
-            wait_complete(emu, ours["job_id"])
-            stages["upload (resumable)"] = {"ids": n, "bytes": id_bytes, "ours": ours, "limit": curl}
+            stages["upload (resumable)"] = {
+                "ids": n,
+                "bytes": id_bytes,
+                "ours": best["resumable"],
+                "limit": curl,
+            }
 
         print("download", flush=True)
         job_id = plain["job_id"]
@@ -138,8 +174,14 @@ def pipeline(n: int, work: Path, wh: Any, resumable: bool, daily: bool = False, 
         # An untimed first fetch: whoever downloads first pays for the emulator reading its
         # results file from disk (ours, first, took 0.31 s against curl's 0.08 s; 0.07 warm).
         run_child("limit:download", env, job_id=job_id, raw_path=str(raw_curl))
-        ours = run("ours:download", job_id=job_id, raw_path=str(raw))
-        limit = run("limit:download", job_id=job_id, raw_path=str(raw_curl))
+        best = fastest_of(
+            TRANSFER_ROUNDS,
+            {
+                "ours": lambda: run("ours:download", job_id=job_id, raw_path=str(raw)),
+                "limit": lambda: run("limit:download", job_id=job_id, raw_path=str(raw_curl)),
+            },
+        )
+        ours, limit = best["ours"], best["limit"]
         naive = run("naive:download", job_id=job_id)
         raw_bytes = raw.stat().st_size
         lines = naive["rows"]
