@@ -71,6 +71,7 @@ def test_replacement_names_count_up_and_stay_valid():
 
 def test_create_waits_for_the_slot_by_deferring(hook, emulator, id_file):
     blocker = hook.create_job("tweets", name="someone-else")
+    emulator.emulator.config.processing_seconds_base = 60  # holds the slot on any machine
     hook.upload_ids(blocker, id_file(50))
     op = XComplianceCreateJobOperator(task_id="create", job_type="tweets", slot_poll_interval=0.05)
     with pytest.raises(TaskDeferred) as deferred:
@@ -78,7 +79,7 @@ def test_create_waits_for_the_slot_by_deferring(hook, emulator, id_file):
     trigger = deferred.value.trigger
     assert isinstance(trigger, XComplianceJobTrigger) and trigger.job_id == blocker.id
     assert TOKEN not in json.dumps(trigger.serialize()[1])
-    emulator.emulator.clock.advance(60)  # the blocker finishes processing
+    emulator.emulator.clock.advance(61)  # the blocker finishes processing
     job_id, deferrals = run_task(op, make_context(task_id="create"), deferred=deferred.value)
     assert deferrals[0] is deferred.value and job_id != blocker.id
     assert hook.get_job(job_id).status is JobStatus.CREATED
@@ -337,11 +338,14 @@ def test_all_in_one_replaces_a_lapsed_job(hook, emulator, id_file, tmp_path):
 
 def test_all_in_one_waits_deferred_for_the_slot_a_replacement_needs(hook, emulator, id_file, tmp_path):
     """A job lapsed while another holds X's slot: the replacement is created once the slot is free."""
-    emulator.emulator.config.processing_seconds_base = 0.1
     lapsed = hook.create_job("tweets", name="nightly")
     emulator.emulator.clock.advance(16 * 60)
     blocker = hook.create_job("tweets", name="someone-else")
+    # The blocker processes for a minute of the emulator's clock, so however slow this machine
+    # is, it still holds the slot when the operator looks; the replacement processes at once.
+    emulator.emulator.config.processing_seconds_base = 60
     hook.upload_ids(blocker, id_file(50))
+    emulator.emulator.config.processing_seconds_base = 0.1
     path = id_file(20)
     op = XComplianceJobOperator(
         task_id="comply", job_type="tweets", ids_path=str(path), results_path=str(tmp_path / "r.parquet"),
@@ -352,7 +356,7 @@ def test_all_in_one_waits_deferred_for_the_slot_a_replacement_needs(hook, emulat
         op.on_job_created(context, hook.get_job(lapsed.id), deadline=time.time() + 60)
     assert deferred.value.trigger.job_id == blocker.id
     assert deferred.value.kwargs == {"name": "nightly~1", "deadline": ANY, "new_jobs_left": 1}
-    emulator.emulator.clock.advance(60)  # the blocker finishes processing
+    emulator.emulator.clock.advance(61)  # the blocker finishes processing
     result, _ = run_task(op, context, deferred=deferred.value)
     replacement = hook.get_job(result["job_id"])
     assert replacement.name == "nightly~1" and replacement.status is JobStatus.COMPLETE
