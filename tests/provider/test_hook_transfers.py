@@ -46,14 +46,17 @@ def test_resumable_upload_in_chunks(hook, emulator, tmp_path, id_file):
     assert got == expected_results(emulator, "tweets", path)
 
 
-def test_resumable_upload_resumes_after_a_drop(hook, emulator, tmp_path, id_file):
+@pytest.mark.parametrize("drops", [1, 3])
+def test_resumable_upload_resumes_after_a_drop(hook, emulator, tmp_path, id_file, drops):
+    """Each drop leaves the server holding 300,000 bytes of a 512 KiB chunk: the rest of that
+    chunk starts the next one, so the file arrives whole however the chunks were cut."""
     path = id_file(60_000)
-    emulator.emulator.faults.add(Fault("drop", target="upload", after_bytes=300_000))
+    emulator.emulator.faults.add(Fault("drop", target="upload", after_bytes=300_000, count=drops))
     _, got, _ = _cycle(hook, emulator, tmp_path, path, resumable=True, chunk_size=2 * RESUMABLE_QUANTUM)
     assert got == expected_results(emulator, "tweets", path)
-    assert status_count(emulator, "upload", "dropped") == 1
-    # Resumed from what X kept: less than a restart's 300,000 bytes sent again.
-    assert emulator.emulator.stats["bytes_uploaded"] < path.stat().st_size + 300_000
+    assert status_count(emulator, "upload", "dropped") == drops
+    # Resumed from what X kept: less than a restart's 300,000 bytes sent again per drop.
+    assert emulator.emulator.stats["bytes_uploaded"] < path.stat().st_size + drops * 300_000
 
 
 def test_plain_upload_restarts_after_a_drop(hook, emulator, tmp_path, id_file):

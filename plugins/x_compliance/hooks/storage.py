@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import IO, Any, TypeVar
@@ -62,15 +63,81 @@ class _SizedBody:
     """An iterable request body with a known length, so requests sends Content-Length
     instead of chunked transfer encoding (signed-URL uploads want a length)."""
 
-    def __init__(self, blocks: Iterator[bytes], length: int) -> None:
+    def __init__(self, blocks: Iterator[bytes | memoryview], length: int) -> None:
         self._blocks = blocks
         self._length = length
 
     def __len__(self) -> int:
         return self._length
 
-    def __iter__(self) -> Iterator[bytes]:
+    def __iter__(self) -> Iterator[bytes | memoryview]:
         return self._blocks
+
+
+class _ByteQueue:
+    """The bytes of ``blocks`` handed out as views of at most a given size, with a way to
+    hand some back (the part of a chunk the server did not keep)."""
+
+    def __init__(self, blocks: Iterator[tuple[bytes, int]]) -> None:
+        self._blocks = blocks
+        self._front: deque[memoryview] = deque()
+
+    def take(self, limit: int) -> memoryview | None:
+        """The next at most ``limit`` bytes, or None at the end."""
+        if self._front:
+            piece = self._front.popleft()
+        else:
+            data = next(self._blocks, None)
+            if data is None:
+                return None
+            piece = memoryview(data[0])
+        if len(piece) > limit:
+            self._front.appendleft(piece[limit:])
+            piece = piece[:limit]
+        return piece
+
+    def put_back(self, pieces: list[memoryview]) -> None:
+        self._front.extendleft(reversed(pieces))
+
+
+class _Chunk:
+    """The next ``length`` bytes of a ``_ByteQueue``, pulled while they are sent and kept until
+    the server confirms them: a retry sends the same bytes again, from memory."""
+
+    def __init__(self, source: _ByteQueue, length: int) -> None:
+        self.source = source
+        self.length = length
+        self.pieces: list[memoryview] = []
+        self.pulled = 0
+
+    def body(self, progress: Progress) -> _SizedBody:
+        return _SizedBody(self._stream(progress), self.length)
+
+    def _stream(self, progress: Progress) -> Iterator[memoryview]:
+        for piece in list(self.pieces):  # what an earlier attempt pulled
+            progress.advance(len(piece))
+            yield piece
+        while self.pulled < self.length:
+            piece = self.source.take(self.length - self.pulled)
+            if piece is None:
+                raise XComplianceError(
+                    f"the upload ended {self.length - self.pulled} bytes short of its size"
+                )
+            self.pieces.append(piece)
+            self.pulled += len(piece)
+            progress.advance(len(piece))
+            yield piece
+
+    def after(self, skip: int) -> list[memoryview]:
+        """The pulled pieces without their first ``skip`` bytes."""
+        rest = []
+        for piece in self.pieces:
+            if skip >= len(piece):
+                skip -= len(piece)
+                continue
+            rest.append(piece[skip:])
+            skip = 0
+        return rest
 
 
 class SignedUrlClient:
@@ -179,35 +246,30 @@ class SignedUrlClient:
         progress: Progress,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
     ) -> None:
-        """Send ``blocks`` in chunks; after a drop, ask what arrived and go on from there."""
+        """Send ``blocks`` in chunks; after a drop, ask what arrived and go on from there.
+
+        Each chunk streams like a plain PUT (the next block is checked while this one goes
+        out) from views into the blocks, copying nothing; its bytes are kept until the
+        server confirms them, so memory holds about one chunk.
+        """
         if chunk_size % RESUMABLE_QUANTUM:
             raise ValueError(f"chunk_size must be a multiple of {RESUMABLE_QUANTUM} bytes")
-        buffer = bytearray()
+        source = _ByteQueue(blocks)
         offset = 0  # bytes the server has confirmed
-        exhausted = False
         while True:
-            while not exhausted and len(buffer) < chunk_size:
-                try:
-                    data, _ = next(blocks)
-                except StopIteration:
-                    exhausted = True
-                    break
-                buffer += data
-            with memoryview(buffer) as view, view[:chunk_size] as head:
-                chunk = bytes(head)  # one copy (``bytes(buffer[:n])`` made two)
-            persisted = self._send_chunk(session_url, chunk, offset, total, what=what)
+            chunk = _Chunk(source, min(chunk_size, total - offset))
+            persisted = self._send_chunk(session_url, chunk, offset, total, what=what, progress=progress)
             if persisted is None:
                 progress.seek(total)
                 return
-            if persisted < offset or persisted > offset + len(chunk):
+            if persisted < offset or persisted > offset + chunk.pulled:
                 raise XComplianceError(f"{what}: storage reports {persisted} bytes, expected {offset}+")
-            del buffer[: persisted - offset]
+            source.put_back(chunk.after(persisted - offset))
             offset = persisted
             progress.seek(offset)
-            progress.advance(0)
 
     def _send_chunk(
-        self, session_url: str, chunk: bytes, offset: int, total: int, *, what: str
+        self, session_url: str, chunk: _Chunk, offset: int, total: int, *, what: str, progress: Progress
     ) -> int | None:
         """PUT one chunk at ``offset``; return the bytes the server then holds (None: complete).
 
@@ -224,12 +286,13 @@ class SignedUrlClient:
                 if held is None or held != offset:
                     return held
             resync = True
-            end = offset + len(chunk) - 1
+            progress.seek(offset)
+            end = offset + chunk.length - 1
             response = self._send(
                 "PUT",
                 session_url,
                 what=what,
-                data=chunk,
+                data=chunk.body(progress),
                 headers={"Content-Range": f"bytes {offset}-{end}/{total}"},
             )
             return self._persisted(response, what=what)
