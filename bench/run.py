@@ -70,12 +70,19 @@ TRANSFER_ROUNDS = 3
 
 
 def fastest_of(rounds: int, contenders: dict[str, Any]) -> dict[str, dict]:
-    """Run each contender ``rounds`` times, in turn (a, b, a, b, ...); each one's fastest run,
-    with the times of all its runs as ``runs_s``."""
+    """Run each contender ``rounds`` times, in turn, each round starting one further along
+    (a b c, b c a, c a b): each one's fastest run, with the times of all its runs as ``runs_s``.
+
+    Rotating the order gives each contender a turn first: uploads slow down after the ones just
+    before them (the emulator still writing their 200 MB and results), so a fixed order made the
+    last contender pay for the others in every round.
+    """
     runs: dict[str, list[dict]] = {name: [] for name in contenders}
-    for _ in range(rounds):
-        for name, call in contenders.items():
-            runs[name].append(call())
+    names = list(contenders)
+    for round_ in range(rounds):
+        start = round_ % len(names)
+        for name in names[start:] + names[:start]:
+            runs[name].append(contenders[name]())
     return {
         name: {**min(results, key=_seconds), "runs_s": [round(r["seconds"], 3) for r in results]}
         for name, results in runs.items()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from airflow.sdk import ObjectStoragePath
 
 from x_compliance.exceptions import IdFileChangedError, InvalidIdError
 from x_compliance.files.ids import iter_id_blocks, iter_verified_blocks, validate_ids
+from x_compliance.files.lines import iter_line_blocks
 
 
 def _write(tmp_path, data: bytes):
@@ -60,6 +63,29 @@ def test_line_numbers_stay_right_across_blocks(tmp_path):
     with pytest.raises(InvalidIdError) as exc:
         validate_ids_small_blocks(path)
     assert exc.value.line_number == 5000
+
+
+def test_lines_as_long_are_read_in_whole_lines_and_still_numbered_right(tmp_path):
+    """A 4096-byte block holds 204 lines of 20 bytes and 16 bytes of the next: the second read
+    is 16 bytes short, so from then on each read ends on a line (nothing carried and joined on)."""
+    lines = [b"%d" % (10**18 + i) for i in range(5000)]
+    data = b"\n".join(lines) + b"\n"
+    reads = []
+
+    class Recording(io.BytesIO):
+        def read(self, size=-1):
+            reads.append(size)
+            return super().read(size)
+
+    blocks = list(iter_line_blocks(Recording(data), 4096, max_line=20, source="ids.txt"))
+    assert reads[:4] == [4096, 4080 - 16, 4080, 4080]
+    assert [len(block) for block, _, _ in blocks[:3]] == [4080, 4080, 4080]
+    assert [first for _, first, _ in blocks[:3]] == [1, 205, 409]
+    assert b"".join(block for block, _, _ in blocks) == data
+    lines[4321] = b"1" * 18 + b"x"  # as long as the others: found by the check of whole lines
+    with pytest.raises(InvalidIdError) as exc:
+        validate_ids(_write(tmp_path, b"\n".join(lines) + b"\n"))
+    assert (exc.value.line_number, exc.value.value) == (4322, "1" * 18 + "x")
 
 
 def validate_ids_small_blocks(path):

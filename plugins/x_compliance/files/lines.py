@@ -56,7 +56,10 @@ def iter_line_blocks(
                 # Lines that look all as long (an exported ID file): read whole lines from now
                 # on, so blocks need neither the carry joined on nor the tail cut off (two copies).
                 size = max(block_size // width, 1) * width
-            reading = pool.submit(fh.read, size)
+            # Less a short carry, so that once lines are as long the next block ends on a line
+            # (reading whole blocks after a 4-byte carry joined and cut every block: 0.05 s of
+            # the 0.17 s a 10M-ID file took to validate).
+            reading = pool.submit(fh.read, size - len(carry) if len(carry) < size // 2 else size)
             if block:
                 vouched = vouch(block) if vouch is not None else None
                 if vouched is None:
