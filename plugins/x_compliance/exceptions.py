@@ -136,14 +136,15 @@ class InvalidIdError(XComplianceError, AirflowFailException):
 
 
 class IdFileChangedError(XComplianceError):
-    """An ID file changed between its validation and its upload: the upload stopped before the
-    changed block, so X got none of it (a retry validates the file again)."""
+    """An ID file changed while it was being uploaded (after its validation, or its size was
+    taken): the upload stopped before the changed block, so X got none of it (a retry reads
+    the file again)."""
 
     def __init__(self, source: str, offset: int, *, job_id: str | None = None) -> None:
         where = f"job {job_id}: " if job_id else ""
         super().__init__(
-            f"{where}{source} changed after it was validated (at byte {offset:,}); the upload "
-            "stopped before the changed bytes"
+            f"{where}{source} changed while it was being uploaded (at byte {offset:,}); the "
+            "upload stopped before the changed bytes"
         )
         self.source = source
         self.offset = offset

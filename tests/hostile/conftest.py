@@ -1,10 +1,12 @@
 """What every hostile case measures: time and peak memory (generous bounds, measured here, not
-guessed), scratch files left behind, and whether the warehouse changed."""
+guessed), scratch files left behind, threads left running, and whether the warehouse changed."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
+import re
 import sqlite3
 import tempfile
 import threading
@@ -19,6 +21,26 @@ import psutil
 import pytest
 
 WAREHOUSE_END = datetime(2026, 11, 21, tzinfo=UTC)
+# The provider's own threads: reading ahead in a file, parsing JSON, reading ahead for an upload,
+# taking CRCs (the emulator's, in this process too, are named otherwise).
+PROVIDER_THREAD = re.compile(r"x-compliance-(read|json|ahead|crc)_")
+
+
+@pytest.fixture(autouse=True)
+def no_reader_left_to_the_collector() -> Iterator[None]:
+    """Every reader a step opens is closed by the time the step returns or raises, never left
+    for the garbage collector to close: its thread would then be joined wherever a collection
+    happens to run, which can deadlock (inside ``threading``'s own lock when a thread starts:
+    a parse hung five minutes so). With the collector off, such a reader shows as a thread
+    still alive when the test ends."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+        alive = sorted(t.name for t in threading.enumerate() if PROVIDER_THREAD.match(t.name))
+        assert not alive, f"threads of readers nobody closed: {alive}"
+    finally:
+        gc.enable()
 
 
 @dataclass

@@ -17,10 +17,12 @@ import pytest
 
 from tests.conftest import TOKEN
 from tests.hostile.conftest import bounded
+from tests.provider.conftest import expected_results, wait_for_status
 from x_compliance.exceptions import InvalidIdError, ResultsTooLargeError, TransferError
 from x_compliance.files.limits import MIN_RESULTS_CAP
 from x_compliance.files.normalize import normalize_results
-from x_compliance.hooks.jobs import ComplianceJob
+from x_compliance.files.results import iter_results
+from x_compliance.hooks.jobs import ComplianceJob, JobStatus
 from x_compliance.hooks.storage import RESUMABLE_QUANTUM
 from x_compliance.hooks.x_compliance import XComplianceHook
 from x_compliance_emulator import Fault
@@ -123,6 +125,30 @@ def test_a_failed_upload_sends_nothing_and_leaves_no_file(emulator, tmp_path, sc
     assert exc.value.line_number == 200_001 and "nothing was uploaded" in str(exc.value)
     assert emulator.emulator.stats["bytes_uploaded"] == 0
     assert not [p for p in (tmp_path / "emulator").rglob("*") if p.is_file() and "upload" in p.name]
+
+
+def test_a_bad_line_stops_a_resumable_upload_unfinished(emulator, tmp_path, scratch, monkeypatch):
+    """A resumable upload checks each block as it goes: the chunks before the bad line reach X,
+    the object never completes, and the job takes the mended file as if nothing had been sent."""
+    _conn(monkeypatch, emulator.url)
+    hook = XComplianceHook(max_attempts=2, timeout=10)
+    good = b"".join(b"%d\n" % (10**18 + i) for i in range(300_000))  # 6 MB: two blocks
+    ids = tmp_path / "ids.txt"
+    ids.write_bytes(good + b"12x\n")
+    job = hook.create_job("tweets", resumable=True)
+    with pytest.raises(InvalidIdError) as exc:
+        hook.upload_ids(job, ids, chunk_size=RESUMABLE_QUANTUM)
+    assert exc.value.line_number == 300_001 and "unfinished, so X has none of the file" in str(exc.value)
+    assert emulator.emulator.stats["bytes_uploaded"] >= RESUMABLE_QUANTUM  # it was on its way
+    assert hook.get_job(job.id).status is JobStatus.CREATED
+    assert not [p for p in (tmp_path / "emulator").rglob("upload-*") if p.is_file()]
+    ids.write_bytes(good)
+    report = hook.upload_ids(job, ids)
+    assert (report.ids, report.bytes) == (300_000, len(good))
+    done = wait_for_status(hook, emulator, job.id, JobStatus.COMPLETE)
+    hook.download_results(done, tmp_path / "results.jsonl")
+    got = {r.id: r.reason for r in iter_results(tmp_path / "results.jsonl")}
+    assert got == expected_results(emulator, "tweets", ids)
 
 
 # A resumable upload goes on from what arrived, so only a drop before any byte stops it.

@@ -6,6 +6,7 @@ import logging
 import re
 
 import pytest
+from airflow.sdk import ObjectStoragePath
 
 from tests.conftest import TOKEN
 from tests.provider.conftest import expected_results, status_count, wait_for_status
@@ -69,13 +70,26 @@ def test_plain_upload_restarts_after_a_drop(hook, emulator, tmp_path, id_file):
     assert emulator.emulator.stats["bytes_uploaded"] == 100_000 + path.stat().st_size
 
 
-def test_messy_file_is_uploaded_normalized(hook, emulator, tmp_path):
+@pytest.mark.parametrize("resumable", [False, True], ids=["plain", "resumable"])
+def test_messy_file_is_uploaded_normalized(hook, emulator, tmp_path, resumable, capfd):
     path = tmp_path / "messy.txt"
     ids = [str(1_200_000_000_000_000_000 + i * 99_991) for i in range(3000)]
     path.write_bytes(b"\xef\xbb\xbf" + b"\r\n\r\n".join(f"  {i} ".encode() for i in ids))
-    _, got, _ = _cycle(hook, emulator, tmp_path, path, job_type="users")
+    report, got, _ = _cycle(hook, emulator, tmp_path, path, job_type="users", resumable=resumable)
     expected = {i: emulator.emulator.fate("users", i) for i in ids}
     assert got == {i: r for i, r in expected.items() if r}
+    assert (report.ids, report.bytes) == (3000, 20 * 3000)
+    # A resumable upload checks a file as it goes only when it is sent as it stands.
+    printed = capfd.readouterr()  # the hook's log goes through structlog to the console
+    assert ("has lines to normalize: validating all of it first" in printed.out + printed.err) == resumable
+
+
+def test_a_resumable_upload_reads_an_object_storage_path(hook, emulator, tmp_path, id_file):
+    path = id_file(30_000)
+    source = ObjectStoragePath(f"file://{path}")
+    report, got, _ = _cycle(hook, emulator, tmp_path, source, resumable=True, chunk_size=RESUMABLE_QUANTUM)
+    assert (report.ids, report.bytes) == (30_000, path.stat().st_size)
+    assert got == expected_results(emulator, "tweets", path)
 
 
 def test_download_resumes_after_a_drop(hook, emulator, tmp_path, id_file):
@@ -143,12 +157,15 @@ def test_only_created_jobs_take_uploads_and_only_complete_ones_give_results(
             hook.upload_ids(running, id_file(10))
 
 
-def test_empty_file_is_refused_before_sending(hook, emulator, tmp_path):
-    job = hook.create_job("tweets")
+@pytest.mark.parametrize("resumable", [False, True], ids=["plain", "resumable"])
+@pytest.mark.parametrize("content", [b"", b"\n\n"], ids=["empty", "blank-lines"])
+def test_empty_file_is_refused_before_sending(hook, emulator, tmp_path, resumable, content):
+    job = hook.create_job("tweets", resumable=resumable)
     empty = tmp_path / "empty.txt"
-    empty.write_bytes(b"\n\n")
+    empty.write_bytes(content)
     with pytest.raises(XComplianceError, match="no IDs"):
         hook.upload_ids(job, empty)
+    assert hook.get_job(job.id).status is JobStatus.CREATED
 
 
 def test_no_secret_reaches_the_logs(hook, emulator, tmp_path, id_file, caplog, capfd):

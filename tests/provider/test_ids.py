@@ -8,7 +8,13 @@ import pytest
 from airflow.sdk import ObjectStoragePath
 
 from x_compliance.exceptions import IdFileChangedError, InvalidIdError
-from x_compliance.files.ids import iter_id_blocks, iter_verified_blocks, validate_ids
+from x_compliance.files.ids import (
+    NotAsItStands,
+    iter_checked_blocks,
+    iter_id_blocks,
+    iter_verified_blocks,
+    validate_ids,
+)
 from x_compliance.files.lines import iter_line_blocks
 
 
@@ -108,6 +114,55 @@ def test_a_clean_file_is_sent_as_validated_and_a_change_stops_it(tmp_path):
     with pytest.raises(IdFileChangedError):
         for _ in iter_verified_blocks(path, stats):
             pass
+
+
+def _checked(path, size: int, sent: list[bytes]) -> None:
+    """Run :func:`iter_checked_blocks` over 200-byte blocks, keeping what it yields in ``sent``."""
+    for block, _ in iter_checked_blocks(path, size, block_size=200, job_id="5"):
+        sent.append(block)
+
+
+def test_a_file_checked_as_it_is_sent_comes_out_as_it_stands(tmp_path):
+    data = b"".join(b"%d\n" % (10**18 + i) for i in range(100))  # 2,000 bytes: ten blocks
+    path = _write(tmp_path, data)
+    blocks = list(iter_checked_blocks(path, len(data), block_size=200))
+    assert b"".join(block for block, _ in blocks) == data and sum(n for _, n in blocks) == 100
+    assert len(blocks) == 10
+
+
+@pytest.mark.parametrize(
+    "declared", [1_990, 1_000, 2_010], ids=["grew-in-a-block", "grew-at-a-block", "shrank"]
+)
+def test_a_file_that_is_not_the_declared_size_never_yields_its_last_byte(tmp_path, declared):
+    """The transfer declared ``declared`` bytes: a longer file stops before the block that would
+    reach them (also when they end on a block's edge), a shorter one after its last block."""
+    data = b"".join(b"%d\n" % (10**18 + i) for i in range(100))
+    path = _write(tmp_path, data)
+    sent: list[bytes] = []
+    with pytest.raises(IdFileChangedError, match=r"job 5: .*ids.txt changed while it was being uploaded"):
+        _checked(path, declared, sent)
+    assert sum(map(len, sent)) < declared  # the transfer never completes
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"1\n2\r\n3\n", b"1\n2\n3", b"\xef\xbb\xbf1\n2\n", b"1\n\n2\n"],
+    ids=["crlf", "no-newline", "bom", "blank"],
+)
+def test_a_file_checked_as_it_is_sent_must_stand_as_it_is(tmp_path, data):
+    path = _write(tmp_path, data)
+    with pytest.raises(NotAsItStands):
+        _checked(path, len(data), [])
+
+
+def test_a_bad_line_checked_as_it_is_sent_stops_before_its_block(tmp_path):
+    data = b"".join(b"%d\n" % (10**18 + i) for i in range(50)) + b"12x\n"
+    path = _write(tmp_path, data)
+    sent: list[bytes] = []
+    with pytest.raises(InvalidIdError) as exc:
+        _checked(path, len(data), sent)
+    assert exc.value.line_number == 51 and "unfinished, so X has none of the file" in str(exc.value)
+    assert sum(map(len, sent)) == 1_000  # the five blocks before the bad one
 
 
 def test_a_file_to_normalize_is_checked_again_as_it_is_sent(tmp_path):

@@ -18,9 +18,11 @@ import re
 import zlib
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from functools import lru_cache
 from os import PathLike
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
@@ -91,20 +93,31 @@ def _arrow_scalars() -> tuple[Any, Any]:
     return nineteen[0], maximum[0]
 
 
-def open_source(source: Any, mode: str = "rb") -> IO[bytes]:
-    """Open a path string, ``pathlib.Path`` or ``ObjectStoragePath`` (s3://, gs://, file://).
+def _as_path(source: Any) -> Any:
+    """``source`` as something with ``open`` and ``stat``: itself when it has them, a
+    ``pathlib.Path`` for a plain local path (no ``scheme://``), else an ``ObjectStoragePath``.
 
-    A plain local path (no ``scheme://``) opens with :func:`open`: importing ``ObjectStoragePath``
-    (fsspec, universal-pathlib) costs 0.25 s, the third of a 10M-ID upload (``make bench``).
+    Importing ``ObjectStoragePath`` (fsspec, universal-pathlib) costs 0.25 s, the third of a
+    10M-ID upload (``make bench``), so a local path never does.
     """
     if hasattr(source, "open"):
-        return source.open(mode)
+        return source
     text = os.fspath(source) if isinstance(source, PathLike) else source
     if isinstance(text, str) and "://" not in text:
-        return open(text, mode)
+        return Path(text)
     from airflow.sdk import ObjectStoragePath
 
-    return ObjectStoragePath(text).open(mode)
+    return ObjectStoragePath(text)
+
+
+def open_source(source: Any, mode: str = "rb") -> IO[bytes]:
+    """Open a path string, ``pathlib.Path`` or ``ObjectStoragePath`` (s3://, gs://, file://)."""
+    return _as_path(source).open(mode)
+
+
+def source_size(source: Any) -> int:
+    """The size in bytes of what :func:`open_source` reads."""
+    return _as_path(source).stat().st_size
 
 
 def source_name(source: Any) -> str:
@@ -165,17 +178,18 @@ def iter_id_blocks(
         blocks = iter_line_blocks(
             fh, block_size, max_line=MAX_ID_LINE, source=name, job_id=job_id, vouch=_clean_lines
         )
-        for block, line, count in blocks:
-            if count is not None:  # every line already an ID: sent as it is
-                yield block, count, len(block)
-                continue
-            whole = block if block.endswith(b"\n") else block + b"\n"
-            count = _clean_lines(whole)
-            if count is None:
-                normalized, count = _normalize_block(whole, name, line, job_id, outcome)
-            else:
-                normalized = whole
-            yield normalized, count, len(block)
+        with closing(blocks):  # its read-ahead thread stops here, not when collected
+            for block, line, count in blocks:
+                if count is not None:  # every line already an ID: sent as it is
+                    yield block, count, len(block)
+                    continue
+                whole = block if block.endswith(b"\n") else block + b"\n"
+                count = _clean_lines(whole)
+                if count is None:
+                    normalized, count = _normalize_block(whole, name, line, job_id, outcome)
+                else:
+                    normalized = whole
+                yield normalized, count, len(block)
 
 
 def _clean_lines(block: bytes) -> int | None:
@@ -253,8 +267,11 @@ def validate_ids(source: Any, *, job_id: str | None = None) -> IdFileStats:
     """
     ids = upload_bytes = source_bytes = 0
     blocks: list[tuple[int, int, Future[int]]] | None = []
-    with ThreadPoolExecutor(1, thread_name_prefix="x-compliance-crc") as pool:
-        for normalized, count, consumed in iter_id_blocks(source, job_id=job_id):
+    with (
+        ThreadPoolExecutor(1, thread_name_prefix="x-compliance-crc") as pool,
+        closing(iter_id_blocks(source, job_id=job_id)) as read,
+    ):
+        for normalized, count, consumed in read:
             ids += count
             upload_bytes += len(normalized)
             source_bytes += consumed
@@ -278,8 +295,9 @@ def iter_verified_blocks(
     through :func:`iter_id_blocks` again instead.
     """
     if stats.blocks is None:
-        for normalized, count, _ in iter_id_blocks(source, job_id=job_id):
-            yield normalized, count
+        with closing(iter_id_blocks(source, job_id=job_id)) as read:
+            for normalized, count, _ in read:
+                yield normalized, count
         return
     name = source_name(source)
     offset = 0
@@ -299,3 +317,38 @@ def _read_exactly(fh: IO[bytes], size: int) -> bytes:
     while len(data) < size and (more := fh.read(size - len(data))):
         data += more
     return data
+
+
+class NotAsItStands(Exception):
+    """A block of an ID file would be sent other than as it stands (a BOM, ``\\r\\n``, padding,
+    blank lines, no final newline): its upload's size is not the file's, so the caller
+    validates the whole file first instead. A signal between this module and the hook."""
+
+
+UNFINISHED = "the upload stopped there unfinished, so X has none of the file"
+
+
+def iter_checked_blocks(
+    source: Any, size: int, *, block_size: int = BLOCK_SIZE, job_id: str | None = None
+) -> Iterator[tuple[bytes, int]]:
+    """Yield ``(bytes, ids)`` of ``source`` read once, every block checked before it is yielded,
+    for a transfer that declared ``size`` bytes (the file's) before the first was read.
+
+    For an upload that X keeps nothing of until its last byte (a resumable one): a bad line
+    raises :class:`InvalidIdError` and a file that is not ``size`` bytes long
+    :class:`IdFileChangedError`, both before the block at fault is yielded, so the last byte is
+    never sent (the last block waits until the file is known to end there). A block that is
+    not sent as it stands raises :class:`NotAsItStands`.
+    """
+    name = source_name(source)
+    sent = 0
+    with closing(iter_id_blocks(source, block_size=block_size, job_id=job_id, outcome=UNFINISHED)) as blocks:
+        for data, count, consumed in blocks:
+            if len(data) != consumed:
+                raise NotAsItStands(name)
+            sent += consumed
+            if sent > size or (sent == size and next(blocks, None) is not None):
+                raise IdFileChangedError(name, min(sent, size), job_id=job_id)
+            yield data, count
+    if sent != size:
+        raise IdFileChangedError(name, sent, job_id=job_id)

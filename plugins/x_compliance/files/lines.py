@@ -6,6 +6,10 @@ time), the number of the first line of each block (so an error can name its line
 on line length found in linear time (a 2 GiB line is refused after ``max_line`` bytes, never
 read whole or re-concatenated). pyarrow's own JSON chunker gives none of the line numbers and
 fails on a long line only after buffering it.
+
+The reader's read-ahead thread lives as long as its generator, so whoever iterates one closes
+it (``contextlib.closing``): the thread is then joined there, never by the garbage collector
+wherever a collection happens to run (one inside ``threading``'s own lock deadlocks on it).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections import Counter
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +39,13 @@ def write_results_parquet(raw_file: Path, parquet_file: Path, *, job_id: str) ->
     # A dictionary only pays for the few distinct reasons and actions; ids and timestamps are
     # nearly all distinct, and trying a dictionary on them costs as much as the parsing.
     with pq.ParquetWriter(parquet_file, RESULTS_SCHEMA, use_dictionary=["reason", "action"]) as writer:
-        for table in iter_result_tables(raw_file, job_id=job_id):
-            count_reasons(table, counts)
-            pending.append(table)
-            if sum(len(t) for t in pending) >= BATCH_ROWS:  # row groups of about BATCH_ROWS
-                writer.write_table(pa.concat_tables(pending))
-                pending.clear()
+        with closing(iter_result_tables(raw_file, job_id=job_id)) as tables:
+            for table in tables:
+                count_reasons(table, counts)
+                pending.append(table)
+                if sum(len(t) for t in pending) >= BATCH_ROWS:  # row groups of about BATCH_ROWS
+                    writer.write_table(pa.concat_tables(pending))
+                    pending.clear()
         if pending or not counts:
             writer.write_table(pa.concat_tables(pending) if pending else RESULTS_SCHEMA.empty_table())
     return counts

@@ -12,6 +12,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import closing
 from typing import IO, Any, TypeVar
 
 import requests
@@ -76,11 +77,13 @@ class _SizedBody:
 
 class _ByteQueue:
     """The bytes of ``blocks`` handed out as views of at most a given size, with a way to
-    hand some back (the part of a chunk the server did not keep)."""
+    hand some back (the part of a chunk the server did not keep); ``ids`` counts the IDs of
+    the blocks taken so far."""
 
     def __init__(self, blocks: Iterator[tuple[bytes, int]]) -> None:
         self._blocks = blocks
         self._front: deque[memoryview] = deque()
+        self.ids = 0
 
     def take(self, limit: int) -> memoryview | None:
         """The next at most ``limit`` bytes, or None at the end."""
@@ -90,6 +93,7 @@ class _ByteQueue:
             data = next(self._blocks, None)
             if data is None:
                 return None
+            self.ids += data[1]
             piece = memoryview(data[0])
         if len(piece) > limit:
             self._front.appendleft(piece[limit:])
@@ -189,14 +193,15 @@ class SignedUrlClient:
         def attempt() -> None:
             progress.restart()
 
-            def body() -> Iterator[bytes]:
-                for data, ids in blocks():
+            def body(source: Iterator[tuple[bytes, int]]) -> Iterator[bytes]:
+                for data, ids in source:
                     progress.advance(len(data), ids)
                     yield data
 
-            response = self._send(
-                "PUT", url, what=what, data=_SizedBody(body(), length), headers={"Content-Type": "text/plain"}
-            )
+            with closing(blocks()) as source:  # a dropped attempt's reader stops here
+                data = _SizedBody(body(source), length)
+                headers = {"Content-Type": "text/plain"}
+                response = self._send("PUT", url, what=what, data=data, headers=headers)
             if response.status_code not in (200, 201):
                 self._raise_for(response, what=what, expired=UploadUrlExpiredError)
 
@@ -245,8 +250,9 @@ class SignedUrlClient:
         what: str,
         progress: Progress,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
-    ) -> None:
+    ) -> int:
         """Send ``blocks`` in chunks; after a drop, ask what arrived and go on from there.
+        Returns the number of IDs sent.
 
         Each chunk streams like a plain PUT (the next block is checked while this one goes
         out) from views into the blocks, copying nothing; its bytes are kept until the
@@ -260,8 +266,8 @@ class SignedUrlClient:
             chunk = _Chunk(source, min(chunk_size, total - offset))
             persisted = self._send_chunk(session_url, chunk, offset, total, what=what, progress=progress)
             if persisted is None:
-                progress.seek(total)
-                return
+                progress.seek(total, source.ids)
+                return source.ids
             if persisted < offset or persisted > offset + chunk.pulled:
                 raise XComplianceError(f"{what}: storage reports {persisted} bytes, expected {offset}+")
             source.put_back(chunk.after(persisted - offset))

@@ -10,6 +10,8 @@ async calls share one retry rule (:mod:`x_compliance.hooks.retry`) and one respo
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -22,7 +24,16 @@ from airflow.providers.http.hooks.http import HttpHook
 from airflow.sdk.log import mask_secret
 
 from x_compliance.exceptions import InvalidRequestError, XComplianceError
-from x_compliance.files.ids import id_problem, iter_verified_blocks, open_source, source_name, validate_ids
+from x_compliance.files.ids import (
+    NotAsItStands,
+    id_problem,
+    iter_checked_blocks,
+    iter_verified_blocks,
+    open_source,
+    source_name,
+    source_size,
+    validate_ids,
+)
 from x_compliance.files.limits import results_byte_cap
 from x_compliance.hooks import redact
 from x_compliance.hooks.jobs import ComplianceJob, JobStatus, JobType
@@ -231,15 +242,41 @@ class XComplianceHook(HttpHook):
     def upload_ids(
         self, job: ComplianceJob, source: Any, *, chunk_size: int = DEFAULT_CHUNK_SIZE
     ) -> UploadReport:
-        """Validate every line of ``source`` first, then stream it to the job's upload URL (each
-        block proven by its CRC-32 to be the one validated, or normalized and checked again).
+        """Stream the IDs of ``source`` (a path or ``ObjectStoragePath``) to the job's upload URL,
+        every line checked before it is sent: a bad line raises ``InvalidIdError`` and X gets
+        none of the file. ``UploadUrlExpiredError``: the job is useless, create a new one.
 
-        ``source`` is a path or ``ObjectStoragePath``. Uses the resumable protocol when the job
-        was created resumable; a plain upload restarts after a drop, a resumable one resumes.
-        Raises ``InvalidIdError`` (nothing sent) or ``UploadUrlExpiredError`` (create a new job).
+        A plain upload validates the whole file first, then sends each block proven by its
+        CRC-32 to be the one validated: a PUT cut short is not trusted to leave nothing. A
+        resumable upload leaves X nothing until its last byte, so a file sent as it stands
+        (every exported one) is checked as it goes, the check hidden behind the transfer
+        (10M IDs, ``make bench``: 0.21 -> 0.15 s); one with lines to normalize is validated
+        first, as for a plain upload. A dropped plain upload restarts, a resumable one resumes.
         """
         if job.status is not JobStatus.CREATED:
             raise XComplianceError(f"{job.describe()} takes no upload: only a created job does")
+        if job.resumable and (size := source_size(source)):
+            try:
+                return self._upload_checked_as_sent(job, source, size, chunk_size)
+            except NotAsItStands:
+                self.log.info("%s has lines to normalize: validating all of it first", source_name(source))
+        return self._upload_validated(job, source, chunk_size)
+
+    def _upload_checked_as_sent(
+        self, job: ComplianceJob, source: Any, size: int, chunk_size: int
+    ) -> UploadReport:
+        self.log.info(
+            "Uploading %s (%s) to %s, every line checked as it goes",
+            source_name(source),
+            human_size(size),
+            job.describe(),
+        )
+        progress = Progress(self.log, "Uploaded", total_bytes=size)
+        blocks = read_ahead(iter_checked_blocks(source, size, job_id=job.id))
+        ids = self._put_resumable(job, blocks, size, progress, chunk_size)
+        return self._uploaded(job, ids, size, progress)
+
+    def _upload_validated(self, job: ComplianceJob, source: Any, chunk_size: int) -> UploadReport:
         name = source_name(source)
         stats = validate_ids(source, job_id=job.id)
         if stats.ids == 0:
@@ -252,21 +289,37 @@ class XComplianceHook(HttpHook):
             job.describe(),
         )
         progress = Progress(self.log, "Uploaded", total_bytes=stats.upload_bytes, total_ids=stats.ids)
-        what = f"upload to job {job.id}"
 
         def blocks():
             return read_ahead(iter_verified_blocks(source, stats, job_id=job.id))
 
         if job.resumable:
-            session_url = self.storage.start_resumable(job.upload_url, what=what)
-            redact.mask_signed_url(session_url)
-            self.storage.put_resumable(
-                session_url, blocks(), stats.upload_bytes, what=what, progress=progress, chunk_size=chunk_size
-            )
+            self._put_resumable(job, blocks(), stats.upload_bytes, progress, chunk_size)
         else:
+            what = f"upload to job {job.id}"
             self.storage.put_plain(job.upload_url, blocks, stats.upload_bytes, what=what, progress=progress)
+        return self._uploaded(job, stats.ids, stats.upload_bytes, progress)
+
+    def _put_resumable(
+        self,
+        job: ComplianceJob,
+        blocks: Iterator[tuple[bytes, int]],
+        total: int,
+        progress: Progress,
+        chunk_size: int,
+    ) -> int:
+        """Open a resumable session (its URL masked: it is a credential) and send ``blocks``."""
+        what = f"upload to job {job.id}"
+        session_url = self.storage.start_resumable(job.upload_url, what=what)
+        redact.mask_signed_url(session_url)
+        with closing(blocks):
+            return self.storage.put_resumable(
+                session_url, blocks, total, what=what, progress=progress, chunk_size=chunk_size
+            )
+
+    def _uploaded(self, job: ComplianceJob, ids: int, nbytes: int, progress: Progress) -> UploadReport:
         self.log.info("Upload to job %s done: %s", job.id, progress.line())
-        return UploadReport(job.id, stats.ids, stats.upload_bytes, round(progress.seconds, 3), job.resumable)
+        return UploadReport(job.id, ids, nbytes, round(progress.seconds, 3), job.resumable)
 
     def download_results(
         self,

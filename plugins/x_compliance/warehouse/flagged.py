@@ -8,6 +8,7 @@ never as Python strings, so 10M results fit in about 120 MB and 1M in 12 MB.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,6 +122,9 @@ def _first_per_id(ids: list[np.ndarray], codes: list[np.ndarray], reasons: list[
     return Flagged(all_ids[first], np.concatenate(codes)[order[first]], reasons)
 
 
+NOTHING_APPLIED = "nothing was applied"
+
+
 def check_all_uploaded(flagged: Flagged, ids_path: Any, *, job_id: str) -> None:
     """Every result must be an ID we sent: anything else means the wrong file or the wrong job.
 
@@ -129,13 +133,13 @@ def check_all_uploaded(flagged: Flagged, ids_path: Any, *, job_id: str) -> None:
     wanted = flagged.ids  # sorted and unique
     found = np.zeros(len(wanted), dtype=bool)
     if len(wanted):
-        for normalized, _, _ in iter_id_blocks(
-            ids_path, block_size=ID_CHUNK_BYTES, job_id=job_id, outcome="nothing was applied"
-        ):
-            sent = id_values(normalized)
-            at = np.searchsorted(wanted, sent)
-            at[at == len(wanted)] = 0  # past the end: compare with any element, it cannot match
-            found[at[wanted[at] == sent]] = True
+        read = iter_id_blocks(ids_path, block_size=ID_CHUNK_BYTES, job_id=job_id, outcome=NOTHING_APPLIED)
+        with closing(read):
+            for normalized, _, _ in read:
+                sent = id_values(normalized)
+                at = np.searchsorted(wanted, sent)
+                at[at == len(wanted)] = 0  # past the end: compare with any element, it cannot match
+                found[at[wanted[at] == sent]] = True
     if not found.all():
         stray = wanted[~found][:5].tolist()
         raise XComplianceError(
