@@ -1,7 +1,7 @@
 """Turn the measurements into the printed table and the JSON file.
 
-The targets (each stage within 1.5x the limit at 10M IDs, the cycle (the stages' sum, the
-resumable upload left out) within 1.3x the limits' sum; peak RSS at most 300 MB and flat in
+The targets (each stage within 1.5x the limit at 10M IDs, the cycle (the stages' sum, with
+the upload the DAG makes) within 1.3x the limits' sum; peak RSS at most 300 MB and flat in
 N) are shown beside the figures, never asserted: a benchmark reports, the reader judges.
 """
 
@@ -52,8 +52,11 @@ def rows(stages: dict[str, dict]) -> list[dict]:
 
 
 def _cycle(stage_rows: list[dict]) -> dict:
-    """The stages one run goes through, end to end: a job's plain upload, not the resumable one."""
-    counted = [r for r in stage_rows if "resumable" not in r["stage"]]
+    """The stages one run of the tweets DAG goes through, end to end. Its upload is resumable
+    (what a warehouse run asks for, and the operators' default from 8 MB), so that one counts
+    when it was measured, else the plain PUT; both have the same limit."""
+    uploads = [r["stage"] for r in stage_rows if r["stage"].startswith("upload")]
+    counted = [r for r in stage_rows if r["stage"] not in uploads or r["stage"] == max(uploads, key=len)]
     ours = sum(r["ours_s"] for r in counted)
     limits = [r["limit_s"] for r in counted]
     limit = sum(limits) if None not in limits else None
