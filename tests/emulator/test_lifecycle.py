@@ -188,3 +188,26 @@ def test_resumable_flag_is_echoed(api: XApi) -> None:
     job = api.create_job("tweets", resumable=True)
     assert job["resumable"] is True
     assert api.job(job["id"])["resumable"] is True
+
+
+def test_an_emulator_left_running_keeps_only_files_a_url_can_still_reach(api: XApi, emulator) -> None:
+    """X has read an upload once its results exist; results go when their download URL lapses,
+    an unfinished resumable session when its lifetime ends (looked at as each job is made)."""
+    done, text = run_job(api, emulator, "tweets", snowflakes(2000))
+    folder = emulator.emulator.store.get(done["id"]).directory
+    assert sorted(p.name for p in folder.glob("*.*") if p.suffix != ".json") == ["results.jsonl"]
+    assert requests.get(done["download_url"]).text == text  # the results are still whole
+    users = api.create_job("users", resumable=True)
+    session = requests.post(
+        users["upload_url"],
+        headers={"Content-Type": "text/plain", "Content-Length": "0", "x-goog-resumable": "start"},
+    ).headers["Location"]
+    chunk = id_file(snowflakes(13_108))[: 256 * 1024]  # one whole chunk of a larger file
+    requests.put(session, data=chunk, headers={"Content-Range": f"bytes 0-{len(chunk) - 1}/*"})
+    users_folder = emulator.emulator.store.get(users["id"]).directory
+    assert [p.name for p in users_folder.glob("*.part")] == ["session-0.part"]
+    emulator.emulator.clock.advance(8 * 86400)  # past the download window and the session's life
+    api.create_job("tweets")
+    assert not (folder / "results.jsonl").exists() and not list(users_folder.glob("*.part"))
+    expired = requests.get(done["download_url"])
+    assert expired.status_code == 400 and "ExpiredToken" in expired.text

@@ -62,6 +62,7 @@ class JobStore:
         config: EmulatorConfig,
     ) -> Job:
         with self.lock:
+            self.drop_lapsed_files(now)
             if any(j.blocks_new_job(now, config.created_blocks) for j in self.of(token, job_type)):
                 raise ConflictError(job_type)
             job_id = self._next_id(now)
@@ -106,6 +107,19 @@ class JobStore:
             save_job(job)
             self._jobs[job_id] = job
             return job
+
+    def drop_lapsed_files(self, now: float) -> None:
+        """Delete what no signed URL can reach any more, as GCS lets such objects go: results
+        past their download URL's expiry, resumable sessions past their lifetime and never
+        finished. Called as each job is created, so an emulator left running holds about a
+        download window's worth of files, not every job it ever ran."""
+        with self.lock:
+            for job in self._jobs.values():
+                if now > job.download_expires_at:  # the signed URL's own rule
+                    job.results_path.unlink(missing_ok=True)
+                for session in job.sessions.values():
+                    if not session.done and now > session.expires_at:
+                        session.path.unlink(missing_ok=True)
 
     def save(self, job: Job) -> None:
         """Record a job's changed state on disk; called after each transition."""

@@ -121,3 +121,6 @@ class Processor:
             )
             job.results_ready = True
             self._on_published(job)
+            # X has read the file and nothing reads it again (a re-upload is a new generation):
+            # an emulator left running keeps no 200 MB per 10M-ID job it no longer needs.
+            job.upload_path(generation).unlink(missing_ok=True)
