@@ -1,38 +1,47 @@
 """Provider metadata read by Airflow through the ``apache_airflow_provider`` entry point.
 
-It registers the ``x_compliance`` connection type and its form: the host (X's API by default,
-the emulator in development) and the bearer token in the password field, which Airflow stores
-encrypted and masks everywhere; the plugin with the Compliance page; the operators' extra link.
+The same shape as the providers Airflow ships (their ``provider.yaml``): every hook, operator,
+sensor and trigger module, the ``x_compliance`` connection type and its form (the API base URL,
+X's by default, the emulator in development; the bearer token in the password field, which
+Airflow stores encrypted and masks everywhere), the extra link and the plugin with the
+Compliance page. The Providers page and the provider registry read it; a test checks it
+against Airflow's own schema and imports every module it names.
 """
 
 from __future__ import annotations
 
 from x_compliance.version import __version__
 
+INTEGRATION = "X Compliance"
+
+
+def _modules(*names: str) -> list[dict]:
+    return [{"integration-name": INTEGRATION, "python-modules": [f"x_compliance.{name}" for name in names]}]
+
 
 def get_provider_info() -> dict:
     return {
         "package-name": "x-compliance",
-        "name": "X Compliance",
+        "name": INTEGRATION,
         "description": "Keep data pulled from X in compliance: X's batch compliance API as Airflow tasks.",
+        "state": "ready",
         "versions": [__version__],
         "integrations": [
             {
-                "integration-name": "X Compliance",
+                "integration-name": INTEGRATION,
                 "external-doc-url": "https://docs.x.com/x-api/compliance/batch-compliance/introduction",
                 "tags": ["service"],
             }
         ],
-        "plugins": [{"name": "x_compliance", "plugin-class": "x_compliance.ui.plugin.XCompliancePlugin"}],
-        "extra-links": ["x_compliance.operators.links.XComplianceJobLink"],
-        "hooks": [
-            {"integration-name": "X Compliance", "python-modules": ["x_compliance.hooks.x_compliance"]}
-        ],
+        "hooks": _modules("hooks.x_compliance"),
+        "operators": _modules("operators.create", "operators.upload", "operators.download", "operators.job"),
+        "sensors": _modules("sensors.job"),
+        "triggers": _modules("triggers.job"),
         "connection-types": [
             {
                 "connection-type": "x_compliance",
                 "hook-class-name": "x_compliance.hooks.x_compliance.XComplianceHook",
-                "hook-name": "X Compliance",
+                "hook-name": INTEGRATION,
                 "ui-field-behaviour": {
                     "hidden-fields": ["login", "schema", "port"],
                     "relabeling": {"password": "Bearer token", "host": "API base URL"},
@@ -50,4 +59,6 @@ def get_provider_info() -> dict:
                 },
             }
         ],
+        "extra-links": ["x_compliance.operators.links.XComplianceJobLink"],
+        "plugins": [{"name": "x_compliance", "plugin-class": "x_compliance.ui.plugin.XCompliancePlugin"}],
     }
