@@ -17,7 +17,7 @@ class PageApp:
     """The page's ASGI app, built on its first request.
 
     Every Airflow component loads plugins (the scheduler, workers, the triggerer), and importing
-    the API server's authentication takes about 1.5 s: only the API server should pay it.
+    the API server's authentication is slow: only the API server should pay for it.
     """
 
     def __init__(self) -> None:

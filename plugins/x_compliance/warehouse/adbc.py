@@ -1,9 +1,8 @@
 """Arrow-native reads of the warehouse through ADBC, for the connections that have a driver.
 
-Through DB-API, 10M ids become 10M Python ints before a line is written; an ADBC driver hands
-over int64 columns in C (10M ids, ``make bench``: 2.6 s against 6.2 s through DB-API on
-SQLite, where the ``sqlite3`` CLI takes 1.8 s; 1.9 s on PostgreSQL, where ``psql``'s ``\\copy``
-takes 1.8 s). SQLite (``adbc-driver-sqlite``) and PostgreSQL (``adbc-driver-postgresql``, in
+Through DB-API, every id becomes a Python int before a line is written; an ADBC driver hands
+over int64 columns in C, which keeps the export near what the database's own CLI takes (the
+benchmark's export stage shows both side by side). SQLite (``adbc-driver-sqlite``) and PostgreSQL (``adbc-driver-postgresql``, in
 the ``postgres`` extra) have one; any other common-sql connection, or one whose driver is not
 installed, gets None and the caller reads through DB-API.
 """
@@ -50,7 +49,7 @@ def arrow_source(sql_hook: Any) -> ArrowSource | None:
     """The ADBC route to ``sql_hook``'s database, or None (no driver: read through DB-API)."""
     kind = getattr(sql_hook, "conn_type", None)
     # The drivers' own modules, not their DB-API ones: ``adbc_driver_manager.dbapi`` imports
-    # pyarrow.dataset and pandas first (0.27 s of every export, half its overhead at 1M ids).
+    # pyarrow.dataset and pandas first, a fixed cost every export would pay for nothing.
     if kind == "sqlite" and _installed("adbc_driver_sqlite"):
         import adbc_driver_sqlite
 
@@ -70,7 +69,7 @@ def arrow_source(sql_hook: Any) -> ArrowSource | None:
             name="adbc-driver-postgresql",
             connect=lambda: adbc_driver_postgresql.connect(uri),
             bind=_literal_query,
-            # Sized in bytes: N int64 ids. Its default (16 MB) cost 80 MB of peak RSS at 10M.
+            # Sized in bytes: N int64 ids. The driver's default batch is larger and raises peak RSS.
             batch_options=lambda rows: {"adbc.postgresql.batch_size_hint_bytes": str(rows * 8)},
         )
     return None
