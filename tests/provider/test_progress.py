@@ -1,4 +1,5 @@
-"""Sizes in transfer logs read as a person would write them."""
+"""Sizes in transfer logs, and durations in wait reports and on the Compliance page, read as a
+person would write them."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import logging
 
 import pytest
 
-from x_compliance.hooks.progress import Progress, human_size
+from x_compliance.hooks.progress import Progress, duration, human_size
 
 
 @pytest.mark.parametrize(
@@ -31,3 +32,21 @@ def test_a_small_upload_no_longer_reads_as_zero_megabytes():
     line = progress.line()
     assert line.startswith("Uploaded 1,181 of 1,181 IDs, 23.6 KB of 23.6 KB (100%) at ")
     assert "0.0" not in line.split(" at ")[0]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (None, "unknown"),
+        (0, "0.0 s"),
+        (4.24, "4.2 s"),
+        (59.94, "59.9 s"),
+        (60, "1 min 0 s"),
+        (725, "12 min 5 s"),
+        (3599.6, "1 h 0 min"),  # rounded to the second first
+        (3600, "1 h 0 min"),
+        (12_000, "3 h 20 min"),
+    ],
+)
+def test_duration(seconds, text):
+    assert duration(seconds) == text

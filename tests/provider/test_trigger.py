@@ -15,9 +15,9 @@ import pytest
 from tests.conftest import TOKEN
 from tests.provider.conftest import status_count
 from tests.provider.runner import first_event
+from x_compliance.hooks import pacing
 from x_compliance.hooks.pacing import RESET_SLACK_SECONDS, next_poll_delay
 from x_compliance.hooks.responses import RateLimit
-from x_compliance.triggers import job as trigger_module
 from x_compliance.triggers.events import ERROR, FINISHED, TIMEOUT, JobEvent
 from x_compliance.triggers.job import XComplianceJobTrigger
 from x_compliance_emulator import Fault
@@ -38,6 +38,26 @@ def test_serialize_round_trip_holds_only_json_and_no_secret(hook):
     assert TOKEN not in text and "X-Goog" not in text and "http" not in text
     clone = XComplianceJobTrigger(**json.loads(text))
     assert clone.serialize() == (classpath, kwargs)
+
+
+def test_a_trigger_serialized_by_an_earlier_version_loads_and_serializes_the_same():
+    """The triggerer rebuilds a deferred trigger from the kwargs stored when it was deferred,
+    maybe by an earlier version of this provider: those exact kwargs must still load."""
+    stored = {
+        "job_id": "1460323737035677698",
+        "x_compliance_conn_id": "x_compliance_default",
+        "poll_interval": 5.0,
+        "max_poll_interval": 900.0,
+        "deadline": 1_900_000_000.0,
+    }
+    assert XComplianceJobTrigger(**stored).serialize() == (CLASSPATH, stored)
+    assert XComplianceJobTrigger(job_id="1").serialize()[1] == {
+        "job_id": "1",
+        "x_compliance_conn_id": "x_compliance_default",
+        "poll_interval": 1.0,
+        "max_poll_interval": 900.0,
+        "deadline": None,
+    }
 
 
 def test_classpath_imports_in_a_fresh_interpreter_started_from_root():
@@ -106,7 +126,8 @@ async def test_unknown_job_is_an_error_event(hook):
 
 
 def _record_delays(monkeypatch) -> list[tuple[RateLimit | None, float, float]]:
-    """Spy on the trigger's pacing: (the headers it paced by, ``waited``, the pause it chose)."""
+    """Spy on the pacing rule every wait follows: (the headers it paced by, ``waited``, the pause
+    it chose)."""
     seen = []
 
     def spy(rate_limit, **kw):
@@ -114,7 +135,7 @@ def _record_delays(monkeypatch) -> list[tuple[RateLimit | None, float, float]]:
         seen.append((rate_limit, kw["waited"], delay))
         return delay
 
-    monkeypatch.setattr(trigger_module, "next_poll_delay", spy)
+    monkeypatch.setattr(pacing, "next_poll_delay", spy)
     return seen
 
 

@@ -16,6 +16,10 @@ Neither ever calls with no calls left, so neither runs into a 429 of its own mak
 
 from __future__ import annotations
 
+import math
+import time
+from dataclasses import dataclass, field
+
 from x_compliance.hooks.responses import RateLimit
 
 # A second of slack past X's reset time: clocks and windows are never exactly aligned.
@@ -56,3 +60,25 @@ def budget_pause(rate_limit: RateLimit | None) -> float:
     if spendable <= 0:
         return to_reset
     return to_reset / (2.0 ** min(spendable, MAX_DOUBLINGS) - 1)
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """The pauses of one wait: :func:`next_poll_delay` over the time waited since ``started``
+    (``time.monotonic()``), and never past ``deadline`` (wall-clock epoch seconds; ``None``: none).
+    """
+
+    floor: float
+    ceiling: float
+    deadline: float | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    def time_left(self) -> float:
+        """Seconds until the deadline (negative once it passed; infinite without one)."""
+        return math.inf if self.deadline is None else self.deadline - time.time()
+
+    def next_pause(self, rate_limit: RateLimit | None) -> float:
+        """The pause before the next status call, given the last response's headers."""
+        waited = time.monotonic() - self.started
+        pause = next_poll_delay(rate_limit, waited=waited, floor=self.floor, ceiling=self.ceiling)
+        return max(min(pause, self.time_left()), 0.0)

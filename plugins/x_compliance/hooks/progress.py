@@ -1,4 +1,5 @@
-"""Progress lines for long transfers, so a user watching the task log sees how far along it is.
+"""Progress lines for long transfers, so a user watching the task log sees how far along it is,
+and sizes and durations as a person says them (:func:`human_size`, :func:`duration`).
 
 At most one line every ``interval`` seconds (plus the last one), whatever the file size.
 """
@@ -19,6 +20,19 @@ def human_size(nbytes: float) -> str:
             break
         size /= 1000
     return f"{int(size):,} B" if unit == "B" else f"{size:,.1f} {unit}"
+
+
+def duration(seconds: float | None) -> str:
+    """``4.2 s``, ``12 min 5 s``, ``3 h 20 min``: how a person says a wait."""
+    if seconds is None:
+        return "unknown"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
 
 
 class Progress:

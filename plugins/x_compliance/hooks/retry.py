@@ -2,6 +2,7 @@
 
 Retry what time can fix: 429 (wait until X's window resets, bounded), 5xx and broken
 connections (exponential backoff with jitter). Never retry other 4xx: they will not change.
+A failed call is told by :func:`error_text`, here and in every wait.
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, TRANSIENT_ERRORS)
 
 
+def error_text(exc: BaseException) -> str:
+    """How an error is told in logs, events and messages: our own errors in full (they never
+    carry a URL), any other only by its class (its message may quote a signed URL, a credential)."""
+    return str(exc) if isinstance(exc, XComplianceError) else type(exc).__name__
+
+
 class WaitForRateLimitOrBackoff(tenacity.wait.wait_base):
     """After a 429 wait until the window resets (+1 s, at most ``max_rate_limit_wait``);
     after anything else back off exponentially with jitter."""
@@ -54,9 +61,7 @@ class WaitForRateLimitOrBackoff(tenacity.wait.wait_base):
 def _log_before_sleep(retry_state: tenacity.RetryCallState) -> None:
     exc = retry_state.outcome.exception() if retry_state.outcome else None
     wait = retry_state.next_action.sleep if retry_state.next_action else 0
-    # Our own messages never carry a URL; a transport error's message may (signed URLs are
-    # credentials), so only its class is logged.
-    why = str(exc) if isinstance(exc, XComplianceError) else exc.__class__.__name__
+    why = error_text(exc) if exc is not None else "no answer"
     log.warning("Attempt %d failed (%s); retrying in %.1fs", retry_state.attempt_number, why, wait)
 
 

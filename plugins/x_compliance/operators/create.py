@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
 
 from x_compliance.exceptions import ConflictError, WaitTimeoutError
 from x_compliance.hooks.jobs import ComplianceJob, JobStatus, JobType
-from x_compliance.hooks.pacing import next_poll_delay
+from x_compliance.hooks.pacing import Pacing
 from x_compliance.operators import steps
 from x_compliance.operators.base import XComplianceBaseOperator
 from x_compliance.operators.naming import job_name_from_context
 from x_compliance.triggers.events import JobEvent
-from x_compliance.triggers.job import XComplianceJobTrigger
 
 # Longest pause before looking again at a slot held by a job nobody has uploaded to yet (longer
 # only when X's rate-limit headers leave no call before their reset).
@@ -96,7 +95,9 @@ class XComplianceCreateJobOperator(XComplianceBaseOperator):
         self.log.info("%s is ready for its upload (until %s)", job.describe(), job.upload_expires_at)
         return job.id
 
-    def defer_until_slot_is_free(self, name: str, deadline: float, **state: Any) -> None:
+    def defer_until_slot_is_free(self, name: str, deadline: float, **state: Any) -> NoReturn:
+        """Defer until X's slot for the type is free, then resume in ``execute_after_slot_wait``
+        (with ``name``, ``deadline`` and ``state``); raise ``WaitTimeoutError`` past ``deadline``."""
         if time.time() >= deadline:
             raise WaitTimeoutError(
                 f"Another {self.job_type} compliance job held X's one-job-per-type slot for longer than "
@@ -104,38 +105,39 @@ class XComplianceCreateJobOperator(XComplianceBaseOperator):
             )
         blocker = steps.find_active_job(self.hook, self.job_type)
         kwargs = {"name": name, "deadline": deadline, **state}
-        if blocker is None or blocker.status is JobStatus.CREATED:
-            # Gone already, or not uploaded yet (maybe by a task still queued, such as another
-            # job of this very run): its end depends on someone else, so look again after one
-            # paced interval rather than wait on it. `waited` is how long this task has tried to
-            # create its job: the slot deadline was set at its first try (for a replacement job
-            # that time includes the upload that lapsed), so the re-checks of a job nobody uploads
-            # to grow apart as a wait's calls do; 0 would re-check at the floor until the budget
-            # other callers share ran low. Where the deadline is set afresh (`airflow dags test`
-            # drops the deferral's kwargs) it starts again from 0.
-            waited = self.slot_timeout - (deadline - time.time())
-            delay = next_poll_delay(
-                self.hook.last_rate_limit,
-                waited=waited,
-                floor=self.slot_poll_interval,
-                ceiling=SLOT_RECHECK_CEILING,
-            )
-            delay = max(min(delay, deadline - time.time()), 0.0)
-            what = "a moment ago" if blocker is None else f"by {blocker.describe()}, not uploaded yet"
-            self.log.info("The %s slot was held %s; trying again in %.0fs", self.job_type, what, delay)
-            trigger = TimeDeltaTrigger(timedelta(seconds=delay))
-        else:
+        if blocker is not None and blocker.status is not JobStatus.CREATED:
             self.log.info(
-                "X allows one active %s job and %s holds it: waiting (deferred, no worker held) until it "
-                "finishes, at most until %s",
+                "X allows one active %s job and %s holds it: waiting until it finishes, at most until %s",
                 self.job_type,
                 blocker.describe(),
                 time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(deadline)),
             )
-            trigger = XComplianceJobTrigger(
-                job_id=blocker.id,
-                x_compliance_conn_id=self.x_compliance_conn_id,
+            self.defer_wait(
+                blocker.id,
                 poll_interval=self.slot_poll_interval,
                 deadline=deadline,
+                method_name="execute_after_slot_wait",
+                kwargs=kwargs,
             )
-        self.defer(trigger=trigger, method_name="execute_after_slot_wait", kwargs=kwargs)
+        # Gone already, or not uploaded yet (maybe by a task still queued, such as another job of
+        # this very run): its end depends on someone else, so look again after one paced interval
+        # rather than wait on it. The pacing counts from the first try for the slot (the slot
+        # deadline was set then; for a replacement job that time includes the upload that lapsed),
+        # so the re-checks of a job nobody uploads to grow apart as a wait's calls do; from 0 they
+        # would re-check at the floor until the budget other callers share ran low. Where the
+        # deadline is set afresh (`airflow dags test` drops the deferral's kwargs) it starts again.
+        waited = self.slot_timeout - (deadline - time.time())
+        pacing = Pacing(
+            floor=self.slot_poll_interval,
+            ceiling=SLOT_RECHECK_CEILING,
+            deadline=deadline,
+            started=time.monotonic() - waited,
+        )
+        delay = pacing.next_pause(self.hook.last_rate_limit)
+        what = "a moment ago" if blocker is None else f"by {blocker.describe()}, not uploaded yet"
+        self.log.info("The %s slot was held %s; trying again in %.0fs", self.job_type, what, delay)
+        self.defer(
+            trigger=TimeDeltaTrigger(timedelta(seconds=delay)),
+            method_name="execute_after_slot_wait",
+            kwargs=kwargs,
+        )

@@ -16,11 +16,9 @@ from x_compliance.exceptions import ReplacementBlockedError
 from x_compliance.files.ids import source_name
 from x_compliance.files.storage_paths import as_storage_path
 from x_compliance.hooks.jobs import ComplianceJob, JobType
+from x_compliance.hooks.wait_report import describe, wait_report
 from x_compliance.operators import steps
 from x_compliance.operators.create import XComplianceCreateJobOperator
-from x_compliance.triggers.events import JobEvent
-from x_compliance.triggers.job import XComplianceJobTrigger
-from x_compliance.triggers.wait_report import describe, wait_report
 
 UPLOADED_AT_KEY = "uploaded_at"
 # Files at least this big use the resumable protocol when `resumable` is left to us.
@@ -100,23 +98,7 @@ class XComplianceJobOperator(XComplianceCreateJobOperator):
 
     def wait_then_download(self, job_id: str, *, uploaded_at: str | None) -> dict[str, Any]:
         deadline = time.time() + self.wait_timeout
-        if self.deferrable:
-            job = self.hook.get_job(job_id)
-            if not job.status.is_terminal():
-                self.log.info("Deferring: the triggerer watches job %s, no worker is held meanwhile", job_id)
-                self.defer(
-                    trigger=XComplianceJobTrigger(
-                        job_id=job_id,
-                        x_compliance_conn_id=self.x_compliance_conn_id,
-                        poll_interval=self.poll_interval,
-                        max_poll_interval=self.max_poll_interval,
-                        deadline=deadline,
-                    ),
-                    method_name="execute_complete",
-                    kwargs={"uploaded_at": uploaded_at},
-                )
-            calls = 1
-        else:
+        if not self.deferrable:
             job, calls = steps.wait(
                 self.hook,
                 job_id,
@@ -124,18 +106,26 @@ class XComplianceJobOperator(XComplianceCreateJobOperator):
                 max_poll_interval=self.max_poll_interval,
                 deadline=deadline,
             )
-            job.raise_for_status()
-        return self.download(job, status_calls=calls, uploaded_at=uploaded_at)
+            return self.download(job, status_calls=calls, uploaded_at=uploaded_at)
+        job = self.hook.get_job(job_id)  # one look first: no deferral for a job that is already done
+        if not job.status.is_terminal():
+            self.defer_wait(
+                job_id,
+                poll_interval=self.poll_interval,
+                max_poll_interval=self.max_poll_interval,
+                deadline=deadline,
+                method_name="execute_complete",
+                kwargs={"uploaded_at": uploaded_at},
+            )
+        return self.download(job.raise_for_status(), status_calls=1, uploaded_at=uploaded_at)
 
     def execute_complete(
         self, context: Any, event: Any = None, uploaded_at: str | None = None
     ) -> dict[str, Any]:
-        result = JobEvent.from_payload(event)
-        result.raise_unless_complete()
+        job, result = self.complete_job_after_wait(event)
         if uploaded_at is None:
             ti = context["ti"]
             uploaded_at = ti.xcom_pull(task_ids=ti.task_id, key=UPLOADED_AT_KEY, map_indexes=ti.map_index)
-        job = self.hook.get_job(result.job_id)
         calls = 2 + (result.status_calls or 0)  # the look before deferring, the trigger's, this one
         return self.download(job, status_calls=calls, uploaded_at=uploaded_at, completed_at=result.seen_at)
 

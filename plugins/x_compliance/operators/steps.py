@@ -17,17 +17,15 @@ from x_compliance.exceptions import (
     JobExpiredError,
     ReplacementBlockedError,
     UploadUrlExpiredError,
-    WaitTimeoutError,
     XComplianceError,
 )
 from x_compliance.files.normalize import normalize_results
 from x_compliance.files.storage_paths import as_storage_path
 from x_compliance.hooks.jobs import ComplianceJob, JobStatus, JobType
-from x_compliance.hooks.outage import Outage, is_retryable
-from x_compliance.hooks.pacing import next_poll_delay
+from x_compliance.hooks.wait_report import now_iso
+from x_compliance.hooks.watch import JobWatch
 from x_compliance.hooks.x_compliance import XComplianceHook
 from x_compliance.operators.naming import next_name
-from x_compliance.triggers.wait_report import now_iso
 
 log = logging.getLogger(__name__)
 
@@ -172,38 +170,25 @@ def download(
 def wait(
     hook: XComplianceHook, job_id: str, *, poll_interval: float, max_poll_interval: float, deadline: float
 ) -> tuple[ComplianceJob, int]:
-    """Block until the job is terminal (the non-deferred wait); return the job and the number of
-    status calls made. The first pause is ``poll_interval``; pauses grow with the wait, up to
-    ``max_poll_interval``, and stretch when X's rate-limit headers ask for it.
+    """Block until the job is complete (the non-deferred wait); return it and the number of status
+    calls made. Raises when it failed or expired, when a status call fails for good, and
+    ``WaitTimeoutError`` at ``deadline``.
 
-    The deferred wait is :class:`~x_compliance.triggers.job.XComplianceJobTrigger`; both pace
-    their calls with :func:`~x_compliance.hooks.pacing.next_poll_delay` and ride out an unreachable X
-    (:class:`~x_compliance.hooks.outage.Outage`) until ``deadline``.
+    Each call's outcome goes to :class:`~x_compliance.hooks.watch.JobWatch`, the rule the deferred
+    wait (:class:`~x_compliance.triggers.job.XComplianceJobTrigger`) follows too: the first pause is
+    ``poll_interval``, pauses grow with the wait up to ``max_poll_interval`` and stretch when X's
+    rate-limit headers ask for it, and an unreachable X is ridden out until ``deadline``.
     """
-    outage = Outage(log, job_id, backoff=poll_interval, max_backoff=max_poll_interval)
-    calls, started = 0, time.monotonic()
+    watch = JobWatch(
+        log, job_id, poll_interval=poll_interval, max_poll_interval=max_poll_interval, deadline=deadline
+    )
     while True:
         try:
-            calls += 1
-            job = hook.get_job(job_id, once=True)
+            outcome: ComplianceJob | BaseException = hook.get_job(job_id, once=True)
         except Exception as exc:
-            if not is_retryable(exc):
-                raise
-            delay = outage.failed(exc)
-        else:
-            outage.reachable()
-            if job.status.is_terminal():
-                return job, calls
-            delay = next_poll_delay(
-                hook.last_rate_limit,
-                waited=time.monotonic() - started,
-                floor=poll_interval,
-                ceiling=max_poll_interval,
-            )
-            log.info("%s; next check in %.0fs", job.describe(), min(delay, max(deadline - time.time(), 0)))
-        left = deadline - time.time()
-        if left <= 0:
-            raise WaitTimeoutError(
-                f"Gave up waiting on job {job_id}: the deadline passed{outage.describe_for_timeout()}"
-            )
-        time.sleep(min(delay, left))
+            outcome = exc
+        step = watch.after(outcome, hook.last_rate_limit)
+        job = step.complete_job()
+        if job is not None:
+            return job, watch.calls
+        time.sleep(step.pause)

@@ -12,12 +12,10 @@ from typing import Any
 from airflow.providers.common.compat.sdk import conf
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
-from x_compliance.hooks.jobs import ComplianceJob, JobStatus
-from x_compliance.hooks.outage import Outage, is_retryable
+from x_compliance.hooks.jobs import ComplianceJob
+from x_compliance.hooks.wait_report import REPORT_KEY, describe, wait_report
+from x_compliance.hooks.watch import JobWatch
 from x_compliance.operators.base import XComplianceConnectionMixin
-from x_compliance.triggers.events import JobEvent
-from x_compliance.triggers.job import XComplianceJobTrigger
-from x_compliance.triggers.wait_report import REPORT_KEY, describe, wait_report
 
 
 class XComplianceJobSensor(XComplianceConnectionMixin, BaseSensorOperator):
@@ -33,7 +31,8 @@ class XComplianceJobSensor(XComplianceConnectionMixin, BaseSensorOperator):
     :param max_poll_interval: longest pause, in seconds, between two status calls when deferred:
         the trigger's first pause is ``poke_interval`` and its pauses grow with the wait up to this
         (longer only when X's rate-limit headers leave no call before their reset). Not deferred,
-        the sensor pokes every ``poke_interval`` as any sensor does.
+        the sensor pokes every ``poke_interval`` as any sensor does, longer only when X's
+        rate-limit headers or a 429 ask for it.
     """
 
     template_fields = ("job_id", "uploaded_at")
@@ -51,63 +50,61 @@ class XComplianceJobSensor(XComplianceConnectionMixin, BaseSensorOperator):
         super().__init__(**kwargs)
         self.job_id = job_id
         self.uploaded_at = uploaded_at
-        self.status_calls = 0
         self.last_job: ComplianceJob | None = None
+        self.pause_asked = 0.0
         self.deferrable = deferrable
         self.max_poll_interval = max_poll_interval
 
     @cached_property
-    def outage(self) -> Outage:
+    def watch(self) -> JobWatch:
+        """The rule every wait follows, at the pace of ``poke_interval``; no deadline of its own:
+        the sensor's ``timeout`` decides when to stop, so an outage costs no task retry."""
         interval = float(self.poke_interval)
-        return Outage(self.log, str(self.job_id), backoff=interval, max_backoff=interval)
+        return JobWatch(self.log, str(self.job_id), poll_interval=interval, max_poll_interval=interval)
 
     def poke(self, context: Any) -> PokeReturnValue:
-        """One status call. X unreachable (or busy) is not done yet: the sensor's own timeout
-        decides when to stop, so an outage costs no task retry."""
-        self.status_calls += 1
+        """One status call, judged by the watch: X unreachable (or busy) is not done yet."""
         try:
-            job = self.hook.get_job(str(self.job_id), once=True)
+            outcome: ComplianceJob | BaseException = self.hook.get_job(str(self.job_id), once=True)
         except Exception as exc:
-            if not is_retryable(exc):
-                raise
-            self.outage.failed(exc)
+            outcome = exc
+        step = self.watch.after(outcome, self.hook.last_rate_limit)
+        self.pause_asked = step.pause
+        job = step.complete_job()
+        if job is None:
             return PokeReturnValue(is_done=False)
-        self.outage.reachable()
-        job.raise_for_status()
         self.last_job = job
-        self.log.info("%s", job.describe())
-        return PokeReturnValue(is_done=job.status is JobStatus.COMPLETE, xcom_value=job.id)
+        return PokeReturnValue(is_done=True, xcom_value=job.id)
+
+    def _get_next_poke_interval(self, *args: Any, **kwargs: Any) -> float:
+        """Airflow's pause before the next poke, stretched to the watch's when X asks for more
+        (its rate-limit headers leave no call sooner, or a 429 said how long to wait)."""
+        return max(super()._get_next_poke_interval(*args, **kwargs), self.pause_asked)
 
     def execute(self, context: Any) -> Any:
         if not self.deferrable:
             job_id = super().execute(context)
-            self.report(context, status_calls=self.status_calls)
+            self.report(context, status_calls=self.watch.calls)
             return job_id
         checked = self.poke(context)  # one look first: no deferral for a job that is already done
         if checked.is_done:
-            self.report(context, status_calls=self.status_calls)
+            self.report(context, status_calls=self.watch.calls)
             return checked.xcom_value
-        self.log.info("Deferring: the triggerer watches job %s, no worker is held meanwhile", self.job_id)
-        self.defer(
-            trigger=XComplianceJobTrigger(
-                job_id=str(self.job_id),
-                x_compliance_conn_id=self.x_compliance_conn_id,
-                poll_interval=float(self.poke_interval),
-                max_poll_interval=self.max_poll_interval,
-                deadline=time.time() + float(self.timeout),
-            ),
+        self.defer_wait(
+            str(self.job_id),
+            poll_interval=float(self.poke_interval),
+            max_poll_interval=self.max_poll_interval,
+            deadline=time.time() + float(self.timeout),
             method_name="execute_complete",
-            kwargs={"status_calls": self.status_calls},
+            kwargs={"status_calls": self.watch.calls},
         )
 
     def execute_complete(self, context: Any, event: Any = None, status_calls: int = 0) -> str:
-        result = JobEvent.from_payload(event)
-        result.raise_unless_complete()
-        self.log.info("X compliance job %s is complete (%s)", result.job_id, result.message)
-        job = self.hook.get_job(result.job_id)
+        job, result = self.complete_job_after_wait(event)
+        self.log.info("X compliance job %s is complete (%s)", job.id, result.message)
         total = status_calls + (result.status_calls or 0) + 1
         self.report(context, status_calls=total, completed_at=result.seen_at, job=job)
-        return result.job_id
+        return job.id
 
     def report(
         self, context: Any, *, status_calls: int, completed_at: str | None = None, job: Any = None

@@ -1,26 +1,24 @@
 """``XComplianceJobTrigger``: waits in the triggerer until a compliance job is terminal.
 
 Serialized with only JSON values (connection id, job id, intervals, deadline): never a token,
-never a signed URL. The connection is read inside ``run()``. Polling is paced by X's own
-rate-limit headers (:mod:`x_compliance.hooks.pacing`); while X is unreachable the trigger backs off
-and keeps waiting until its deadline (:mod:`x_compliance.hooks.outage`), so no raw error escapes.
+never a signed URL. The connection is read inside ``run()``. What follows each status call
+(pause, back off while X is unreachable, stop, give up at the deadline) is the rule every wait
+shares, :class:`~x_compliance.hooks.watch.JobWatch`; the trigger only turns its end into an event.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from x_compliance.exceptions import XComplianceError
-from x_compliance.hooks.outage import Outage, is_retryable
-from x_compliance.hooks.pacing import next_poll_delay
+from x_compliance.hooks.jobs import ComplianceJob
+from x_compliance.hooks.wait_report import now_iso
+from x_compliance.hooks.watch import JobWatch, Next, Step
 from x_compliance.hooks.x_compliance import XComplianceHook
 from x_compliance.triggers.events import ERROR, FINISHED, TIMEOUT, JobEvent
-from x_compliance.triggers.wait_report import now_iso
 
 
 class XComplianceJobTrigger(BaseTrigger):
@@ -63,71 +61,40 @@ class XComplianceJobTrigger(BaseTrigger):
             },
         )
 
-    def _event(self, status: str, message: str, **fields: Any) -> TriggerEvent:
-        return TriggerEvent(
-            JobEvent(status=status, job_id=self.job_id, message=message, **fields).to_payload()
-        )
-
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = XComplianceHook(self.x_compliance_conn_id)
-        outage = Outage(self.log, self.job_id, backoff=self.poll_interval, max_backoff=self.max_poll_interval)
-        polls, status = 0, "unknown"
         # The wait starts with the first status call (a triggerer that takes the trigger over
         # starts it again: short pauses first, still within X's budget).
-        started = time.monotonic()
+        watch = JobWatch(
+            self.log,
+            self.job_id,
+            poll_interval=self.poll_interval,
+            max_poll_interval=self.max_poll_interval,
+            deadline=self.deadline,
+        )
         while True:
             try:
-                job = await hook.aget_job(self.job_id, once=True)
+                outcome: ComplianceJob | BaseException = await hook.aget_job(self.job_id, once=True)
             except Exception as exc:
-                if not is_retryable(exc):
-                    # Our errors in full; anything else by its class only (it may quote a URL).
-                    message = (
-                        str(exc) if isinstance(exc, XComplianceError) else f"{type(exc).__name__} from X"
-                    )
-                    yield self._event(ERROR, message, status_calls=polls)
-                    return
-                delay, answered = outage.failed(exc), False
-            else:
-                outage.reachable()
-                polls, status, answered = polls + 1, job.status.value, True
-                if job.status.is_terminal():
-                    message = f"{job.describe()} after {polls} status call(s)"
-                    self.log.info("X compliance job %s is %s", self.job_id, job.status.value)
-                    yield self._event(
-                        FINISHED,
-                        message,
-                        job_status=job.status.value,
-                        error=job.error,
-                        status_calls=polls,
-                        seen_at=now_iso(),
-                    )
-                    return
-                delay = next_poll_delay(
-                    hook.last_rate_limit,
-                    waited=time.monotonic() - started,
-                    floor=self.poll_interval,
-                    ceiling=self.max_poll_interval,
-                )
-            if self.deadline is not None:
-                left = self.deadline - time.time()
-                if left <= 0:
-                    yield self._event(
-                        TIMEOUT,
-                        f"Gave up waiting on X compliance job {self.job_id}: still {status} "
-                        f"at the deadline, after {polls} status call(s){outage.describe_for_timeout()}",
-                        job_status=status,
-                        status_calls=polls,
-                    )
-                    return
-                delay = min(delay, left)
-            if answered:
-                limit = hook.last_rate_limit
-                budget = f"; {limit.remaining}/{limit.limit} calls left in this window" if limit else ""
-                self.log.info(
-                    "X compliance job %s is %s; next check in %.0fs%s",
-                    self.job_id,
-                    status,
-                    delay,
-                    budget,
-                )
-            await asyncio.sleep(delay)
+                outcome = exc
+            step = watch.after(outcome, hook.last_rate_limit)
+            if step.next is not Next.PAUSE:
+                yield TriggerEvent(self._event(step, watch).to_payload())
+                return
+            await asyncio.sleep(step.pause)
+
+    def _event(self, step: Step, watch: JobWatch) -> JobEvent:
+        """The event of a wait that ended: the job terminal, a call failed for good, or the deadline."""
+        if step.next is Next.DONE and step.job is not None:
+            return JobEvent(
+                FINISHED,
+                self.job_id,
+                step.message,
+                job_status=step.job.status.value,
+                error=step.job.error,
+                status_calls=watch.calls,
+                seen_at=now_iso(),
+            )
+        if step.next is Next.FAIL:
+            return JobEvent(ERROR, self.job_id, step.message, status_calls=watch.calls)
+        return JobEvent(TIMEOUT, self.job_id, step.message, job_status=watch.status, status_calls=watch.calls)

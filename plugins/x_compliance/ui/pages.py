@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from x_compliance.hooks.progress import duration
 from x_compliance.operators.links import PAGE_PREFIX, job_page
-from x_compliance.triggers.wait_report import duration
 from x_compliance.ui import charts
 from x_compliance.ui.coverage import Coverage
 from x_compliance.warehouse.runs import REASONS, describe_run

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from x_compliance.files.results import KNOWN_REASONS
-from x_compliance.triggers.wait_report import duration
+from x_compliance.hooks.progress import duration
 
 RUNS_TABLE = "compliance_runs"
 REASONS = tuple(sorted(KNOWN_REASONS))  # one `flagged_<reason>` column each

@@ -11,11 +11,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from x_compliance.hooks.jobs import ComplianceJob, parse_timestamp
+from x_compliance.hooks.progress import duration
 
 REPORT_KEY = "wait_report"  # the XCom key the wait step pushes it under
 
 
 def now_iso() -> str:
+    """Now in UTC, ISO 8601 to the millisecond: how the wait and upload steps stamp what they saw."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
@@ -34,19 +36,6 @@ def wait_report(
         "completed_at": completed_at,
         "x_processing_seconds": round(seconds, 3),
     }
-
-
-def duration(seconds: float | None) -> str:
-    """``4.2 s``, ``12 min 5 s``, ``3 h 20 min``: how a person says a wait."""
-    if seconds is None:
-        return "unknown"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
 
 
 def describe(report: dict[str, Any]) -> str:
