@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-RECORDED = ROOT.parent / "shared" / "fixtures" / "recorded"
+RECORDED = ROOT / "tests" / "fixtures" / "recorded"  # real traffic; see its README
 
 _AIRFLOW_HOME = tempfile.mkdtemp(prefix="xc-airflow-home-")
 atexit.register(shutil.rmtree, _AIRFLOW_HOME, ignore_errors=True)
@@ -30,8 +30,6 @@ TOKEN = "test-bearer-token-0123456789"
 
 @pytest.fixture(scope="session")
 def recorded_dir() -> Path:
-    if not RECORDED.is_dir():
-        pytest.fail(f"recorded fixtures not found at {RECORDED}: shared/ must sit beside the repository")
     return RECORDED
 
 
