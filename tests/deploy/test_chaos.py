@@ -31,7 +31,7 @@ from x_compliance_demo.services import Postgres, postgres, process
 from x_compliance_demo.stack import BIN, airflow_env, airflow_standalone, free_port, standalone_env
 from x_compliance_emulator import EmulatorAdmin
 
-pytestmark = [pytest.mark.chaos, pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = pytest.mark.timeout(600)  # tier marks: TIER_MARKS in tests/conftest.py
 SEED = 11
 DAYS = 3  # seeded: Posts created on each of the DAYS days before the demo's END
 SEEDED_DAYS = tuple(str((END - timedelta(days=n)).date()) for n in range(DAYS, 0, -1))
