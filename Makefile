@@ -1,12 +1,12 @@
-# The two commands a user needs: `make demo` and `make test`. Everything runs from a
-# project-local virtualenv (.venv) and a project-local AIRFLOW_HOME (.airflow).
+# The two commands a user needs: `make demo` and `make test` (`make test-all` is CI's). Everything
+# runs from a project-local virtualenv (.venv) and a project-local AIRFLOW_HOME (.airflow).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export AIRFLOW_HOME := $(CURDIR)/.airflow
 
-.PHONY: install constraints test lint demo airflow celery emulator bench clean
+.PHONY: install constraints test test-all lint demo airflow celery emulator bench clean
 
 # pyproject.toml says which versions work (ranges); constraints.txt pins the ones the tests ran
 # with, so every install, CI's included, gets exactly those. After changing a range, refresh it:
@@ -27,8 +27,22 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The tiers select by the marks tests/conftest.py gives (TIER_MARKS). `make test`, before each
+# commit: whatever needs no server beyond the emulator and fits the fast budget. `make test-all`,
+# CI's: everything, tests that bring up a whole Airflow one at a time, the rest WORKERS at a time.
+# pytest's exit code 5 (no test selected, as a tier narrowed by ARGS=-k... can be) is no failure.
+FAST := not (slow or deploy or chaos or standalone or browser or postgres)
+WHOLE_AIRFLOW := deploy or standalone
+WORKERS ?= 2
+PYTEST := $(BIN)/pytest -n $(WORKERS) --dist loadfile
+NONE_SELECTED_IS_OK := || [ $$? -eq 5 ]
+
 test: lint
-	$(BIN)/pytest
+	$(PYTEST) -m "$(FAST)" $(ARGS) $(NONE_SELECTED_IS_OK)
+
+test-all: lint
+	$(PYTEST) -m "not ($(WHOLE_AIRFLOW))" $(ARGS) $(NONE_SELECTED_IS_OK)
+	$(BIN)/pytest -m "$(WHOLE_AIRFLOW)" $(ARGS) $(NONE_SELECTED_IS_OK)
 
 demo: $(STAMP)
 	$(BIN)/python -m x_compliance_demo.run_demo

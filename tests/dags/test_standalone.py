@@ -34,7 +34,7 @@ from x_compliance_demo.stack import (
 from x_compliance_emulator import EmulatorConfig, EmulatorServer
 
 DAG_ID = "x_compliance_tweets"
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = pytest.mark.timeout(900)  # tier marks: TIER_MARKS in tests/conftest.py
 
 
 class Api:

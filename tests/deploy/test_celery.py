@@ -32,7 +32,7 @@ from x_compliance_demo.deploy import (
 )
 from x_compliance_demo.stack import PROJECT
 
-pytestmark = [pytest.mark.deploy, pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = pytest.mark.timeout(600)  # tier marks: TIER_MARKS in tests/conftest.py
 
 
 def _leftovers(folder: Path) -> list[Path]:
