@@ -47,11 +47,12 @@ def export_daily(folder: str, day: str, recheck_days: int = 7) -> dict:
 
 def upload(ids_path: str, resumable: bool) -> dict:
     from x_compliance.hooks.x_compliance import XComplianceHook
+    from x_compliance.operators.steps import upload_ids
 
     hook = XComplianceHook()
     job = hook.create_job("tweets", resumable=resumable)
     loaded, started = _loaded(), time.perf_counter()
-    report = hook.upload_ids(job, ids_path)
+    report = upload_ids(hook, job, ids_path)
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "import_rss_mb": loaded, "job_id": job.id, "ids": report.ids}
 

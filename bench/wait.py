@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from x_compliance.hooks.x_compliance import XComplianceHook
+from x_compliance.operators.steps import upload_ids
 from x_compliance.triggers.job import XComplianceJobTrigger
 
 
@@ -33,7 +34,7 @@ def trigger_wait(poll_interval: float, max_poll_interval: float) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         ids = Path(scratch) / "ids.txt"
         ids.write_text("".join(f"{1_170_025_343_920_402_432 + i * 4_194_304}\n" for i in range(1000)))
-        hook.upload_ids(job, ids)
+        upload_ids(hook, job, ids)
     trigger = XComplianceJobTrigger(job.id, poll_interval=poll_interval, max_poll_interval=max_poll_interval)
     cpu, started = _cpu(), time.perf_counter()
     payload = asyncio.run(_first_event(trigger))

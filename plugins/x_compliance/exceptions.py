@@ -136,15 +136,15 @@ class InvalidIdError(XComplianceError, AirflowFailException):
 
 
 class IdFileChangedError(XComplianceError):
-    """An ID file changed while it was being uploaded (after its validation, or its size was
-    taken): the upload stopped before the changed block, so X got none of it (a retry reads
-    the file again)."""
+    """An ID file changed after it was validated (or while it was): its upload stopped before
+    the last byte, so X has none of it and the job still takes an upload. A retry of the task
+    validates the file again."""
 
     def __init__(self, source: str, offset: int, *, job_id: str | None = None) -> None:
         where = f"job {job_id}: " if job_id else ""
         super().__init__(
-            f"{where}{source} changed while it was being uploaded (at byte {offset:,}); the "
-            "upload stopped before the changed bytes"
+            f"{where}{source} changed after it was validated (seen at byte {offset:,}); the upload "
+            "stopped before its last byte, so X has none of it"
         )
         self.source = source
         self.offset = offset

@@ -78,12 +78,13 @@ def id_file_for(tmp_path):
 
     def start(emulator, name: str, job_type: str = "tweets") -> dict:
         from x_compliance.hooks.x_compliance import XComplianceHook
+        from x_compliance.operators.steps import upload_ids
 
         ids = tmp_path / f"{name}.txt"
         ids.write_text("".join(f"{1_200_000_000_000_000_000 + i}\n" for i in range(100)))
         hook = XComplianceHook()  # the connection dag_env points at this test's emulator
         job = hook.create_job(job_type, name=name)
-        hook.upload_ids(job, ids)
+        upload_ids(hook, job, ids)
         return {"id": job.id, "name": name}
 
     return start

@@ -46,6 +46,7 @@ def test_two_concurrent_million_id_uploads(emulator, tmp_path, monkeypatch):
     from tests.provider.conftest import connection_uri
     from x_compliance.hooks.jobs import JobStatus
     from x_compliance.hooks.x_compliance import XComplianceHook
+    from x_compliance.operators.steps import upload_ids
 
     monkeypatch.setenv("AIRFLOW_CONN_X_COMPLIANCE_DEFAULT", connection_uri(emulator.url))
     emulator.emulator.config.processing_seconds_base = 0.0
@@ -73,7 +74,7 @@ def test_two_concurrent_million_id_uploads(emulator, tmp_path, monkeypatch):
     def cycle(job_type):
         hook = XComplianceHook()
         job = hook.create_job(job_type, resumable=job_type == "users")
-        hook.upload_ids(job, files[job_type][0])
+        upload_ids(hook, job, files[job_type][0])
         return job.id
 
     try:

@@ -8,7 +8,6 @@ import hashlib
 import json
 import re
 import sqlite3
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -20,10 +19,12 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.provider.conftest import scratch  # noqa: F401  (the fixture, shared)
+
 WAREHOUSE_END = datetime(2026, 11, 21, tzinfo=UTC)
-# The provider's own threads: reading ahead in a file, parsing JSON, reading ahead for an upload,
-# taking CRCs (the emulator's, in this process too, are named otherwise).
-PROVIDER_THREAD = re.compile(r"x-compliance-(read|json|ahead|crc)_")
+# The provider's own thread: parsing the next block of JSON results (the emulator's, in this
+# process too, are named otherwise).
+PROVIDER_THREAD = re.compile(r"x-compliance-json_")
 
 
 @pytest.fixture(autouse=True)
@@ -71,17 +72,6 @@ def bounded(seconds: float, mb: float) -> Iterator[Spent]:
         sampler.join()
     assert spent.seconds <= seconds, f"took {spent.seconds:.1f} s, allowed {seconds} s"
     assert spent.peak_mb <= mb, f"RSS grew {spent.peak_mb:.0f} MB, allowed {mb} MB"
-
-
-@pytest.fixture
-def scratch(tmp_path, monkeypatch) -> Iterator[Path]:
-    """The temporary folder every step's scratch files go to; must be empty after the test."""
-    folder = tmp_path / "scratch"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    yield folder
-    left = sorted(p.name for p in folder.rglob("*"))
-    assert not left, f"scratch files left behind: {left}"
 
 
 @pytest.fixture

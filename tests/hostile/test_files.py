@@ -12,7 +12,7 @@ import pytest
 
 from tests.hostile.conftest import bounded, fingerprint
 from x_compliance.exceptions import InvalidIdError, LineTooLongError, MalformedResultError
-from x_compliance.files.ids import validate_ids
+from x_compliance.files.id_files import validated_id_file
 from x_compliance.files.limits import MAX_ID_LINE, MAX_RESULT_LINE
 from x_compliance.files.normalize import write_results_parquet
 from x_compliance.warehouse.apply import apply_results
@@ -37,8 +37,12 @@ def _sqlite_hook():
 def test_a_32_mib_id_line_is_refused_as_soon_as_it_passes_the_cap(tmp_path):
     path = tmp_path / "ids.txt"
     path.write_bytes(b"1\n2\n" + b"7" * LONG + b"\n3\n")
-    with bounded(seconds=5, mb=120), pytest.raises(LineTooLongError) as exc:
-        validate_ids(path, job_id="5")
+    with (
+        bounded(seconds=5, mb=120),
+        pytest.raises(LineTooLongError) as exc,
+        validated_id_file(path, job_id="5"),
+    ):
+        pass
     assert (exc.value.line_number, exc.value.limit) == (3, MAX_ID_LINE)
     assert f"{path}, line 3: longer than {MAX_ID_LINE:,} bytes" in str(exc.value) and "job 5" in str(
         exc.value
@@ -48,8 +52,8 @@ def test_a_32_mib_id_line_is_refused_as_soon_as_it_passes_the_cap(tmp_path):
 def test_a_long_id_line_inside_a_block_is_named_too(tmp_path):
     path = tmp_path / "ids.txt"
     path.write_bytes(b"1\n" + b"9" * 1000 + b"\n2\n")
-    with pytest.raises(LineTooLongError) as exc:
-        validate_ids(path)
+    with pytest.raises(LineTooLongError) as exc, validated_id_file(path):
+        pass
     assert exc.value.line_number == 2
 
 
@@ -77,8 +81,8 @@ def test_a_32_mib_result_line_is_refused_and_nothing_is_written(tmp_path):
 def test_id_file_refuses_what_is_no_bigint_id(tmp_path, value, why):
     path = tmp_path / "ids.txt"
     path.write_bytes(f"1\n9223372036854775807\n{value}\n".encode())
-    with pytest.raises(InvalidIdError) as exc:
-        validate_ids(path, job_id="3")
+    with pytest.raises(InvalidIdError) as exc, validated_id_file(path, job_id="3"):
+        pass
     assert (exc.value.line_number, exc.value.value, exc.value.reason) == (3, value, why)
     assert why in str(exc.value) and "nothing was uploaded" in str(exc.value)
 

@@ -17,14 +17,13 @@ import pytest
 
 from tests.conftest import TOKEN
 from tests.hostile.conftest import bounded
-from tests.provider.conftest import expected_results, wait_for_status
+from tests.provider.conftest import expected_results, published_reasons, wait_for_status
 from x_compliance.exceptions import InvalidIdError, ResultsTooLargeError, TransferError
 from x_compliance.files.limits import MIN_RESULTS_CAP
-from x_compliance.files.normalize import normalize_results
-from x_compliance.files.results import iter_results
 from x_compliance.hooks.jobs import ComplianceJob, JobStatus
 from x_compliance.hooks.storage import RESUMABLE_QUANTUM
 from x_compliance.hooks.x_compliance import XComplianceHook
+from x_compliance.operators.steps import publish_results, upload_ids
 from x_compliance_emulator import Fault
 from x_compliance_emulator.runtime.faults import UNTIL_CLEARED
 
@@ -98,7 +97,7 @@ def test_a_gzip_bomb_stops_at_the_cap_derived_from_the_ids_uploaded(
     hook = XComplianceHook(max_attempts=2, timeout=10)
     target = tmp_path / "out" / "results.parquet"
     with bounded(seconds=20, mb=120), pytest.raises(ResultsTooLargeError) as exc:
-        normalize_results(hook, _complete_job(url), target, uploaded_ids=1000)
+        publish_results(hook, _complete_job(url), target, uploaded_ids=1000)
     assert exc.value.limit == MIN_RESULTS_CAP and exc.value.job_id == "1460"
     assert "max_download_bytes" in str(exc.value)
     assert not target.exists()
@@ -110,45 +109,31 @@ def test_the_connection_extra_sets_the_cap(bomb_url, tmp_path, scratch, monkeypa
     _conn(monkeypatch, "http://127.0.0.1:9", max_download_bytes=1 << 20)
     hook = XComplianceHook(max_attempts=2, timeout=10)
     with bounded(seconds=10, mb=80), pytest.raises(ResultsTooLargeError) as exc:
-        normalize_results(hook, _complete_job(url), tmp_path / "results.parquet")
+        publish_results(hook, _complete_job(url), tmp_path / "results.parquet")
     assert exc.value.limit == 1 << 20
 
 
-def test_a_failed_upload_sends_nothing_and_leaves_no_file(emulator, tmp_path, scratch, monkeypatch):
+@pytest.mark.parametrize("resumable", [False, True], ids=["plain", "resumable"])
+def test_a_bad_line_after_the_first_block_sends_nothing(emulator, tmp_path, scratch, monkeypatch, resumable):
+    """Line 300,001 of a 6 MB file (two blocks) is bad: the whole file is checked before a byte
+    goes out, plain or resumable, so X gets none of it and the job takes the mended file."""
     _conn(monkeypatch, emulator.url)
     hook = XComplianceHook(max_attempts=2, timeout=10)
-    ids = tmp_path / "ids.txt"
-    ids.write_bytes(b"".join(b"%d\n" % (10**18 + i) for i in range(200_000)) + b"12x\n")
-    job = hook.create_job("tweets")
-    with pytest.raises(InvalidIdError) as exc:
-        hook.upload_ids(job, ids)
-    assert exc.value.line_number == 200_001 and "nothing was uploaded" in str(exc.value)
-    assert emulator.emulator.stats["bytes_uploaded"] == 0
-    assert not [p for p in (tmp_path / "emulator").rglob("*") if p.is_file() and "upload" in p.name]
-
-
-def test_a_bad_line_stops_a_resumable_upload_unfinished(emulator, tmp_path, scratch, monkeypatch):
-    """A resumable upload checks each block as it goes: the chunks before the bad line reach X,
-    the object never completes, and the job takes the mended file as if nothing had been sent."""
-    _conn(monkeypatch, emulator.url)
-    hook = XComplianceHook(max_attempts=2, timeout=10)
-    good = b"".join(b"%d\n" % (10**18 + i) for i in range(300_000))  # 6 MB: two blocks
+    good = b"".join(b"%d\n" % (10**18 + i) for i in range(300_000))
     ids = tmp_path / "ids.txt"
     ids.write_bytes(good + b"12x\n")
-    job = hook.create_job("tweets", resumable=True)
+    job = hook.create_job("tweets", resumable=resumable)
     with pytest.raises(InvalidIdError) as exc:
-        hook.upload_ids(job, ids, chunk_size=RESUMABLE_QUANTUM)
-    assert exc.value.line_number == 300_001 and "unfinished, so X has none of the file" in str(exc.value)
-    assert emulator.emulator.stats["bytes_uploaded"] >= RESUMABLE_QUANTUM  # it was on its way
+        upload_ids(hook, job, ids, chunk_size=RESUMABLE_QUANTUM)
+    assert exc.value.line_number == 300_001 and "nothing was uploaded" in str(exc.value)
+    assert emulator.emulator.stats["bytes_uploaded"] == 0
     assert hook.get_job(job.id).status is JobStatus.CREATED
-    assert not [p for p in (tmp_path / "emulator").rglob("upload-*") if p.is_file()]
+    assert not [p for p in (tmp_path / "emulator").rglob("*") if p.is_file() and "upload" in p.name]
     ids.write_bytes(good)
-    report = hook.upload_ids(job, ids)
+    report = upload_ids(hook, job, ids)
     assert (report.ids, report.bytes) == (300_000, len(good))
     done = wait_for_status(hook, emulator, job.id, JobStatus.COMPLETE)
-    hook.download_results(done, tmp_path / "results.jsonl")
-    got = {r.id: r.reason for r in iter_results(tmp_path / "results.jsonl")}
-    assert got == expected_results(emulator, "tweets", ids)
+    assert published_reasons(hook, done, tmp_path) == expected_results(emulator, "tweets", ids)
 
 
 # A resumable upload goes on from what arrived, so only a drop before any byte stops it.
@@ -165,7 +150,7 @@ def test_an_upload_that_keeps_dropping_fails_typed_and_leaves_no_file(
     ids.write_bytes(b"".join(b"%d\n" % (10**18 + i) for i in range(100_000)))
     job = hook.create_job("tweets", resumable=resumable)
     with bounded(seconds=30, mb=150), pytest.raises(TransferError) as exc:
-        hook.upload_ids(job, ids, chunk_size=RESUMABLE_QUANTUM)
+        upload_ids(hook, job, ids, chunk_size=RESUMABLE_QUANTUM)
     assert f"upload to job {job.id}" in str(exc.value) and "gave up" in str(exc.value)
     assert "http" not in str(exc.value)  # no signed URL in the message
     leftovers = [p.name for p in (tmp_path / "emulator").rglob("*") if p.is_file() and p.suffix == ".part"]
@@ -180,6 +165,7 @@ CYCLE = r"""
 import json, logging, sys, time
 from x_compliance.hooks.storage import RESUMABLE_QUANTUM
 from x_compliance.hooks.x_compliance import XComplianceHook
+from x_compliance.operators.steps import upload_ids
 logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, force=True,
                     format="%(name)s %(levelname)s %(message)s")
 for name in list(logging.root.manager.loggerDict):
@@ -189,7 +175,7 @@ seen = []
 for job_type, resumable in (("tweets", True), ("users", False)):
     job = hook.create_job(job_type, resumable=resumable)
     seen.append(job.upload_url)
-    hook.upload_ids(job, sys.argv[1])
+    upload_ids(hook, job, sys.argv[1])
     while (job := hook.get_job(job.id)).status.value != "complete":
         time.sleep(0.1)
     seen.append(job.download_url)

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
+import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import TOKEN
 from x_compliance.hooks.jobs import ComplianceJob, JobStatus
 from x_compliance.hooks.x_compliance import XComplianceHook
+from x_compliance.operators.steps import publish_results
+from x_compliance_emulator.world.fates import COMPLIANT, REASONS
 
 
 def connection_uri(url: str, token: str = TOKEN) -> str:
@@ -20,6 +27,17 @@ def connection_uri(url: str, token: str = TOKEN) -> str:
 def hook(emulator, monkeypatch) -> XComplianceHook:
     monkeypatch.setenv("AIRFLOW_CONN_X_COMPLIANCE_DEFAULT", connection_uri(emulator.url))
     return XComplianceHook(max_attempts=4, max_rate_limit_wait=5.0, timeout=10.0)
+
+
+@pytest.fixture
+def scratch(tmp_path, monkeypatch) -> Iterator[Path]:
+    """The temporary folder every step's scratch files go to; must be empty after the test."""
+    folder = tmp_path / "scratch"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    yield folder
+    left = sorted(p.name for p in folder.rglob("*"))
+    assert not left, f"scratch files left behind: {left}"
 
 
 @pytest.fixture
@@ -59,5 +77,14 @@ def status_count(emulator, endpoint: str, status: int) -> int:
 
 def expected_results(emulator, job_type: str, path) -> dict[str, str]:
     """What the emulator decided for each ID in ``path``: from its fates, not from our code."""
-    fates = {i: emulator.emulator.fate(job_type, i) for i in path.read_text().split()}
-    return {i: reason for i, reason in fates.items() if reason}
+    ids = path.read_text().split()
+    codes = emulator.emulator.fate_model(job_type).codes(np.array(ids, dtype=np.uint64))
+    return {i: REASONS[code] for i, code in zip(ids, codes.tolist(), strict=True) if code != COMPLIANT}
+
+
+def published_reasons(hook: XComplianceHook, job: ComplianceJob, folder) -> dict[str, str]:
+    """The results of a complete job as the download step publishes them: ``{id: reason}``."""
+    parquet = folder / f"results-{job.id}.parquet"
+    publish_results(hook, job, parquet)
+    table = pq.read_table(parquet, columns=["id", "reason"]).to_pydict()
+    return dict(zip(table["id"], table["reason"], strict=True))

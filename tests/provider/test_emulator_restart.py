@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 
 from tests.conftest import TOKEN
-from tests.provider.conftest import connection_uri, expected_results
+from tests.provider.conftest import connection_uri, expected_results, published_reasons
 from tests.provider.runner import first_event
-from x_compliance.files.results import iter_results
 from x_compliance.hooks.x_compliance import XComplianceHook
+from x_compliance.operators.steps import upload_ids
 from x_compliance.triggers.events import FINISHED, JobEvent
 from x_compliance.triggers.job import XComplianceJobTrigger
 from x_compliance_emulator import EmulatorConfig, EmulatorServer
@@ -28,7 +28,7 @@ async def test_a_deferred_wait_survives_an_emulator_restart(tmp_path, monkeypatc
         hook = XComplianceHook(max_attempts=8, timeout=10.0)
         job = hook.create_job("tweets")
         ids = id_file(500)
-        hook.upload_ids(job, ids)
+        upload_ids(hook, job, ids)
         waiting = asyncio.create_task(first_event(XComplianceJobTrigger(job.id, poll_interval=0.2)))
         await asyncio.sleep(0.5)
         assert not waiting.done()  # still created: the processing lag holds it
@@ -39,9 +39,7 @@ async def test_a_deferred_wait_survives_an_emulator_restart(tmp_path, monkeypatc
         server.emulator.clock.advance(600)
         event = JobEvent.from_payload((await asyncio.wait_for(waiting, 60)).payload)
         assert (event.status, event.job_status) == (FINISHED, "complete")
-        results = tmp_path / "results.jsonl"
-        hook.download_results(hook.get_job(job.id), results)
-        got = {r.id: r.reason for r in iter_results(results)}
+        got = published_reasons(hook, hook.get_job(job.id), tmp_path)
         assert got == expected_results(server, "tweets", ids) and got
     finally:
         server.stop()

@@ -1,4 +1,5 @@
-"""Uploads and downloads through the hook against the emulator's signed URLs, faults included."""
+"""Uploads (validated, then sent by the hook) and downloads against the emulator's signed URLs,
+faults included."""
 
 from __future__ import annotations
 
@@ -9,27 +10,29 @@ import pytest
 from airflow.sdk import ObjectStoragePath
 
 from tests.conftest import TOKEN
-from tests.provider.conftest import expected_results, status_count, wait_for_status
+from tests.provider.conftest import expected_results, published_reasons, status_count, wait_for_status
 from x_compliance.exceptions import (
     DownloadUrlExpiredError,
+    IdFileChangedError,
     JobExpiredError,
     JobFailedError,
     UploadUrlExpiredError,
     XComplianceError,
 )
-from x_compliance.files.results import iter_results
+from x_compliance.files.id_files import validated_id_file
 from x_compliance.hooks.jobs import JobStatus
 from x_compliance.hooks.storage import DOWNLOAD_BLOCK, RESUMABLE_QUANTUM
+from x_compliance.operators.steps import upload_ids
 from x_compliance_emulator import Fault
+
+pytestmark = pytest.mark.usefixtures("scratch")  # no test leaves a scratch file behind
 
 
 def _cycle(hook, emulator, tmp_path, path, *, resumable=False, job_type="tweets", **upload_kw):
     job = hook.create_job(job_type, resumable=resumable)
-    report = hook.upload_ids(job, path, **upload_kw)
+    report = upload_ids(hook, job, path, **upload_kw)
     done = wait_for_status(hook, emulator, job.id, JobStatus.COMPLETE)
-    results = tmp_path / f"results-{job.id}.jsonl"
-    hook.download_results(done, results)
-    return report, {r.id: r.reason for r in iter_results(results)}, results
+    return report, published_reasons(hook, done, tmp_path), done
 
 
 def test_plain_upload_and_download(hook, emulator, tmp_path, id_file):
@@ -60,18 +63,35 @@ def test_resumable_upload_resumes_after_a_drop(hook, emulator, tmp_path, id_file
     assert emulator.emulator.stats["bytes_uploaded"] < path.stat().st_size + drops * 300_000
 
 
-def test_plain_upload_restarts_after_a_drop(hook, emulator, tmp_path, id_file):
+def test_resumable_upload_resumes_after_a_drop_once_chunks_have_gone_out(hook, emulator, tmp_path, id_file):
+    """The session start and two chunks go through (a fault that does nothing takes them), then
+    the third chunk drops 100,000 bytes in: the upload asks what storage holds and goes on
+    from there, re-reading the file."""
+    path = id_file(60_000)
+    emulator.emulator.faults.add(Fault("slow", target="upload", seconds=0, count=3))
+    emulator.emulator.faults.add(Fault("drop", target="upload", after_bytes=100_000))
+    _, got, _ = _cycle(hook, emulator, tmp_path, path, resumable=True, chunk_size=RESUMABLE_QUANTUM)
+    assert got == expected_results(emulator, "tweets", path)
+    assert status_count(emulator, "upload", "dropped") == 1
+    assert status_count(emulator, "upload", 308) >= 3  # two chunks answered before the drop, a status after
+    assert emulator.emulator.stats["bytes_uploaded"] < path.stat().st_size + RESUMABLE_QUANTUM
+
+
+@pytest.mark.parametrize("padding", [b"", b" \r"], ids=["clean", "to-normalize"])
+def test_plain_upload_restarts_after_a_drop(hook, emulator, tmp_path, id_file, padding):
     path = id_file(20_000)
+    sent = path.read_bytes()
+    path.write_bytes(sent.replace(b"\n", padding + b"\n"))  # padded, a scratch copy is what goes
     emulator.emulator.faults.add(Fault("drop", target="upload", after_bytes=100_000))
     _, got, _ = _cycle(hook, emulator, tmp_path, path)
     assert got == expected_results(emulator, "tweets", path)
     assert status_count(emulator, "upload", "dropped") == 1
     # Restarted whole: the 100,000 bytes that arrived before the drop, then the file again.
-    assert emulator.emulator.stats["bytes_uploaded"] == 100_000 + path.stat().st_size
+    assert emulator.emulator.stats["bytes_uploaded"] == 100_000 + len(sent)
 
 
 @pytest.mark.parametrize("resumable", [False, True], ids=["plain", "resumable"])
-def test_messy_file_is_uploaded_normalized(hook, emulator, tmp_path, resumable, capfd):
+def test_messy_file_is_uploaded_normalized(hook, emulator, tmp_path, resumable):
     path = tmp_path / "messy.txt"
     ids = [str(1_200_000_000_000_000_000 + i * 99_991) for i in range(3000)]
     path.write_bytes(b"\xef\xbb\xbf" + b"\r\n\r\n".join(f"  {i} ".encode() for i in ids))
@@ -79,9 +99,49 @@ def test_messy_file_is_uploaded_normalized(hook, emulator, tmp_path, resumable, 
     expected = {i: emulator.emulator.fate("users", i) for i in ids}
     assert got == {i: r for i, r in expected.items() if r}
     assert (report.ids, report.bytes) == (3000, 20 * 3000)
-    # A resumable upload checks a file as it goes only when it is sent as it stands.
-    printed = capfd.readouterr()  # the hook's log goes through structlog to the console
-    assert ("has lines to normalize: validating all of it first" in printed.out + printed.err) == resumable
+    assert emulator.emulator.stats["bytes_uploaded"] == 20 * 3000  # X got the normalized copy
+
+
+@pytest.mark.parametrize("resumable", [False, True], ids=["plain", "resumable"])
+def test_lines_to_normalize_after_the_first_block_are_uploaded_normalized(
+    hook, emulator, tmp_path, resumable
+):
+    """The first 300,000 lines (6 MB, more than a block) are clean, the rest padded with \\r\\n:
+    X gets the clean blocks as they stand, then the normalized rest (the copy's bytes are
+    checked in test_ids), every line an ID it counts."""
+    path = tmp_path / "ids.txt"
+    clean = b"".join(b"%d\n" % (1_170_025_343_920_402_432 + i * 7) for i in range(300_000))
+    path.write_bytes(clean + b"".join(b" %d\r\n" % (1_180_000_000_000_000_000 + i) for i in range(2000)))
+    job = hook.create_job("tweets", resumable=resumable)
+    report = upload_ids(hook, job, path, chunk_size=8 * RESUMABLE_QUANTUM)
+    assert (report.ids, report.bytes) == (302_000, len(clean) + 20 * 2000)
+    assert emulator.emulator.stats["bytes_uploaded"] == report.bytes
+    wait_for_status(hook, emulator, job.id, JobStatus.COMPLETE)
+    assert [j["ids_uploaded"] for j in emulator.emulator.jobs() if j["id"] == job.id] == [302_000]
+
+
+@pytest.mark.parametrize("resumable", [False, True], ids=["plain", "resumable"])
+def test_a_file_changed_between_validation_and_upload_is_not_sent(hook, emulator, id_file, resumable):
+    """X never gets the changed file: the upload stops before its last byte, the job still takes
+    one, and the next try (validating again) goes through."""
+    path = id_file(60_000)
+    job = hook.create_job("tweets", resumable=resumable)
+    with validated_id_file(path, job_id=job.id) as ids:
+        with path.open("ab") as fh:
+            fh.write(b"1170025343920402432\n")
+        with pytest.raises(IdFileChangedError, match=f"job {job.id}: .*ids.txt changed"):
+            hook.upload_file(job, ids, chunk_size=RESUMABLE_QUANTUM)
+    assert hook.get_job(job.id).status is JobStatus.CREATED
+    assert emulator.emulator.stats["bytes_uploaded"] < ids.bytes
+    report = upload_ids(hook, job, path)
+    assert report.ids == 60_001 and hook.get_job(job.id).status is not JobStatus.CREATED
+
+
+def test_the_hook_sends_only_a_validated_file(hook, emulator, id_file):
+    job = hook.create_job("tweets")
+    with pytest.raises(TypeError, match="validate the IDs first"):
+        hook.upload_file(job, id_file(10))
+    assert emulator.emulator.stats["bytes_uploaded"] == 0
 
 
 def test_a_resumable_upload_reads_an_object_storage_path(hook, emulator, tmp_path, id_file):
@@ -94,14 +154,15 @@ def test_a_resumable_upload_reads_an_object_storage_path(hook, emulator, tmp_pat
 
 def test_download_resumes_after_a_drop(hook, emulator, tmp_path, id_file):
     path = id_file(200_000)
-    _, _, clean_file = _cycle(hook, emulator, tmp_path, path)
-    job_id = clean_file.stem.split("-")[1]
+    _, _, done = _cycle(hook, emulator, tmp_path, path)
+    clean_file = tmp_path / "clean.jsonl"
+    hook.download_results(done, clean_file)
     fetched_before = emulator.emulator.stats["bytes_downloaded"]
     # Past the first block the client writes (DOWNLOAD_BLOCK), so the resume has bytes to keep.
     assert clean_file.stat().st_size > 2 * DOWNLOAD_BLOCK
     emulator.emulator.faults.add(Fault("drop", target="download", after_bytes=DOWNLOAD_BLOCK + 5_000))
     again = tmp_path / "again.jsonl"
-    hook.download_results(hook.get_job(job_id), again)
+    hook.download_results(hook.get_job(done.id), again)
     assert again.read_bytes() == clean_file.read_bytes()  # no line lost or doubled
     assert status_count(emulator, "download", "dropped") == 1
     assert status_count(emulator, "download", 206) == 1  # resumed by Range, not fetched again
@@ -120,7 +181,7 @@ def test_expired_upload_url_says_create_a_new_job(hook, emulator, id_file):
     job = hook.create_job("tweets")
     emulator.emulator.clock.advance(16 * 60)
     with pytest.raises(UploadUrlExpiredError, match=f"job {job.id}") as exc:
-        hook.upload_ids(job, id_file(10))
+        upload_ids(hook, job, id_file(10))
     assert exc.value.code == "ExpiredToken"
     with pytest.raises(JobExpiredError, match="create a new job"):
         hook.get_job(job.id).raise_for_status()
@@ -128,7 +189,7 @@ def test_expired_upload_url_says_create_a_new_job(hook, emulator, id_file):
 
 def test_expired_download_url(hook, emulator, tmp_path, id_file):
     job = hook.create_job("tweets")
-    hook.upload_ids(job, id_file(100))
+    upload_ids(hook, job, id_file(100))
     done = wait_for_status(hook, emulator, job.id, JobStatus.COMPLETE)
     emulator.emulator.clock.advance(7 * 24 * 3600 + 1)
     with pytest.raises(DownloadUrlExpiredError, match=f"job {job.id}"):
@@ -138,7 +199,7 @@ def test_expired_download_url(hook, emulator, tmp_path, id_file):
 def test_failed_job_carries_x_error(hook, emulator, id_file):
     emulator.emulator.faults.add(Fault("fail_job", error="Invalid file format"))
     job = hook.create_job("tweets")
-    hook.upload_ids(job, id_file(10))
+    upload_ids(hook, job, id_file(10))
     failed = wait_for_status(hook, emulator, job.id, JobStatus.FAILED)
     with pytest.raises(JobFailedError, match="Invalid file format"):
         failed.raise_for_status()
@@ -150,11 +211,11 @@ def test_only_created_jobs_take_uploads_and_only_complete_ones_give_results(
     job = hook.create_job("tweets")
     with pytest.raises(XComplianceError, match="only a complete job"):
         hook.download_results(job, tmp_path / "r.jsonl")
-    hook.upload_ids(job, id_file(10))
+    upload_ids(hook, job, id_file(10))
     running = hook.get_job(job.id)
     if running.status is not JobStatus.CREATED:
         with pytest.raises(XComplianceError, match="only a created job"):
-            hook.upload_ids(running, id_file(10))
+            upload_ids(hook, running, id_file(10))
 
 
 @pytest.mark.parametrize("resumable", [False, True], ids=["plain", "resumable"])
@@ -164,7 +225,7 @@ def test_empty_file_is_refused_before_sending(hook, emulator, tmp_path, resumabl
     empty = tmp_path / "empty.txt"
     empty.write_bytes(content)
     with pytest.raises(XComplianceError, match="no IDs"):
-        hook.upload_ids(job, empty)
+        upload_ids(hook, job, empty)
     assert hook.get_job(job.id).status is JobStatus.CREATED
 
 

@@ -1,21 +1,22 @@
-"""ID files: normalization, the error that names file, line and value, and streaming blocks."""
+"""ID files: the ID rule in its three forms, normalization, the error that names file, line and
+value, validation once with a scratch copy only when a line needs it, and the reader that
+refuses a file changed since it was validated."""
 
 from __future__ import annotations
 
 import io
+import os
 
+import pyarrow as pa
 import pytest
 from airflow.sdk import ObjectStoragePath
 
-from x_compliance.exceptions import IdFileChangedError, InvalidIdError
-from x_compliance.files.ids import (
-    NotAsItStands,
-    iter_checked_blocks,
-    iter_id_blocks,
-    iter_verified_blocks,
-    validate_ids,
-)
+from x_compliance.exceptions import IdFileChangedError, InvalidIdError, XComplianceError
+from x_compliance.files.id_files import BLOCK_SIZE, iter_id_blocks, validated_id_file
+from x_compliance.files.ids import count_id_lines, first_bad_id, id_problem
 from x_compliance.files.lines import iter_line_blocks
+
+CLEAN = b"".join(b"%d\n" % (10**18 + i) for i in range(50_000))
 
 
 def _write(tmp_path, data: bytes):
@@ -24,22 +25,66 @@ def _write(tmp_path, data: bytes):
     return path
 
 
-def _normalized(path, **kw) -> bytes:
-    return b"".join(block for block, _, _ in iter_id_blocks(path, **kw))
+def _read_all(validated, size: int = 1 << 20) -> bytes:
+    """What an upload of ``validated`` reads, read as an upload does."""
+    out, left = [], validated.bytes
+    with validated.open() as fh:
+        fh.seek(0)
+        while left:
+            out.append(fh.read(min(size, left)))
+            left -= len(out[-1])
+    return b"".join(out)
 
 
-def test_messy_but_valid_file_is_normalized(tmp_path):
-    path = _write(tmp_path, b"\xef\xbb\xbf 1170025343920402432 \r\n\r\n\t42\n\n9223372036854775807")
-    assert _normalized(path) == b"1170025343920402432\n42\n9223372036854775807\n"
-    stats = validate_ids(path)
-    assert (stats.ids, stats.upload_bytes) == (3, 43)
+# -- the rule ------------------------------------------------------------------------------------
+
+RULE_CASES = [
+    "1",
+    "0",
+    "42",
+    "0000000000000000001",
+    "8999999999999999999",
+    "9223372036854775807",
+    "9223372036854775808",
+    "9999999999999999999",
+    "12345678901234567890",
+    "",
+    "12a",
+    "-5",
+    " 1",
+    "\u0661\u0662",
+    "\u00b9\u00b2",
+]
 
 
-def test_clean_file_passes_through_unchanged(tmp_path):
-    data = b"".join(b"%d\n" % (10**18 + i) for i in range(50_000))
-    path = _write(tmp_path, data)
-    assert _normalized(path, block_size=4096) == data
-    assert validate_ids(path).ids == 50_000
+@pytest.mark.parametrize("value", RULE_CASES)
+def test_the_block_and_column_checks_say_what_the_rule_says(value):
+    """One rule, three forms: a value, a block of lines, an Arrow column agree on every case."""
+    is_id = id_problem(value) is None
+    encoded = value.encode()
+    for block in (b"7\n" * 3 + encoded + b"\n", (encoded + b"\n") * 5):  # mixed and uniform widths
+        assert (count_id_lines(block) is not None) == is_id, block
+    for column in (pa.array(["7", value, "8"]), pa.array(["7", value], pa.large_string())):
+        assert first_bad_id(column) == (None if is_id else 1)
+    assert first_bad_id(pa.chunked_array([["1"], ["2", value]])) == (None if is_id else 2)
+
+
+def test_the_column_check_sees_nulls_and_slices():
+    assert first_bad_id(pa.array(["1", None])) == 1
+    column = pa.array(["x", "1", "9223372036854775807", "9223372036854775808"])
+    assert first_bad_id(column.slice(1, 2)) is None
+    assert first_bad_id(column.slice(1)) == 2
+    assert first_bad_id(pa.array([], pa.string())) is None
+
+
+def test_a_block_counts_its_lines_only_when_every_one_is_an_id_as_it_stands():
+    assert count_id_lines(b"1\n22\n333\n") == 3
+    assert count_id_lines(CLEAN) == 50_000
+    for messy in (b"1\r\n2\n", b"1\n\n2\n", b" 1\n", b"1\n2", b"\xef\xbb\xbf1\n"):
+        assert count_id_lines(messy) is None, messy
+
+
+# -- reading and normalizing ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -55,10 +100,10 @@ def test_clean_file_passes_through_unchanged(tmp_path):
         ("1\n\u0661\u0662\n".encode(), 2, "\u0661\u0662"),
     ],
 )
-def test_bad_line_names_file_line_and_value(tmp_path, data, line, value):
+def test_bad_line_names_file_line_and_value(tmp_path, scratch, data, line, value):
     path = _write(tmp_path, data)
-    with pytest.raises(InvalidIdError) as exc:
-        validate_ids(path, job_id="77")
+    with pytest.raises(InvalidIdError) as exc, validated_id_file(path, job_id="77"):
+        pass
     assert (exc.value.line_number, exc.value.value) == (line, value)
     assert str(path) in str(exc.value) and f"line {line}" in str(exc.value) and "job 77" in str(exc.value)
 
@@ -67,11 +112,12 @@ def test_line_numbers_stay_right_across_blocks(tmp_path):
     lines = [b"%d" % i for i in range(1, 5000)] + [b"oops"]
     path = _write(tmp_path, b"\n".join(lines) + b"\n")
     with pytest.raises(InvalidIdError) as exc:
-        validate_ids_small_blocks(path)
+        for _ in iter_id_blocks(path, block_size=1000):
+            pass
     assert exc.value.line_number == 5000
 
 
-def test_lines_as_long_are_read_in_whole_lines_and_still_numbered_right(tmp_path):
+def test_lines_as_long_are_read_in_whole_lines_and_still_numbered_right(tmp_path, scratch):
     """A 4096-byte block holds 204 lines of 20 bytes and 16 bytes of the next: the second read
     is 16 bytes short, so from then on each read ends on a line (nothing carried and joined on)."""
     lines = [b"%d" % (10**18 + i) for i in range(5000)]
@@ -85,88 +131,131 @@ def test_lines_as_long_are_read_in_whole_lines_and_still_numbered_right(tmp_path
 
     blocks = list(iter_line_blocks(Recording(data), 4096, max_line=20, source="ids.txt"))
     assert reads[:4] == [4096, 4080 - 16, 4080, 4080]
-    assert [len(block) for block, _, _ in blocks[:3]] == [4080, 4080, 4080]
-    assert [first for _, first, _ in blocks[:3]] == [1, 205, 409]
-    assert b"".join(block for block, _, _ in blocks) == data
+    assert [len(block) for block, _ in blocks[:3]] == [4080, 4080, 4080]
+    assert [first for _, first in blocks[:3]] == [1, 205, 409]
+    assert b"".join(block for block, _ in blocks) == data
     lines[4321] = b"1" * 18 + b"x"  # as long as the others: found by the check of whole lines
-    with pytest.raises(InvalidIdError) as exc:
-        validate_ids(_write(tmp_path, b"\n".join(lines) + b"\n"))
+    with pytest.raises(InvalidIdError) as exc, validated_id_file(_write(tmp_path, b"\n".join(lines) + b"\n")):
+        pass
     assert (exc.value.line_number, exc.value.value) == (4322, "1" * 18 + "x")
 
 
-def validate_ids_small_blocks(path):
-    for _ in iter_id_blocks(path, block_size=1000):
+# -- validation once, and what it hands the upload -----------------------------------------------
+
+
+def test_a_clean_file_is_sent_itself_no_copy_made(tmp_path, scratch):
+    path = _write(tmp_path, CLEAN)
+    with validated_id_file(path, job_id="3") as validated:
+        assert (validated.path, validated.ids, validated.bytes) == (path, 50_000, len(CLEAN))
+        assert not list(scratch.iterdir())
+        assert _read_all(validated) == CLEAN
+
+
+def test_an_object_storage_path_in_a_local_folder_is_sent_itself(tmp_path, scratch):
+    path = _write(tmp_path, b"1\n2\n")
+    with validated_id_file(ObjectStoragePath(f"file://{path}")) as validated:
+        assert (validated.path, validated.ids) == (path, 2)
+
+
+@pytest.mark.parametrize(
+    ("data", "normalized"),
+    [
+        (b"\xef\xbb\xbf 1170025343920402432 \r\n\r\n\t42\n\n9223372036854775807", None),
+        (b"1\n2\r\n3\n", b"1\n2\n3\n"),
+        (b"1\n2\n3", b"1\n2\n3\n"),
+        (b"\xef\xbb\xbf1\n2\n", b"1\n2\n"),
+        (b"1\n\n2\n", b"1\n2\n"),
+    ],
+    ids=["all-of-it", "crlf", "no-final-newline", "bom", "blank"],
+)
+def test_a_file_with_lines_to_normalize_is_sent_as_a_scratch_copy_removed_after(
+    tmp_path, scratch, data, normalized
+):
+    normalized = normalized or b"1170025343920402432\n42\n9223372036854775807\n"
+    path = _write(tmp_path, data)
+    with validated_id_file(path) as validated:
+        assert validated.path.parent == scratch and validated.path.read_bytes() == normalized
+        assert (validated.ids, validated.bytes) == (normalized.count(b"\n"), len(normalized))
+        assert _read_all(validated) == normalized
+    assert path.read_bytes() == data  # the source is never touched
+
+
+def test_lines_to_normalize_past_the_first_block_copy_the_blocks_before_as_they_stand(tmp_path, scratch):
+    clean = b"".join(b"%d\n" % (10**18 + i) for i in range(300_000))  # 6 MB: the first block clean
+    messy = b"".join(b" %d \r\n" % (2 * 10**18 + i) for i in range(1000))
+    path = _write(tmp_path, clean + messy)
+    expected = clean + b"".join(b"%d\n" % (2 * 10**18 + i) for i in range(1000))
+    assert len(clean) > BLOCK_SIZE
+    with validated_id_file(path) as validated:
+        assert validated.path != path and validated.path.read_bytes() == expected
+        assert validated.ids == 301_000
+
+
+def test_a_bad_line_after_lines_to_normalize_leaves_no_scratch_copy(tmp_path, scratch):
+    clean = b"".join(b"%d\n" % (10**18 + i) for i in range(300_000))
+    path = _write(tmp_path, clean + b" 5 \r\n" * 10 + b"12x\n")
+    with pytest.raises(InvalidIdError) as exc, validated_id_file(path):
+        pass
+    assert exc.value.line_number == 300_011
+    # and the scratch fixture checks the copy begun at line 300,001 is gone
+
+
+def test_an_error_in_the_with_block_removes_the_scratch_copy(tmp_path, scratch):
+    with pytest.raises(RuntimeError), validated_id_file(_write(tmp_path, b" 1\n")):
+        raise RuntimeError("the upload failed")
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n \r\n"], ids=["empty", "blank-lines"])
+def test_a_file_without_ids_is_refused(tmp_path, scratch, content):
+    path = _write(tmp_path, content)
+    with pytest.raises(XComplianceError, match="to upload to job 4"), validated_id_file(path, job_id="4"):
         pass
 
 
-def test_object_storage_path_source(tmp_path):
-    path = _write(tmp_path, b"1\n2\n")
-    assert validate_ids(ObjectStoragePath(f"file://{path}")).ids == 2
+# -- a file changed since its validation ---------------------------------------------------------
 
 
-def test_a_clean_file_is_sent_as_validated_and_a_change_stops_it(tmp_path):
-    data = b"".join(b"%d\n" % (10**18 + i) for i in range(50_000))
-    path = _write(tmp_path, data)
-    stats = validate_ids(path)
-    assert stats.blocks is not None
-    assert b"".join(block for block, _ in iter_verified_blocks(path, stats)) == data
-    path.write_bytes(data[:500_000] + b"x" + data[500_001:])  # changed after validation
-    with pytest.raises(IdFileChangedError):
-        for _ in iter_verified_blocks(path, stats):
-            pass
+def _grow(path):
+    with path.open("ab") as fh:
+        fh.write(b"77\n")
 
 
-def _checked(path, size: int, sent: list[bytes]) -> None:
-    """Run :func:`iter_checked_blocks` over 200-byte blocks, keeping what it yields in ``sent``."""
-    for block, _ in iter_checked_blocks(path, size, block_size=200, job_id="5"):
-        sent.append(block)
+def _shrink(path):
+    os.truncate(path, path.stat().st_size - 20)
 
 
-def test_a_file_checked_as_it_is_sent_comes_out_as_it_stands(tmp_path):
-    data = b"".join(b"%d\n" % (10**18 + i) for i in range(100))  # 2,000 bytes: ten blocks
-    path = _write(tmp_path, data)
-    blocks = list(iter_checked_blocks(path, len(data), block_size=200))
-    assert b"".join(block for block, _ in blocks) == data and sum(n for _, n in blocks) == 100
-    assert len(blocks) == 10
+def _edit_in_place(path):
+    with path.open("r+b") as fh:
+        fh.seek(500_000)
+        fh.write(b"x")
+    os.utime(path, ns=(0, path.stat().st_mtime_ns + 10**9))  # a later mtime, whatever the clock
 
 
-@pytest.mark.parametrize(
-    "declared", [1_990, 1_000, 2_010], ids=["grew-in-a-block", "grew-at-a-block", "shrank"]
-)
-def test_a_file_that_is_not_the_declared_size_never_yields_its_last_byte(tmp_path, declared):
-    """The transfer declared ``declared`` bytes: a longer file stops before the block that would
-    reach them (also when they end on a block's edge), a shorter one after its last block."""
-    data = b"".join(b"%d\n" % (10**18 + i) for i in range(100))
-    path = _write(tmp_path, data)
-    sent: list[bytes] = []
-    with pytest.raises(IdFileChangedError, match=r"job 5: .*ids.txt changed while it was being uploaded"):
-        _checked(path, declared, sent)
-    assert sum(map(len, sent)) < declared  # the transfer never completes
+@pytest.mark.parametrize("change", [_grow, _shrink, _edit_in_place], ids=["grew", "shrank", "edited"])
+def test_a_file_changed_after_validation_never_hands_out_its_last_bytes(tmp_path, scratch, change):
+    path = _write(tmp_path, CLEAN)
+    with validated_id_file(path, job_id="5") as validated:
+        change(path)
+        read = []
+        with pytest.raises(IdFileChangedError, match=r"job 5: .*ids.txt changed"), validated.open() as fh:
+            fh.seek(0)
+            while piece := fh.read(200_000):
+                read.append(piece)
+    assert sum(map(len, read)) < len(CLEAN)  # whoever sends it never sends the last byte
 
 
-@pytest.mark.parametrize(
-    "data",
-    [b"1\n2\r\n3\n", b"1\n2\n3", b"\xef\xbb\xbf1\n2\n", b"1\n\n2\n"],
-    ids=["crlf", "no-newline", "bom", "blank"],
-)
-def test_a_file_checked_as_it_is_sent_must_stand_as_it_is(tmp_path, data):
-    path = _write(tmp_path, data)
-    with pytest.raises(NotAsItStands):
-        _checked(path, len(data), [])
+def test_a_file_changed_while_it_is_validated_is_refused(tmp_path, scratch, monkeypatch):
+    path = _write(tmp_path, CLEAN + b" 1\n")
+    from x_compliance.files import id_files
 
+    real, grown = id_files.count_id_lines, []
 
-def test_a_bad_line_checked_as_it_is_sent_stops_before_its_block(tmp_path):
-    data = b"".join(b"%d\n" % (10**18 + i) for i in range(50)) + b"12x\n"
-    path = _write(tmp_path, data)
-    sent: list[bytes] = []
-    with pytest.raises(InvalidIdError) as exc:
-        _checked(path, len(data), sent)
-    assert exc.value.line_number == 51 and "unfinished, so X has none of the file" in str(exc.value)
-    assert sum(map(len, sent)) == 1_000  # the five blocks before the bad one
+    def changing(block):
+        if not grown:
+            _grow(path)  # someone appends while the file is read
+            grown.append(True)
+        return real(block)
 
-
-def test_a_file_to_normalize_is_checked_again_as_it_is_sent(tmp_path):
-    path = _write(tmp_path, b" 1\r\n2\n")
-    stats = validate_ids(path)
-    assert stats.blocks is None
-    assert b"".join(block for block, _ in iter_verified_blocks(path, stats)) == b"1\n2\n"
+    monkeypatch.setattr(id_files, "count_id_lines", changing)
+    with pytest.raises(IdFileChangedError), validated_id_file(path):
+        pass

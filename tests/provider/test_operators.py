@@ -72,7 +72,7 @@ def test_replacement_names_count_up_and_stay_valid():
 def test_create_waits_for_the_slot_by_deferring(hook, emulator, id_file):
     blocker = hook.create_job("tweets", name="someone-else")
     emulator.emulator.config.processing_seconds_base = 60  # holds the slot on any machine
-    hook.upload_ids(blocker, id_file(50))
+    steps.upload_ids(hook, blocker, id_file(50))
     op = XComplianceCreateJobOperator(task_id="create", job_type="tweets", slot_poll_interval=0.05)
     with pytest.raises(TaskDeferred) as deferred:
         op.execute(make_context(task_id="create"))
@@ -181,7 +181,7 @@ def test_job_id_and_paths_are_template_fields():
 
 def _uploaded_job(hook, id_file, job_type="tweets", count=200):
     job = hook.create_job(job_type)
-    hook.upload_ids(job, id_file(count))
+    steps.upload_ids(hook, job, id_file(count))
     return job
 
 
@@ -268,7 +268,7 @@ def test_sensor_poke_fails_on_expired(hook, emulator):
 def test_download_writes_normalized_parquet(hook, emulator, id_file, tmp_path):
     path = id_file(5000)
     job = hook.create_job("tweets")
-    hook.upload_ids(job, path)
+    steps.upload_ids(hook, job, path)
     wait_for_status(hook, emulator, job.id, JobStatus.COMPLETE)
     target = tmp_path / "out" / "results.parquet"
     summary, _ = run_task(XComplianceDownloadOperator(task_id="dl", job_id=job.id, results_path=str(target)))
@@ -344,7 +344,7 @@ def test_all_in_one_waits_deferred_for_the_slot_a_replacement_needs(hook, emulat
     # The blocker processes for a minute of the emulator's clock, so however slow this machine
     # is, it still holds the slot when the operator looks; the replacement processes at once.
     emulator.emulator.config.processing_seconds_base = 60
-    hook.upload_ids(blocker, id_file(50))
+    steps.upload_ids(hook, blocker, id_file(50))
     emulator.emulator.config.processing_seconds_base = 0.1
     path = id_file(20)
     op = XComplianceJobOperator(

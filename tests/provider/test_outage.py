@@ -19,7 +19,7 @@ from tests.provider.conftest import connection_uri, status_count
 from tests.provider.runner import first_event
 from tests.proxy import TcpProxy
 from x_compliance.hooks.x_compliance import XComplianceHook
-from x_compliance.operators.steps import wait
+from x_compliance.operators.steps import upload_ids, wait
 from x_compliance.triggers.events import FINISHED, TIMEOUT, JobEvent
 from x_compliance.triggers.job import XComplianceJobTrigger
 
@@ -33,7 +33,7 @@ def _proxied_conn(monkeypatch, conn_id: str, proxy: TcpProxy) -> None:
 
 def _uploaded(hook, id_file, job_type: str, name: str):
     job = hook.create_job(job_type)
-    hook.upload_ids(job, id_file(500, name=name))
+    upload_ids(hook, job, id_file(500, name=name))
     return job
 
 

@@ -18,6 +18,7 @@ from tests.provider.runner import first_event
 from x_compliance.hooks import pacing
 from x_compliance.hooks.pacing import RESET_SLACK_SECONDS, next_poll_delay
 from x_compliance.hooks.responses import RateLimit
+from x_compliance.operators.steps import upload_ids
 from x_compliance.triggers.events import ERROR, FINISHED, TIMEOUT, JobEvent
 from x_compliance.triggers.job import XComplianceJobTrigger
 from x_compliance_emulator import Fault
@@ -75,7 +76,7 @@ def test_classpath_imports_in_a_fresh_interpreter_started_from_root():
 
 async def test_complete(hook, emulator, id_file):
     job = hook.create_job("tweets")
-    hook.upload_ids(job, id_file(100))
+    upload_ids(hook, job, id_file(100))
     emulator.emulator.clock.advance(60)
     event = JobEvent.from_payload((await first_event(_trigger(job.id))).payload)
     assert (event.status, event.job_status) == (FINISHED, "complete")
@@ -85,7 +86,7 @@ async def test_complete(hook, emulator, id_file):
 async def test_failed_carries_x_error(hook, emulator, id_file):
     emulator.emulator.faults.add(Fault("fail_job", error="Could not parse file"))
     job = hook.create_job("tweets")
-    hook.upload_ids(job, id_file(100))
+    upload_ids(hook, job, id_file(100))
     emulator.emulator.clock.advance(60)
     event = JobEvent.from_payload((await first_event(_trigger(job.id))).payload)
     assert (event.job_status, event.error) == ("failed", "Could not parse file")
@@ -104,7 +105,7 @@ async def test_expired(hook, emulator):
 
 async def test_through_a_429_storm(hook, emulator, id_file):
     job = hook.create_job("tweets")
-    hook.upload_ids(job, id_file(100))
+    upload_ids(hook, job, id_file(100))
     emulator.emulator.clock.advance(60)
     emulator.emulator.faults.add(Fault("http_429", target="get", count=3, body="problem"))
     event = JobEvent.from_payload((await first_event(_trigger(job.id))).payload)
@@ -152,7 +153,7 @@ async def test_a_quick_job_is_noticed_at_once(hook, emulator, id_file, monkeypat
     config.processing_seconds_base, config.processing_seconds_per_million = 1.0, 0.0
     seen = _record_delays(monkeypatch)
     job = hook.create_job("tweets")
-    hook.upload_ids(job, id_file(100))
+    upload_ids(hook, job, id_file(100))
     before, started = status_count(emulator, "get", 200), time.monotonic()
     event = JobEvent.from_payload((await first_event(XComplianceJobTrigger(job.id))).payload)  # defaults
     noticed = time.monotonic() - started
@@ -170,7 +171,7 @@ async def test_basic_tier_never_sees_a_429(hook, emulator, id_file, monkeypatch)
     config.processing_seconds_base, config.processing_seconds_per_million = 9.0, 0.0
     seen = _record_delays(monkeypatch)
     job = hook.create_job("tweets")
-    hook.upload_ids(job, id_file(100))
+    upload_ids(hook, job, id_file(100))
     event = JobEvent.from_payload((await first_event(_trigger(job.id, poll_interval=0.01))).payload)
     assert event.job_status == "complete"
     assert status_count(emulator, "get", 429) == 0

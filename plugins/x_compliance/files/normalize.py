@@ -7,23 +7,14 @@ with columns ``id`` (string, as on the wire), ``reason``, ``action``, ``created_
 
 from __future__ import annotations
 
-import logging
-import tempfile
 from collections import Counter
 from contextlib import closing
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from x_compliance.files.results import RESULTS_SCHEMA, count_reasons, iter_result_tables
-from x_compliance.files.storage_paths import publish
-from x_compliance.hooks.jobs import ComplianceJob
-
-__all__ = ["RESULTS_SCHEMA", "normalize_results", "write_results_parquet"]
-
-log = logging.getLogger(__name__)
 
 BATCH_ROWS = 100_000
 
@@ -49,39 +40,3 @@ def write_results_parquet(raw_file: Path, parquet_file: Path, *, job_id: str) ->
         if pending or not counts:
             writer.write_table(pa.concat_tables(pending) if pending else RESULTS_SCHEMA.empty_table())
     return counts
-
-
-def normalize_results(
-    hook: Any,
-    job: ComplianceJob,
-    results_path: Any,
-    *,
-    max_bytes: int | None = None,
-    uploaded_ids: int | None = None,
-) -> dict[str, Any]:
-    """Download, parse and publish the results of ``job``; return a small XCom-safe summary.
-
-    Both scratch files live in one temporary folder that is removed however the step ends.
-    """
-    with tempfile.TemporaryDirectory(prefix=f"x-compliance-{job.id}-") as scratch:
-        raw = Path(scratch) / "results.jsonl"
-        report = hook.download_results(job, raw, max_bytes=max_bytes, uploaded_ids=uploaded_ids)
-        parquet = Path(scratch) / "results.parquet"
-        counts = write_results_parquet(raw, parquet, job_id=job.id)
-        destination = publish(parquet, results_path)
-    rows = sum(counts.values())
-    hook.log.info(
-        "Job %s: %s non-compliant IDs (%s) written to %s",
-        job.id,
-        f"{rows:,}",
-        ", ".join(f"{reason} {n:,}" for reason, n in sorted(counts.items())) or "none",
-        destination,
-    )
-    return {
-        "job_id": job.id,
-        "job_type": job.type.value,
-        "path": str(destination),
-        "rows": rows,
-        "counts": dict(sorted(counts.items())),
-        "downloaded_bytes": report.bytes,
-    }

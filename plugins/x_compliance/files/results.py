@@ -17,8 +17,6 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -28,10 +26,11 @@ import pyarrow.json as pj
 
 from x_compliance.exceptions import MalformedResultError
 from x_compliance.files.arrow import from_numpy, to_numpy
-from x_compliance.files.ids import first_bad_id, id_problem, open_source, source_name
+from x_compliance.files.ids import first_bad_id, id_problem
 from x_compliance.files.limits import MAX_RESULT_LINE
 from x_compliance.files.lines import iter_line_blocks
 from x_compliance.files.seen import SeenIds
+from x_compliance.files.storage_paths import open_source
 
 # Reasons X documents. `bounced` (Posts only) was added in 2026.
 KNOWN_REASONS = frozenset({"deleted", "deactivated", "protected", "suspended", "scrub_geo", "bounced"})
@@ -58,26 +57,15 @@ _TIMESTAMP_RE = re.compile(_TIMESTAMP)
 _EMPTY_TEXT = pa.StringArray.from_buffers(1, pa.py_buffer(bytes(8)), pa.py_buffer(b""))[0]
 
 
-@dataclass(frozen=True)
-class ComplianceResult:
-    """One non-compliant ID and why. Act on ``reason``: X shows ``action: delete`` even for scrub_geo."""
-
-    id: str
-    reason: str
-    action: str
-    created_at: datetime | None
-    redacted_at: datetime | None
-
-
 class _Refused(Exception):
     """A block that is not plainly valid: its lines are looked at one by one to say why."""
 
 
 def iter_result_tables(
-    source: Any, *, job_id: str | None = None, unique: bool = True, block_size: int = BLOCK_BYTES
+    source: Any, *, job_id: str | None = None, block_size: int = BLOCK_BYTES
 ) -> Iterator[pa.Table]:
     """Yield the results in ``source`` (path or ``ObjectStoragePath``) as tables in
-    :data:`RESULTS_SCHEMA`, in file order; with ``unique`` only the first line for an ID.
+    :data:`RESULTS_SCHEMA`, in file order, only the first line for an ID.
 
     Streams: two blocks of lines and the IDs seen so far (8 bytes each) are in memory.
     """
@@ -85,23 +73,10 @@ def iter_result_tables(
     with closing(_parsed_blocks(source, block_size, job_id)) as tables:
         for table in tables:
             # pyarrow's allocator (mimalloc) keeps what a block freed; handed back, the peak
-            # stays a few blocks instead of growing with the file (+32 MB on 850k results).
+            # stays a few blocks instead of growing with the file.
             pa.default_memory_pool().release_unused()
-            if not unique:
-                yield table
-                continue
             first = seen.first_new(to_numpy(pc.cast(table.column("id"), pa.uint64())))
             yield (table if len(first) == len(table) else table.take(from_numpy(first)))
-
-
-def iter_results(
-    source: Any, *, job_id: str | None = None, unique: bool = True
-) -> Iterator[ComplianceResult]:
-    """The same results one by one, for small files and tests."""
-    with closing(iter_result_tables(source, job_id=job_id, unique=unique)) as tables:
-        for table in tables:
-            for row in table.to_pylist():
-                yield ComplianceResult(**{**row, "action": row["action"] or ""})
 
 
 def count_reasons(table: pa.Table, counts: Counter[str]) -> None:
@@ -114,7 +89,7 @@ def count_reasons(table: pa.Table, counts: Counter[str]) -> None:
 def _parsed_blocks(source: Any, block_size: int, job_id: str | None) -> Iterator[pa.Table]:
     """The checked table of each block. The next block is parsed on a second thread while the
     caller checks and writes this one: both release the GIL, so two cores share the work."""
-    name = source_name(source)
+    name = str(source)
     read_options = pj.ReadOptions(block_size=block_size + 1, use_threads=False)
     parse_options = pj.ParseOptions(explicit_schema=_RAW_SCHEMA, unexpected_field_behavior="ignore")
 
@@ -135,12 +110,11 @@ def _parsed_blocks(source: Any, block_size: int, job_id: str | None) -> Iterator
     with open_source(source) as fh, ThreadPoolExecutor(1, thread_name_prefix="x-compliance-json") as pool:
         ahead = None
         blocks = iter_line_blocks(fh, block_size, max_line=MAX_RESULT_LINE, source=name, job_id=job_id)
-        with closing(blocks):  # its read-ahead thread stops here, not when collected
-            for block, first_line, _ in blocks:
-                parsing = pool.submit(parse, block, first_line)
-                if ahead is not None and (table := ahead.result()) is not None:
-                    yield table
-                ahead = parsing
+        for block, first_line in blocks:
+            parsing = pool.submit(parse, block, first_line)
+            if ahead is not None and (table := ahead.result()) is not None:
+                yield table
+            ahead = parsing
         if ahead is not None and (table := ahead.result()) is not None:
             yield table
 

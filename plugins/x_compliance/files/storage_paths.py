@@ -11,7 +11,7 @@ import errno
 import os
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from airflow.sdk import ObjectStoragePath
 
@@ -30,6 +30,22 @@ def is_local(path: ObjectStoragePath) -> bool:
 
 def local_path(path: ObjectStoragePath) -> Path:
     return Path(path.path)
+
+
+def local_file(source: Any) -> Path | None:
+    """The local file ``source`` names (a plain path, or a ``file://`` one), or None for a file
+    in an object store."""
+    path = source if isinstance(source, ObjectStoragePath) else os.fspath(source)
+    if isinstance(path, str) and "://" not in path:
+        return Path(path)
+    path = as_storage_path(path)
+    return local_path(path) if is_local(path) else None
+
+
+def open_source(source: Any, mode: str = "rb") -> IO[bytes]:
+    """Open a path string, ``pathlib.Path`` or ``ObjectStoragePath`` (s3://, gs://, file://)."""
+    local = local_file(source)
+    return local.open(mode) if local is not None else as_storage_path(source).open(mode)
 
 
 def publish(local_file: Path, destination: Any) -> ObjectStoragePath:

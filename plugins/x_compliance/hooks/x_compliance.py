@@ -5,13 +5,19 @@ bearer token taken from the connection's password; signed-URL transfers go throu
 :class:`~x_compliance.hooks.storage.SignedUrlClient`, which never sends the token. Sync and
 async calls share one retry rule (:mod:`x_compliance.hooks.retry`) and one response reader
 (:mod:`x_compliance.hooks.responses`).
+
+The hook is transport only: it sends files it is given and writes what it downloads to a
+file, and reads or checks no ID file itself. The upload step
+(:func:`x_compliance.operators.steps.upload_ids`) validates the IDs with ``files/`` and hands
+the hook the result, a :class:`~x_compliance.files.validated.ValidatedIdFile`, the only thing
+:meth:`XComplianceHook.upload_file` sends. So ``files/`` never needs the hook, and this module,
+which the triggerer loads, imports only the light parts of ``files/`` (the ID rule for job ids,
+the download cap, that value object): no numpy, pyarrow or pandas.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import closing
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -24,23 +30,15 @@ from airflow.providers.http.hooks.http import HttpHook
 from airflow.sdk.log import mask_secret
 
 from x_compliance.exceptions import InvalidRequestError, XComplianceError
-from x_compliance.files.ids import (
-    NotAsItStands,
-    id_problem,
-    iter_checked_blocks,
-    iter_verified_blocks,
-    open_source,
-    source_name,
-    source_size,
-    validate_ids,
-)
+from x_compliance.files.ids import id_problem
 from x_compliance.files.limits import results_byte_cap
+from x_compliance.files.validated import ValidatedIdFile
 from x_compliance.hooks import redact
 from x_compliance.hooks.jobs import ComplianceJob, JobStatus, JobType
 from x_compliance.hooks.progress import Progress, human_size
 from x_compliance.hooks.responses import RateLimit, api_payload, rate_limit_of
 from x_compliance.hooks.retry import retry_policy
-from x_compliance.hooks.storage import DEFAULT_CHUNK_SIZE, SignedUrlClient, read_ahead
+from x_compliance.hooks.storage import DEFAULT_CHUNK_SIZE, SignedUrlClient
 
 JOBS_ENDPOINT = "2/compliance/jobs"
 MAX_NAME_LENGTH = 64
@@ -239,87 +237,41 @@ class XComplianceHook(HttpHook):
 
     # -- transfers --------------------------------------------------------------------------
 
-    def upload_ids(
-        self, job: ComplianceJob, source: Any, *, chunk_size: int = DEFAULT_CHUNK_SIZE
+    def upload_file(
+        self, job: ComplianceJob, ids: ValidatedIdFile, *, chunk_size: int = DEFAULT_CHUNK_SIZE
     ) -> UploadReport:
-        """Stream the IDs of ``source`` (a path or ``ObjectStoragePath``) to the job's upload URL,
-        every line checked before it is sent: a bad line raises ``InvalidIdError`` and X gets
-        none of the file. ``UploadUrlExpiredError``: the job is useless, create a new one.
+        """Stream a validated ID file to the job's upload URL: one PUT, or a resumable session
+        in chunks of ``chunk_size`` bytes when the job is resumable.
 
-        A plain upload validates the whole file first, then sends each block proven by its
-        CRC-32 to be the one validated: a PUT cut short is not trusted to leave nothing. A
-        resumable upload leaves X nothing until its last byte, so a file sent as it stands
-        (every exported one) is checked as it goes, the check hidden behind the transfer
-        (10M IDs, ``make bench``: 0.35 -> 0.24 s); one with lines to normalize is validated
-        first, as for a plain upload. A dropped plain upload restarts, a resumable one resumes.
+        A dropped plain PUT starts again; a resumable upload asks what storage holds and goes
+        on from there. Either way X keeps nothing until the last byte, which never leaves when
+        the file changed since it was validated (``IdFileChangedError``: the job still takes
+        an upload). ``UploadUrlExpiredError``: the job is useless, create a new one.
         """
+        if not isinstance(ids, ValidatedIdFile):
+            raise TypeError("upload_file sends a ValidatedIdFile: validate the IDs first (steps.upload_ids)")
         if job.status is not JobStatus.CREATED:
             raise XComplianceError(f"{job.describe()} takes no upload: only a created job does")
-        if job.resumable and (size := source_size(source)):
-            try:
-                return self._upload_checked_as_sent(job, source, size, chunk_size)
-            except NotAsItStands:
-                self.log.info("%s has lines to normalize: validating all of it first", source_name(source))
-        return self._upload_validated(job, source, chunk_size)
-
-    def _upload_checked_as_sent(
-        self, job: ComplianceJob, source: Any, size: int, chunk_size: int
-    ) -> UploadReport:
-        self.log.info(
-            "Uploading %s (%s) to %s, every line checked as it goes",
-            source_name(source),
-            human_size(size),
-            job.describe(),
-        )
-        progress = Progress(self.log, "Uploaded", total_bytes=size)
-        blocks = read_ahead(iter_checked_blocks(source, size, job_id=job.id))
-        ids = self._put_resumable(job, blocks, size, progress, chunk_size)
-        return self._uploaded(job, ids, size, progress)
-
-    def _upload_validated(self, job: ComplianceJob, source: Any, chunk_size: int) -> UploadReport:
-        name = source_name(source)
-        stats = validate_ids(source, job_id=job.id)
-        if stats.ids == 0:
-            raise XComplianceError(f"{name} holds no IDs: nothing to upload to job {job.id}")
-        self.log.info(
-            "Validated %s: %s IDs, %s to upload to %s",
-            name,
-            f"{stats.ids:,}",
-            human_size(stats.upload_bytes),
-            job.describe(),
-        )
-        progress = Progress(self.log, "Uploaded", total_bytes=stats.upload_bytes, total_ids=stats.ids)
-
-        def blocks():
-            return read_ahead(iter_verified_blocks(source, stats, job_id=job.id))
-
-        if job.resumable:
-            self._put_resumable(job, blocks(), stats.upload_bytes, progress, chunk_size)
-        else:
-            what = f"upload to job {job.id}"
-            self.storage.put_plain(job.upload_url, blocks, stats.upload_bytes, what=what, progress=progress)
-        return self._uploaded(job, stats.ids, stats.upload_bytes, progress)
-
-    def _put_resumable(
-        self,
-        job: ComplianceJob,
-        blocks: Iterator[tuple[bytes, int]],
-        total: int,
-        progress: Progress,
-        chunk_size: int,
-    ) -> int:
-        """Open a resumable session (its URL masked: it is a credential) and send ``blocks``."""
         what = f"upload to job {job.id}"
-        session_url = self.storage.start_resumable(job.upload_url, what=what)
-        redact.mask_signed_url(session_url)
-        with closing(blocks):
-            return self.storage.put_resumable(
-                session_url, blocks, total, what=what, progress=progress, chunk_size=chunk_size
-            )
-
-    def _uploaded(self, job: ComplianceJob, ids: int, nbytes: int, progress: Progress) -> UploadReport:
+        self.log.info(
+            "Uploading %s (%s IDs, %s) to %s",
+            ids.source,
+            f"{ids.ids:,}",
+            human_size(ids.bytes),
+            job.describe(),
+        )
+        progress = Progress(self.log, "Uploaded", total_bytes=ids.bytes, total_ids=ids.ids)
+        with ids.open() as fh:
+            if job.resumable:
+                session_url = self.storage.start_resumable(job.upload_url, what=what)
+                redact.mask_signed_url(session_url)  # the session URL is a credential too
+                self.storage.put_resumable(
+                    session_url, fh, ids.bytes, what=what, progress=progress, chunk_size=chunk_size
+                )
+            else:
+                self.storage.put_plain(job.upload_url, fh, ids.bytes, what=what, progress=progress)
         self.log.info("Upload to job %s done: %s", job.id, progress.line())
-        return UploadReport(job.id, ids, nbytes, round(progress.seconds, 3), job.resumable)
+        return UploadReport(job.id, ids.ids, ids.bytes, round(progress.seconds, 3), job.resumable)
 
     def download_results(
         self,
@@ -347,7 +299,7 @@ class XComplianceHook(HttpHook):
         if hasattr(destination, "write"):
             size = self.storage.download(job.download_url, destination, **transfer)
         else:
-            with open_source(str(destination), "wb") as fh:
+            with open(destination, "wb") as fh:
                 size = self.storage.download(job.download_url, fh, **transfer)
         self.log.info("Download of job %s done: %s", job.id, progress.line())
         return DownloadReport(job.id, size, round(progress.seconds, 3))

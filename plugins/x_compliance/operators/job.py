@@ -13,7 +13,6 @@ from typing import Any
 from airflow.providers.common.compat.sdk import conf
 
 from x_compliance.exceptions import ReplacementBlockedError
-from x_compliance.files.ids import source_name
 from x_compliance.files.storage_paths import as_storage_path
 from x_compliance.hooks.jobs import ComplianceJob, JobType
 from x_compliance.hooks.wait_report import describe, wait_report
@@ -77,7 +76,7 @@ class XComplianceJobOperator(XComplianceCreateJobOperator):
         if self.resumable_choice is None:
             size = as_storage_path(self.ids_path).stat().st_size
             self.resumable = size >= RESUMABLE_THRESHOLD_BYTES
-        self.log.info("Checking the %s IDs in %s with X", self.job_type, source_name(self.ids_path))
+        self.log.info("Checking the %s IDs in %s with X", self.job_type, self.ids_path)
         return super().execute(context)
 
     def on_job_created(self, context: Any, job: ComplianceJob, *, deadline: float, **state: Any) -> Any:

@@ -3,13 +3,21 @@
 Each step operator is a thin shell over one of these, and ``XComplianceJobOperator`` chains
 the same functions, so there is one copy of each step's logic. Every step is safe to retry:
 it looks at the job's state on X before acting.
+
+The steps join the two halves of the provider, which never import each other this way round:
+``files/`` reads, checks and writes files, the hook speaks HTTP. The upload is
+:func:`upload_ids`: validate the ID file (``files/``), then send what validation hands over
+(the hook). The download is :func:`publish_results`: fetch the raw results (the hook), parse
+them to Parquet and publish that (``files/``).
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from x_compliance.exceptions import (
@@ -19,12 +27,14 @@ from x_compliance.exceptions import (
     UploadUrlExpiredError,
     XComplianceError,
 )
-from x_compliance.files.normalize import normalize_results
-from x_compliance.files.storage_paths import as_storage_path
+from x_compliance.files.id_files import validated_id_file
+from x_compliance.files.normalize import write_results_parquet
+from x_compliance.files.storage_paths import as_storage_path, publish
 from x_compliance.hooks.jobs import ComplianceJob, JobStatus, JobType
+from x_compliance.hooks.storage import DEFAULT_CHUNK_SIZE
 from x_compliance.hooks.wait_report import now_iso
 from x_compliance.hooks.watch import JobWatch
-from x_compliance.hooks.x_compliance import XComplianceHook
+from x_compliance.hooks.x_compliance import UploadReport, XComplianceHook
 from x_compliance.operators.naming import next_name
 
 log = logging.getLogger(__name__)
@@ -122,7 +132,7 @@ def upload(hook: XComplianceHook, job_id: str, ids_path: Any, *, max_new_jobs: i
             if job.status is JobStatus.EXPIRED:
                 raise JobExpiredError(job.id)
             job.raise_for_status()
-            report = hook.upload_ids(job, ids_path)
+            report = upload_ids(hook, job, ids_path)
             return {
                 "job_id": job.id,
                 "ids": report.ids,
@@ -136,6 +146,19 @@ def upload(hook: XComplianceHook, job_id: str, ids_path: Any, *, max_new_jobs: i
             new_jobs_left -= 1
             log.warning("%s. Creating a new job for these IDs (%d more allowed)", lapsed, new_jobs_left)
             job = _replacement(hook, job, new_jobs_left)
+
+
+def upload_ids(
+    hook: XComplianceHook, job: ComplianceJob, ids_path: Any, *, chunk_size: int = DEFAULT_CHUNK_SIZE
+) -> UploadReport:
+    """Check every line of ``ids_path`` once, then stream the file to ``job``.
+
+    A bad line raises ``InvalidIdError`` naming file and line before a byte is sent. What is
+    sent is the file itself, or its normalized copy (removed once sent or failed) when some
+    line needed it (:func:`~x_compliance.files.id_files.validated_id_file`).
+    """
+    with validated_id_file(ids_path, job_id=job.id) as ids:
+        return hook.upload_file(job, ids, chunk_size=chunk_size)
 
 
 def download(
@@ -163,8 +186,45 @@ def download(
             uploaded_ids = as_storage_path(ids_path).stat().st_size // 2
         except OSError:  # the ID file is gone: the cap for an unknown count applies
             log.info("Cannot size the download cap from %s: it is gone", ids_path)
-    summary = normalize_results(hook, job, results_path, max_bytes=max_bytes, uploaded_ids=uploaded_ids)
+    summary = publish_results(hook, job, results_path, max_bytes=max_bytes, uploaded_ids=uploaded_ids)
     return {**summary, "job_created_at": job.created_at.isoformat(), "wait": wait_report}
+
+
+def publish_results(
+    hook: XComplianceHook,
+    job: ComplianceJob,
+    results_path: Any,
+    *,
+    max_bytes: int | None = None,
+    uploaded_ids: int | None = None,
+) -> dict[str, Any]:
+    """Download the results of ``job``, parse them to Parquet and publish that at
+    ``results_path`` all at once; return a small XCom-safe summary.
+
+    Both scratch files live in one temporary folder that is removed however the step ends.
+    """
+    with tempfile.TemporaryDirectory(prefix=f"x-compliance-{job.id}-") as scratch:
+        raw = Path(scratch) / "results.jsonl"
+        report = hook.download_results(job, raw, max_bytes=max_bytes, uploaded_ids=uploaded_ids)
+        parquet = Path(scratch) / "results.parquet"
+        counts = write_results_parquet(raw, parquet, job_id=job.id)
+        destination = publish(parquet, results_path)
+    rows = sum(counts.values())
+    log.info(
+        "Job %s: %s non-compliant IDs (%s) written to %s",
+        job.id,
+        f"{rows:,}",
+        ", ".join(f"{reason} {n:,}" for reason, n in sorted(counts.items())) or "none",
+        destination,
+    )
+    return {
+        "job_id": job.id,
+        "job_type": job.type.value,
+        "path": str(destination),
+        "rows": rows,
+        "counts": dict(sorted(counts.items())),
+        "downloaded_bytes": report.bytes,
+    }
 
 
 def wait(

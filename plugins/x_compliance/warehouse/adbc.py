@@ -2,9 +2,10 @@
 
 Through DB-API, every id becomes a Python int before a line is written; an ADBC driver hands
 over int64 columns in C, which keeps the export near what the database's own CLI takes (the
-benchmark's export stage shows both side by side). SQLite (``adbc-driver-sqlite``) and PostgreSQL (``adbc-driver-postgresql``, in
-the ``postgres`` extra) have one; any other common-sql connection, or one whose driver is not
-installed, gets None and the caller reads through DB-API.
+benchmark's export stage shows both side by side). SQLite (``adbc-driver-sqlite``) and
+PostgreSQL (``adbc-driver-postgresql``, in the ``postgres`` extra) have one; any other
+common-sql connection, or one whose driver is not installed, gets None and the caller reads
+through DB-API.
 """
 
 from __future__ import annotations

@@ -19,14 +19,9 @@ import pyarrow.parquet as pq
 
 from x_compliance.exceptions import MalformedResultError, XComplianceError
 from x_compliance.files.arrow import from_numpy, strings, to_numpy
-from x_compliance.files.ids import (
-    first_bad_id,
-    id_problem,
-    id_values,
-    iter_id_blocks,
-    open_source,
-    source_name,
-)
+from x_compliance.files.id_files import iter_id_blocks
+from x_compliance.files.ids import first_bad_id, id_problem, id_values
+from x_compliance.files.storage_paths import open_source
 from x_compliance.warehouse.tables import change_for
 
 BATCH_ROWS = 50_000
@@ -78,7 +73,7 @@ def read_results(results_path: Any, *, job_id: str) -> Flagged:
     reasons: dict[str, int] = {}
     ids, codes = [], []
     row = 0
-    name = source_name(results_path)
+    name = str(results_path)
     with open_source(results_path) as fh:
         # Batch by batch on one thread, nothing read ahead: each of those holds tens of MB more.
         results = pq.ParquetFile(fh, pre_buffer=False)
@@ -144,5 +139,5 @@ def check_all_uploaded(flagged: Flagged, ids_path: Any, *, job_id: str) -> None:
         stray = wanted[~found][:5].tolist()
         raise XComplianceError(
             f"job {job_id}: {int((~found).sum())} result id(s) were never uploaded in "
-            f"{source_name(ids_path)} (e.g. {stray}); refusing to apply results from another job"
+            f"{ids_path} (e.g. {stray}); refusing to apply results from another job"
         )
