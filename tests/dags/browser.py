@@ -74,3 +74,63 @@ def screenshot(driver, name: str, folder) -> None:
     driver.save_screenshot(str(folder / name))
     if os.environ.get("X_COMPLIANCE_SCREENSHOTS"):
         driver.save_screenshot(os.path.join(os.environ["X_COMPLIANCE_SCREENSHOTS"], name))
+
+
+def airflow_colour_mode(driver, mode: str, timeout: float = 30) -> None:
+    """Switch Airflow's UI to ``light`` or ``dark`` the way a user does (User > Appearance), and
+    wait until the plugin frame, if any, has followed."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.switch_to.default_content()
+    wait = WebDriverWait(driver, timeout)
+
+    def item(role: str, text: str):
+        found = [e for e in driver.find_elements(By.CSS_SELECTOR, f"[role={role}]") if e.text.strip() == text]
+        return found[0] if found else False
+
+    wait.until(lambda d: [b for b in d.find_elements(By.TAG_NAME, "button") if b.text.strip() == "User"])[
+        0
+    ].click()
+    wait.until(lambda d: item("menuitem", "Appearance")).click()
+    wait.until(lambda d: item("menuitemradio", f"{mode.capitalize()} Mode")).click()
+    wait.until(lambda d: d.execute_script(f"return document.documentElement.classList.contains('{mode}')"))
+    driver.find_element(By.TAG_NAME, "body").send_keys("\ue00c")  # Escape: close the menu
+    frames = driver.find_elements(By.TAG_NAME, "iframe")
+    if frames:
+        driver.switch_to.frame(frames[0])
+        wait.until(
+            lambda d: d.execute_script(f"return document.documentElement.classList.contains('{mode}')")
+        )
+
+
+# Read inside the plugin frame: its colour mode against Airflow's own background token, its font,
+# anything wider than the frame, ids broken over lines, counts without separators, runs listed.
+FRAME_STATE = """
+const probe = window.parent.document.createElement('div');
+probe.style.background = 'var(--chakra-colors-bg)';
+window.parent.document.body.appendChild(probe);
+const expected = window.parent.getComputedStyle(probe).backgroundColor;
+probe.remove();
+const lines = el => { const r = document.createRange(); r.selectNodeContents(el);
+  return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; };
+const root = document.documentElement;
+const wide = [...document.querySelectorAll('table')].map(t => t.scrollWidth - t.parentElement.clientWidth);
+return {
+  mode: document.documentElement.classList.contains('dark') ? 'dark' : 'light',
+  background: getComputedStyle(document.body).backgroundColor,
+  expected_background: expected,
+  font: getComputedStyle(document.body).fontFamily,
+  overflow: Math.max(root.scrollWidth - root.clientWidth, ...wide),
+  broken_ids: [...document.querySelectorAll('.id, small.below')]
+    .filter(el => lines(el) > 1).map(el => el.textContent),
+  bare_numbers: [...document.querySelectorAll('td.n, .big')]
+    .map(el => el.textContent).filter(t => /\\d{4}/.test(t)),
+  runs: document.querySelectorAll('#runs tbody tr').length,
+};
+"""
+
+
+def frame_state(driver) -> dict:
+    """What the plugin frame shows (call with the driver switched into it)."""
+    return driver.execute_script(FRAME_STATE)

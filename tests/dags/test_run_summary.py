@@ -12,12 +12,10 @@ from airflow.models.asset import AssetEvent, AssetModel
 from airflow.utils.session import create_session
 from sqlalchemy import select
 
-from tests.dags.conftest import LOGICAL_DATE, load_dag, read_table
+from tests.dags.conftest import LOGICAL_DATE, load_dag
 from x_compliance.ui import pages
-from x_compliance.ui.coverage import coverage
 from x_compliance.ui.queries import Warehouse, warehouse_hook
 from x_compliance.warehouse.runs import COLUMNS
-from x_compliance.warehouse.tables import TWEETS
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -72,7 +70,8 @@ def test_each_applied_job_writes_one_row_matching_the_audit(dag_env):
 
     # The job's entry on the page shows the audit's numbers, cell by cell.
     wh = Warehouse(*warehouse_hook())
-    html = pages.job_card(wh.job(row["job_id"]), wh.audit_counts(row["job_id"]))
+    job = wh.job(row["job_id"])
+    html = pages.job_card(job, wh.job_counts(job))
     cells = re.findall(r'data-change="(\w+)" data-reason="(\w+)">([\d,]+)<', html)
     assert {(c, r): int(n.replace(",", "")) for c, r, n in cells if n != "0"} == audit
 
@@ -90,34 +89,6 @@ def test_users_sweep_records_its_cascades(dag_env):
     assert row["scope_kind"] == "sweep" and row["table_name"] == "users"
     assert row["rows_cascade_deleted"] == sum(n for (c, _), n in audit.items() if c == "cascade_deleted") > 0
     assert _latest_extra("compliant_users")["rows_cascade_deleted"] == row["rows_cascade_deleted"]
-
-
-def _runs(*scopes: dict) -> list[dict]:
-    base = {"table_name": "tweets", "scope_kind": "new rows", "created_from": None, "created_to": None}
-    return [{**base, "scope_date": None, "rotation_slot": None, "recheck_days": None, **s} for s in scopes]
-
-
-def test_coverage_follows_dates_rotation_slots_and_sweeps(warehouse, monkeypatch):
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_WAREHOUSE_DEFAULT", json.dumps({"conn_type": "sqlite", "host": str(warehouse)})
-    )
-    hook, _ = warehouse_hook()
-    tweets = read_table(warehouse, "tweets")
-    day = sorted(row[2] for row in tweets.values())[len(tweets) // 2][:10]
-
-    def expect(rule) -> tuple[int, int]:
-        return sum(bool(rule(i, row[2])) for i, row in tweets.items()), len(tweets)
-
-    daily = _runs({"scope_date": day, "rotation_slot": 3, "recheck_days": 7})
-    got = coverage(hook, TWEETS, daily, 7)
-    assert (got.checked, got.rows) == expect(lambda i, at: at[:10] == day or (i % 1000003) % 7 == 3)
-    unchecked = {i: row[2] for i, row in tweets.items() if row[2][:10] != day and (i % 1000003) % 7 != 3}
-    assert got.oldest_unchecked_created_at == min(unchecked.values())
-    ranged = _runs({"scope_kind": "sweep", "created_from": day, "created_to": day})
-    assert coverage(hook, TWEETS, ranged, 7).checked == expect(lambda i, at: at[:10] == day)[0]
-    everything = coverage(hook, TWEETS, _runs({"scope_kind": "sweep"}), 7)
-    assert everything.share == 1.0 and everything.oldest_unchecked_id is None
-    assert coverage(hook, TWEETS, [], 7).checked == 0
 
 
 def test_page_values_are_escaped():

@@ -1,5 +1,5 @@
 """The extra link "X compliance job" on the create, upload, wait and download tasks (and the
-all-in-one operator): it opens the job's entry on the Compliance page.
+all-in-one operator): it opens the job's entry on the Compliance page, inside Airflow's UI.
 
 Airflow 3 computes a link in the worker right after the task ran and stores it as an XCom, so
 the job id is read from the task's own return value (a job id, or a dict holding one).
@@ -13,12 +13,21 @@ from urllib.parse import quote
 from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom, conf
 
 PAGE_PREFIX = "/x-compliance"  # where the plugin mounts the Compliance page on the API server
+# The nav entry's route in Airflow's UI: it shows the page in an iframe beside Airflow's
+# sidebar, and whatever path follows the route (one of the page's own) is what the iframe opens.
+SHELL_ROUTE = "/plugin/x-compliance"
+
+
+def in_shell(path: str) -> str:
+    """A path of the page (``/x-compliance/...``) as a URL of Airflow's UI showing it."""
+    return f"{SHELL_ROUTE}{path}"
 
 
 def job_page(job_id: str) -> str:
-    """The job's entry on the Compliance page; absolute when ``[api] base_url`` is set."""
+    """The job's entry on the Compliance page inside Airflow's UI; absolute when
+    ``[api] base_url`` is set."""
     base = (conf.get("api", "base_url", fallback="") or "").rstrip("/")
-    return f"{base}{PAGE_PREFIX}/jobs/{quote(str(job_id), safe='')}"
+    return base + in_shell(f"{PAGE_PREFIX}/jobs/{quote(str(job_id), safe='')}")
 
 
 def job_id_of(value: Any) -> str | None:

@@ -1,21 +1,27 @@
 """The Compliance page's routes, behind Airflow's own authentication (DAG read access).
 
-Mounted by :mod:`x_compliance.ui.plugin` at ``/x-compliance`` on the API server. Every route
-reads the warehouse with bounded queries; nothing here can show a token or a signed URL,
-because nothing here reads the X connection.
+Mounted by :mod:`x_compliance.ui.plugin` at ``/x-compliance`` on the API server, and shown by
+Airflow's UI under ``/plugin/x-compliance/...``. Every route reads the warehouse with bounded
+queries; nothing here can show a token or a signed URL, because nothing here reads the X
+connection.
 """
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import Depends, FastAPI, Query
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 
 from x_compliance.operators.links import PAGE_PREFIX
 from x_compliance.ui import pages
+from x_compliance.ui.audit import AuditFilter, audit_page, csv_lines, csv_name
 from x_compliance.ui.coverage import coverage
 from x_compliance.ui.queries import Warehouse, warehouse_hook
 from x_compliance.warehouse.rotation import recheck_days_from_env
 from x_compliance.warehouse.tables import TWEETS, USERS
+
+PAGE = Query(0, ge=0, description="0-based; a page past the last is served as the last")
 
 
 def _auth():
@@ -28,38 +34,42 @@ def _warehouse() -> Warehouse:
     return Warehouse(*warehouse_hook())
 
 
-def _audit(wh: Warehouse, path: str, *, reason: str, table: str, page: int, job_id: str = "") -> str:
-    rows, more = wh.audit_page(reason=reason, table=table, job_id=job_id, page=page)
-    return pages.audit_section(rows, more, reason=reason, table=table, page=page, path=path)
+def _card(wh: Warehouse, row: dict) -> str:
+    return pages.job_card(row, wh.job_counts(row), wh.earlier_check(row))
 
 
 def create_app() -> FastAPI:
     app = FastAPI(title="X compliance", dependencies=_auth(), docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.get("/", response_class=HTMLResponse)
-    def overview(reason: str = "", table: str = "", page: int = Query(0, ge=0)) -> str:
+    def overview(reason: str = "", table: str = "", page: int = PAGE) -> str:
         wh = _warehouse()
         days = recheck_days_from_env()
-        window = wh.runs_since(days)
-        checked = {r["table_name"] for r in wh.latest_runs()}
-        cover = [coverage(wh.hook, t, window, days) for t in (TWEETS, USERS) if t.name in checked]
-        audit = _audit(wh, f"{PAGE_PREFIX}/", reason=reason, table=table, page=page)
-        return pages.overview(wh, wh.latest_runs(), cover, audit)
+        window, first = wh.runs_since(days), wh.first_applied()
+        cover = [coverage(t.name, window, days, first.get(t.name)) for t in (TWEETS, USERS)]
+        audited = audit_page(wh, AuditFilter(reason=reason, table=table), page)
+        return pages.overview(
+            wh, wh.latest_runs(), cover, pages.audit_section(audited, path=f"{PAGE_PREFIX}/")
+        )
 
     @app.get("/runs/{dag_id}/{run_id:path}", response_class=HTMLResponse)
     def run(dag_id: str, run_id: str) -> str:
         wh = _warehouse()
-        cards = [pages.job_card(row, wh.audit_counts(row["job_id"])) for row in wh.runs_of(dag_id, run_id)]
-        return pages.run_view(wh, dag_id, run_id, cards)
+        return pages.run_view(wh, dag_id, run_id, [_card(wh, row) for row in wh.runs_of(dag_id, run_id)])
 
     @app.get("/jobs/{job_id}", response_class=HTMLResponse)
-    def job(job_id: str, reason: str = "", table: str = "", page: int = Query(0, ge=0)) -> str:
+    def job(job_id: str, reason: str = "", table: str = "", page: int = PAGE) -> str:
         wh = _warehouse()
         row = wh.job(job_id)
-        card = pages.job_card(row, wh.audit_counts(job_id)) if row else None
-        path = f"{PAGE_PREFIX}/jobs/{job_id}"
-        return pages.job_view(
-            wh, job_id, card, _audit(wh, path, reason=reason, table=table, page=page, job_id=job_id)
-        )
+        audited = audit_page(wh, AuditFilter(reason=reason, table=table, job_id=job_id), page)
+        section = pages.audit_section(audited, path=f"{PAGE_PREFIX}/jobs/{quote(job_id, safe='')}")
+        return pages.job_view(wh, job_id, _card(wh, row) if row else None, section)
+
+    @app.get("/audit.csv")
+    def audit_csv(reason: str = "", table: str = "", job: str = "") -> StreamingResponse:
+        """The audited changes the page's filter shows, every page of them, streamed."""
+        flt = AuditFilter(reason=reason, table=table, job_id=job)
+        headers = {"Content-Disposition": f'attachment; filename="{csv_name(flt)}"'}
+        return StreamingResponse(csv_lines(_warehouse(), flt), media_type="text/csv", headers=headers)
 
     return app

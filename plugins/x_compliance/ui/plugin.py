@@ -10,7 +10,7 @@ from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
-from x_compliance.operators.links import PAGE_PREFIX, XComplianceJobLink
+from x_compliance.operators.links import PAGE_PREFIX, SHELL_ROUTE, XComplianceJobLink
 
 
 class PageApp:
@@ -39,7 +39,7 @@ class XCompliancePlugin(AirflowPlugin):
             "name": "Compliance",
             "href": f"{PAGE_PREFIX}/",
             "destination": "nav",
-            "url_route": "x-compliance",
+            "url_route": SHELL_ROUTE.rsplit("/", 1)[-1],
             "category": "browse",
         },
         {
