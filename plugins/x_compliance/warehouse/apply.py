@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from x_compliance.exceptions import XComplianceError
 from x_compliance.warehouse.flagged import check_all_uploaded, per_reason, read_flagged
@@ -156,12 +157,16 @@ def apply_jobs(
             conn.commit()
         try:
             with closing(warehouse.cursor()) as cur:
-                for job, flagged in checked:
+                while checked:
+                    job, flagged = checked.pop(0)
                     stage = warehouse.stage(cur, flagged)
+                    counts = {"results": len(flagged), "flagged_per_reason": per_reason(flagged)}
+                    del flagged  # staged: its memory goes back before the SQL runs
+                    pa.default_memory_pool().release_unused()
                     changes = _change(
                         cur, table, stage, job_id=job.job_id, run_id=run_id, at=changed_at, ph=ph
                     )
-                    summary = _summary(table, job.job_id, flagged, changes)
+                    summary = _summary(table, job.job_id, counts, changes)
                     row = run_row(
                         summary,
                         dag_id=dag_id,
@@ -209,14 +214,14 @@ def _change(
 
 
 def _summary(
-    table: ComplianceTable, job_id: str, flagged: pd.DataFrame, changes: Counter[str]
+    table: ComplianceTable, job_id: str, counts: dict[str, Any], changes: Counter[str]
 ) -> dict[str, Any]:
     return {
         "job_id": job_id,
         "table": table.name,
-        "results": len(flagged),
+        "results": counts["results"],
         "deleted": changes[DELETED],
         "geo_scrubbed": changes[GEO_SCRUBBED],
         "cascade_deleted": changes[CASCADE_DELETED],
-        "flagged_per_reason": per_reason(flagged),
+        "flagged_per_reason": counts["flagged_per_reason"],
     }
