@@ -227,3 +227,16 @@ def test_bad_results_name_their_row_and_change_nothing(results, line, why):
     with pytest.raises(MalformedResultError) as exc:
         remove_flagged(posts, pd.DataFrame(results))
     assert exc.value.line_number == line and why in str(exc.value)
+
+
+def test_without_geo_columns_scrub_geo_changes_nothing():
+    posts = _posts(random.Random(12), 30).iloc[:30]
+    lines = [(str(i), "scrub_geo") for i in posts["id"][:6]] + [(str(posts["id"].iloc[6]), "protected")]
+    kept, changes = remove_flagged(posts, _frame_of(lines))
+    pd.testing.assert_frame_equal(kept, posts.drop(posts.index[6]))
+    assert changes.to_dict("list") == {
+        "record_id": [posts["id"].iloc[6]],
+        "change": ["deleted"],
+        "reason": ["protected"],
+        "cascades": [False],
+    }

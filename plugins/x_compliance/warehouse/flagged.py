@@ -2,9 +2,10 @@
 
 The results are read in batches into DataFrames with Arrow-backed columns (``id`` int64,
 ``reason`` dictionary-encoded, as Parquet stores it), each batch checked by the ID rule. Only
-those two columns are kept (12 bytes a result), so 1M results hold 12 MB whatever the size of
-the table they are applied to. :func:`decide` is the rule of what a reason asks: the warehouse
-apply and :func:`~x_compliance.warehouse.frames.remove_flagged` both go through it.
+those two columns are kept, and then what each record asks: about 13 bytes a result, so 1M
+results hold 13 MB whatever the size of the table they are applied to. :func:`decide` is the
+rule of what a reason asks: the warehouse apply and
+:func:`~x_compliance.warehouse.frames.remove_flagged` both go through it.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def checked_results(
     a missing reason fails it, naming row ``first_row`` + its position, 1-based, as its line."""
     ids, reasons = results.column("id"), results.column("reason")
     text = pc.cast(ids, pa.string())  # integers too: "-5" fails the rule as it should
-    bad = first_bad_id(text) if len(text) else None
+    bad = first_bad_id(text) if len(text) else None  # it reads an empty column as a bad one
     if bad is not None:
         value = text[bad].as_py()
         why = "missing 'id'" if value is None else f"invalid 'id': {id_problem(value)}"
@@ -92,8 +93,8 @@ def first_per_id(results: pd.DataFrame) -> pd.DataFrame:
 
     A stable sort keeps an ID's rows in their order, so the first of each run of equal IDs is
     the one to keep; a file with no repeat (as the download step writes it) is not copied again.
-    Sorted by Arrow on the frame's own columns: ``sort_values`` goes through numpy and back,
-    9 MB more at 850k results.
+    Sorted by Arrow on the frame's own columns: ``sort_values`` would go through numpy and
+    back, holding one more copy of them at its peak.
     """
     ordered = pa.Table.from_pandas(results, preserve_index=False).sort_by("id")
     ids = to_numpy(ordered.column("id"))

@@ -62,14 +62,15 @@ def remove_flagged(
     ids = frame[id_column].astype(ID)
     at = pd.Index(flagged["id"]).get_indexer(ids)
     hit = at >= 0
-    verdicts = flagged.iloc[at[hit]]
-    change = np.full(len(frame), "", dtype=object)
-    change[hit] = verdicts["change"].to_numpy(object)
+    verdicts = flagged.iloc[at[hit]]  # the flagged record of each row of frame that is one
+    asks = verdicts["change"].to_numpy(object)
+    removed, scrub = np.zeros(len(frame), dtype=bool), np.zeros(len(frame), dtype=bool)
+    removed[hit], scrub[hit] = asks == REMOVE, asks == SCRUB
     geo = list(geo_columns)
-    scrub = change == SCRUB
     if geo:
-        scrub &= frame[geo].notna().any(axis=1).to_numpy(bool)
-    removed = change == REMOVE
+        scrub &= frame[geo].notna().any(axis=1).to_numpy(bool)  # nothing to clear: no change
+    else:
+        scrub[:] = False
     kept = frame.loc[~removed].copy()
     for column in geo:
         kept[column] = kept[column].mask(scrub[~removed])

@@ -43,18 +43,17 @@ class ApplyConnection:
     ADBC for SQLite, else the hook's own (psycopg 3's for PostgreSQL)."""
 
     def __init__(self, sql_hook: Any) -> None:
-        source = arrow_source(sql_hook) if getattr(sql_hook, "conn_type", None) == "sqlite" else None
+        kind = getattr(sql_hook, "conn_type", None)
+        source = arrow_source(sql_hook) if kind == "sqlite" else None
         if source is not None:
-            self.conn, self.route = _adbc_dbapi(source), ADBC
-            self.placeholder = "?"
+            self.conn, self.placeholder, self.route = _adbc_dbapi(source), "?", ADBC
             with closing(self.conn.cursor()) as cur:
                 cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
-            self._columns = SQLITE_STAGE_COLUMNS
-            return
-        self.conn, self.placeholder = sql_hook.get_conn(), sql_hook.placeholder
-        with closing(self.conn.cursor()) as cur:
-            self.route = COPY if hasattr(cur, "copy") else EXECUTEMANY  # psycopg 3's cursor
-        self._columns = SQLITE_STAGE_COLUMNS if sql_hook.conn_type == "sqlite" else STAGE_COLUMNS
+        else:
+            self.conn, self.placeholder = sql_hook.get_conn(), sql_hook.placeholder
+            with closing(self.conn.cursor()) as cur:
+                self.route = COPY if hasattr(cur, "copy") else EXECUTEMANY  # psycopg 3's cursor
+        self._columns = SQLITE_STAGE_COLUMNS if kind == "sqlite" else STAGE_COLUMNS
 
     def cursor(self) -> Any:
         """A cursor whose ``execute`` sets ``rowcount`` for INSERT, UPDATE and DELETE."""
