@@ -1,33 +1,36 @@
 """Apply a job's results to the warehouse: remove flagged rows, scrub geo, audit every change.
 
-All of it happens in one transaction on one connection: a failure anywhere rolls everything
-back, so the table is either exactly right or exactly as it was. The results are read in
-batches with pyarrow and staged in a temporary table; the changes are set-based SQL joins
-against it, so a large partition never has to fit in memory. Applying the same results twice
-changes nothing the second time (rows already gone or already scrubbed are not touched or
-audited again).
+A pandas task: each job's results are read into a DataFrame in batches and pandas decides what
+each record asks (:mod:`~x_compliance.warehouse.flagged`); the flagged records are staged in a
+temporary table by the warehouse's fastest route (:mod:`~x_compliance.warehouse.stage`), and
+set-based SQL joins against it make the changes, so the table itself never has to fit in
+memory. All of it happens in one transaction on one connection: a failure anywhere rolls
+everything back, so the table is either exactly right or exactly as it was. Applying the same
+results twice changes nothing the second time (rows already gone or already scrubbed are not
+touched or audited again).
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
 from collections import Counter
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pa_csv
 
 from x_compliance.exceptions import XComplianceError
-from x_compliance.files.results import KNOWN_REASONS
-from x_compliance.warehouse.flagged import Flagged, check_all_uploaded, read_results
+from x_compliance.warehouse.flagged import check_all_uploaded, per_reason, read_flagged
 from x_compliance.warehouse.runs import RUNS_DDL, asset_extra, describe_run, record_run, run_row
+from x_compliance.warehouse.stage import ApplyConnection
 from x_compliance.warehouse.tables import (
     AUDIT_TABLE,
-    CASCADE_REASONS,
+    CASCADE_DELETED,
+    DELETED,
+    GEO_SCRUBBED,
     REMOVE,
     SCRUB,
     ComplianceTable,
@@ -35,10 +38,6 @@ from x_compliance.warehouse.tables import (
 
 log = logging.getLogger(__name__)
 
-FLAGGED_COLUMNS = "id BIGINT PRIMARY KEY, reason VARCHAR(32), change VARCHAR(8)"
-# SQLite's INTEGER PRIMARY KEY is the row's own 64-bit key, not a second b-tree beside it:
-# staging 850k results took 0.74 s instead of 0.97 s (INTEGER is 32-bit elsewhere, so BIGINT).
-SQLITE_FLAGGED_COLUMNS = "id INTEGER PRIMARY KEY, reason VARCHAR(32), change VARCHAR(8)"
 AUDIT_DDL = f"""CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} (
     record_id   BIGINT NOT NULL,
     table_name  VARCHAR(64) NOT NULL,
@@ -49,8 +48,6 @@ AUDIT_DDL = f"""CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} (
     changed_at  VARCHAR(32) NOT NULL
 )"""
 
-
-_CSV_ROWS = pa_csv.WriteOptions(include_header=False)
 AUDIT_COLUMNS = "record_id, table_name, change, reason, job_id, run_id, changed_at"
 
 
@@ -87,21 +84,20 @@ def _step(
 
 
 def _statements(table: ComplianceTable, flagged: str, ph: str) -> list[tuple[str, str, str]]:
-    """Every change in the order it must run: cascades first, then removals, then scrubs."""
+    """Every change in the order it must run: cascades first, then removals, then scrubs. Which
+    records are removed, scrubbed or cascade was decided by pandas, staged as ``change`` and
+    ``cascades`` (:func:`~x_compliance.warehouse.flagged.decide`)."""
     removed = f"f.change = '{REMOVE}'"
-    cascading = removed + " AND f.reason IN (" + ", ".join(f"'{r}'" for r in sorted(CASCADE_REASONS)) + ")"
     common = {"flagged": flagged, "ph": ph}
     steps = [
-        _step("cascade_deleted", c.table, id_col=c.id_column, link_col=c.column, where=cascading, **common)
+        _step(CASCADE_DELETED, c.table, id_col=c.id_column, link_col=c.column, where="f.cascades", **common)
         for c in table.cascades
     ]
     own = {"id_col": table.id_column, "link_col": table.id_column, **common}
-    steps.append(_step("deleted", table.name, where=removed, **own))
+    steps.append(_step(DELETED, table.name, where=removed, **own))
     if table.geo_columns:
         steps.append(
-            _step(
-                "geo_scrubbed", table.name, where=f"f.change = '{SCRUB}'", set_nulls=table.geo_columns, **own
-            )
+            _step(GEO_SCRUBBED, table.name, where=f"f.change = '{SCRUB}'", set_nulls=table.geo_columns, **own)
         )
     return steps
 
@@ -150,24 +146,27 @@ def apply_jobs(
     ``compliance_runs`` row (:mod:`x_compliance.warehouse.runs`) in the same transaction. Every
     results file is read and checked against its upload before anything changes. Returns one
     summary per job, with its one-line ``summary`` and its asset event ``asset_extra``."""
-    checked = [(job, _checked_results(job)) for job in jobs]
-    ph = sql_hook.placeholder
-    columns = SQLITE_FLAGGED_COLUMNS if getattr(sql_hook, "conn_type", None) == "sqlite" else FLAGGED_COLUMNS
+    checked = [(job, _checked_results(job, table)) for job in jobs]
     changed_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     summaries = []
-    with closing(sql_hook.get_conn()) as conn:
-        with closing(conn.cursor()) as cur:
+    with closing(ApplyConnection(sql_hook)) as warehouse:
+        conn, ph = warehouse.conn, warehouse.placeholder
+        with closing(warehouse.cursor()) as cur:
             cur.execute(AUDIT_DDL)
             cur.execute(RUNS_DDL)
             conn.commit()
         try:
-            with closing(conn.cursor()) as cur:
-                for job, results in checked:
-                    flagged = _stage(cur, results, columns, ph)
+            with closing(warehouse.cursor()) as cur:
+                while checked:
+                    job, flagged = checked.pop(0)
+                    stage = warehouse.stage(cur, flagged)
+                    counts = {"results": len(flagged), "flagged_per_reason": per_reason(flagged)}
+                    del flagged  # staged: its memory goes back before the SQL runs
+                    pa.default_memory_pool().release_unused()
                     changes = _change(
-                        cur, table, flagged, job_id=job.job_id, run_id=run_id, at=changed_at, ph=ph
+                        cur, table, stage, job_id=job.job_id, run_id=run_id, at=changed_at, ph=ph
                     )
-                    summary = _summary(table, job.job_id, results, changes)
+                    summary = _summary(table, job.job_id, counts, changes)
                     row = run_row(
                         summary,
                         dag_id=dag_id,
@@ -190,16 +189,10 @@ def apply_jobs(
     return summaries
 
 
-def _checked_results(job: JobResults) -> Flagged:
-    results = read_results(job.results_path, job_id=job.job_id)
-    per_reason = results.per_reason()
-    unknown = sorted(reason for reason, count in per_reason.items() if count and reason not in KNOWN_REASONS)
-    if unknown:
-        log.warning(
-            "Job %s sent reasons this version does not know: %s; their rows are removed", job.job_id, unknown
-        )
-    check_all_uploaded(results, job.ids_path, job_id=job.job_id)
-    return results
+def _checked_results(job: JobResults, table: ComplianceTable) -> pd.DataFrame:
+    flagged = read_flagged(job.results_path, job_id=job.job_id, cascades=bool(table.cascades))
+    check_all_uploaded(flagged, job.ids_path, job_id=job.job_id)
+    return flagged
 
 
 def _change(
@@ -220,32 +213,15 @@ def _change(
     return changes
 
 
-def _stage(cur: Any, results: Flagged, columns: str, ph: str) -> str:
-    """A temporary table of one job's flagged IDs, loaded batch by batch: with ``COPY`` on
-    psycopg 3 (PostgreSQL's bulk path: one stream instead of a round of parameters per row), else
-    with ``executemany``, which SQLite's driver runs in C. Returns its name."""
-    flagged = f"xc_flagged_{uuid.uuid4().hex[:12]}"
-    cur.execute(f"CREATE TEMPORARY TABLE {flagged} ({columns})")
-    if hasattr(cur, "copy"):  # psycopg 3's cursor
-        with cur.copy(f"COPY {flagged} (id, reason, change) FROM STDIN (FORMAT csv)") as copy:
-            for batch in results.batches():
-                sink = pa.BufferOutputStream()  # Arrow writes CSV in C: 5x pandas' to_csv here
-                pa_csv.write_csv(batch, sink, _CSV_ROWS)
-                copy.write(memoryview(sink.getvalue()))
-        return flagged
-    insert = f"INSERT INTO {flagged} (id, reason, change) VALUES ({ph}, {ph}, {ph})"
-    for rows in results.rows():
-        cur.executemany(insert, rows)
-    return flagged
-
-
-def _summary(table: ComplianceTable, job_id: str, results: Flagged, changes: Counter[str]) -> dict[str, Any]:
+def _summary(
+    table: ComplianceTable, job_id: str, counts: dict[str, Any], changes: Counter[str]
+) -> dict[str, Any]:
     return {
         "job_id": job_id,
         "table": table.name,
-        "results": len(results),
-        "deleted": changes["deleted"],
-        "geo_scrubbed": changes["geo_scrubbed"],
-        "cascade_deleted": changes["cascade_deleted"],
-        "flagged_per_reason": {reason: count for reason, count in results.per_reason().items() if count},
+        "results": counts["results"],
+        "deleted": changes[DELETED],
+        "geo_scrubbed": changes[GEO_SCRUBBED],
+        "cascade_deleted": changes[CASCADE_DELETED],
+        "flagged_per_reason": counts["flagged_per_reason"],
     }

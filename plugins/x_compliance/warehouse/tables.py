@@ -10,11 +10,10 @@ SCRUB_REASONS = frozenset({"scrub_geo"})
 # Account reasons whose Posts must go too (the spec: deleted, deactivated, protected, suspended).
 CASCADE_REASONS = frozenset({"deleted", "deactivated", "protected", "suspended"})
 
+# What a reason asks of a record (the rule, over a DataFrame: ``warehouse.flagged.decide``).
 REMOVE, SCRUB = "delete", "scrub"
-
-
-def change_for(reason: str) -> str:
-    return SCRUB if reason in SCRUB_REASONS else REMOVE
+# What the audit says was done to a row.
+DELETED, GEO_SCRUBBED, CASCADE_DELETED = "deleted", "geo_scrubbed", "cascade_deleted"
 
 
 @dataclass(frozen=True)
