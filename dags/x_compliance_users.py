@@ -15,8 +15,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import DAG, Asset, CronDataIntervalTimetable
+from airflow.sdk import DAG, Asset
 
+from x_compliance.compat import CronDataIntervalTimetable
 from x_compliance.warehouse.run import compliance_params, max_ids_per_job_from_env, warehouse_compliance
 from x_compliance.warehouse.tables import USERS
 

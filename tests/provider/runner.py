@@ -10,7 +10,7 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any
 
-from airflow.sdk.exceptions import TaskDeferred
+from airflow.providers.common.compat.sdk import TaskDeferred
 
 
 class FakeTaskInstance(SimpleNamespace):

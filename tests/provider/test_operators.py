@@ -9,8 +9,8 @@ from unittest.mock import ANY
 
 import pyarrow.parquet as pq
 import pytest
+from airflow.providers.common.compat.sdk import TaskDeferred
 from airflow.sdk import DAG
-from airflow.sdk.exceptions import TaskDeferred
 
 from tests.conftest import TOKEN
 from tests.provider.conftest import expected_results, wait_for_status

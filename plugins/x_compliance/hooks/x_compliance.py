@@ -26,6 +26,7 @@ from typing import IO, Any
 import aiohttp
 import requests
 import tenacity
+from airflow.providers.common.compat.connection import get_async_connection
 from airflow.providers.http.hooks.http import HttpHook
 from airflow.sdk.log import mask_secret
 
@@ -219,7 +220,7 @@ class XComplianceHook(HttpHook):
     async def aget_job(self, job_id: str, *, once: bool = False) -> ComplianceJob:
         """Async ``get_job`` for triggers: same wire rules and retry rule, no worker thread."""
         job_id = _checked_id(job_id)
-        connection = await self.aget_connection(self.x_compliance_conn_id)
+        connection = await get_async_connection(self.x_compliance_conn_id, self)
         self._set_base_url(connection)
         url = self.url_from_endpoint(f"{JOBS_ENDPOINT}/{job_id}")
         headers = {"Authorization": f"Bearer {self._token_of(connection)}"}

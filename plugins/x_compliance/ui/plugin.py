@@ -10,6 +10,7 @@ from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
+from x_compliance.compat import log_missing_features
 from x_compliance.operators.links import PAGE_PREFIX, SHELL_ROUTE, XComplianceJobLink
 
 
@@ -50,3 +51,8 @@ class XCompliancePlugin(AirflowPlugin):
         },
     ]
     operator_extra_links = [XComplianceJobLink()]
+
+    @classmethod
+    def on_load(cls, *args: Any, **kwargs: Any) -> None:
+        """Says which of the plugin's parts this Airflow cannot show (see :mod:`x_compliance.compat`)."""
+        log_missing_features()

@@ -25,8 +25,8 @@ from x_compliance.exceptions import MalformedResultError, XComplianceError
 from x_compliance.files.arrow import to_numpy
 from x_compliance.files.id_files import iter_id_blocks
 from x_compliance.files.ids import first_bad_id, id_problem, id_values
-from x_compliance.files.storage_paths import open_source
 from x_compliance.files.results import KNOWN_REASONS
+from x_compliance.files.storage_paths import open_source
 from x_compliance.warehouse.tables import CASCADE_REASONS, REMOVE, SCRUB, SCRUB_REASONS
 
 log = logging.getLogger(__name__)

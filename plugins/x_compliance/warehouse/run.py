@@ -13,8 +13,8 @@ import logging
 import os
 from typing import Any
 
-from airflow.sdk import BaseHook, Param, get_current_context, task
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.providers.common.compat.sdk import AirflowSkipException, BaseHook
+from airflow.sdk import Param, get_current_context, task
 
 from x_compliance.operators.job import XComplianceJobOperator
 from x_compliance.warehouse.apply import JobResults, apply_jobs

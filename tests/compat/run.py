@@ -1,0 +1,145 @@
+"""`make test-compat`: the provider on every Airflow minor release it supports, side by side.
+
+For each ``constraints/airflow-X.Y.txt`` (the latest patch of that minor, pinned the way Airflow
+publishes its constraints): a venv built from it (cached outside the tree, rebuilt when the
+file changes), the provider installed from this working tree against the same constraints,
+then the hook, operator, sensor and trigger tests, the plugin check and both example DAGs end
+to end with ``airflow dags test`` (``tests/compat/check.py``). Airflow 3.3 is the main
+suite's (``make test``, ``constraints.txt``); ``3.3`` given here runs this set on it too.
+
+    python3 tests/compat/run.py            # every minor with a constraints file, in parallel
+    python3 tests/compat/run.py 3.1 --jobs 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CONSTRAINTS = ROOT / "constraints"
+CACHE = Path(os.environ.get("X_COMPLIANCE_COMPAT_CACHE", Path.home() / ".cache" / "x-compliance-compat"))
+# The hook, operator, sensor and trigger tests; the provider info against this Airflow's schema.
+# Left to the main suite: the file readers and response parsers (no Airflow in them), the
+# emulator restart and the two-minute outage rides (`slow`).
+TESTS = [
+    "tests/provider/test_hook_api.py",
+    "tests/provider/test_hook_transfers.py",
+    "tests/provider/test_operators.py",
+    "tests/provider/test_trigger.py",
+    "tests/provider/test_provider_info.py",
+]
+TEST_TOOLS = ["pytest", "pytest-asyncio", "pytest-timeout", "hypothesis"]
+EXTRAS = "postgres,s3,celery"  # installed, so the constraints are known to hold them; run by `make test`
+_install_lock = threading.Lock()  # one editable build of the tree at a time
+
+
+def constraints_of(minor: str) -> Path:
+    return ROOT / "constraints.txt" if minor == "3.3" else CONSTRAINTS / f"airflow-{minor}.txt"
+
+
+def airflow_pin(constraints: Path) -> str:
+    match = re.search(r"^apache-airflow==(\S+)$", constraints.read_text(), re.MULTILINE)
+    if not match:
+        raise SystemExit(f"{constraints}: no apache-airflow==X.Y.Z line")
+    return match.group(1)
+
+
+class Run:
+    """One minor release: its venv, its log, and the steps, each timed."""
+
+    def __init__(self, minor: str, logs: Path) -> None:
+        self.minor = minor
+        self.constraints = constraints_of(minor)
+        self.airflow = airflow_pin(self.constraints)
+        self.venv = CACHE / f"airflow-{minor}"
+        self.log = logs / f"airflow-{minor}.log"
+        self.steps: list[tuple[str, bool, float]] = []
+
+    def step(self, name: str, command: list[str], **kwargs) -> bool:
+        started = time.monotonic()
+        with self.log.open("ab") as out:
+            out.write(f"\n$ {' '.join(command)}\n".encode())
+            out.flush()
+            done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, **kwargs)
+        self.steps.append((name, done.returncode == 0, time.monotonic() - started))
+        return done.returncode == 0
+
+    def venv_ready(self) -> bool:
+        """Build the venv unless the one cached was built from these very constraints."""
+        digest = hashlib.sha256(self.constraints.read_bytes() + sys.version.encode()).hexdigest()
+        stamp = self.venv / ".constraints-sha256"
+        if stamp.is_file() and stamp.read_text() == digest:
+            return True
+        shutil.rmtree(self.venv, ignore_errors=True)
+        pip = [str(self.venv / "bin" / "python"), "-m", "pip", "install", "-q", "-c", str(self.constraints)]
+        ok = self.step("venv", [sys.executable, "-m", "venv", str(self.venv)]) and self.step(
+            "airflow", [*pip, f"apache-airflow=={self.airflow}", *TEST_TOOLS]
+        )
+        if ok:
+            stamp.write_text(digest)
+        return ok
+
+    def go(self) -> bool:
+        python = str(self.venv / "bin" / "python")
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+        env["PATH"] = f"{self.venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+        if not self.venv_ready():
+            return False
+        with _install_lock:
+            pip = [python, "-m", "pip", "install", "-q", "-c", str(self.constraints)]
+            installed = self.step("provider", [*pip, "-e", f"{ROOT}[{EXTRAS}]"])
+        if not installed:
+            return False
+        tests = self.step("tests", [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *TESTS], env=env)
+        with tempfile.TemporaryDirectory(prefix=f"xc-compat-{self.minor}-") as work:
+            dags = self.step("dags", [python, "tests/compat/check.py", work], env=env)
+        return tests and dags
+
+    def summary(self) -> str:
+        steps = ", ".join(
+            f"{name} {'ok' if ok else 'FAILED'} {seconds:.0f}s" for name, ok, seconds in self.steps
+        )
+        return f"Airflow {self.airflow}: {steps}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("minors", nargs="*", help="e.g. 3.1 3.2 (default: every constraints/airflow-*.txt)")
+    parser.add_argument("--jobs", type=int, default=int(os.environ.get("COMPAT_JOBS", "3")))
+    args = parser.parse_args()
+    minors = args.minors or sorted(p.stem.removeprefix("airflow-") for p in CONSTRAINTS.glob("airflow-*.txt"))
+    logs = CACHE / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    runs = [Run(minor, logs) for minor in minors]
+    for run in runs:
+        run.log.unlink(missing_ok=True)
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        results = list(pool.map(Run.go, runs))
+    for run, ok in zip(runs, results, strict=True):
+        if not ok:  # CI keeps only what is printed
+            print(
+                f"--- the end of {run.log}", *run.log.read_text(errors="replace").splitlines()[-40:], sep="\n"
+            )
+    for run, ok in zip(runs, results, strict=True):
+        print(f"{'ok    ' if ok else 'FAILED'} {run.summary()}")
+    print(f"compat: {len(runs)} Airflow versions in {time.monotonic() - started:.0f}s")
+    print(f"{sum(results)} passed, {len(results) - sum(results)} failed")
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
