@@ -27,7 +27,7 @@ from x_compliance.exceptions import (
 from x_compliance.hooks.jobs import ComplianceJob, JobStatus, JobType
 from x_compliance.hooks.responses import RateLimit
 from x_compliance.hooks.watch import JobWatch, Next
-from x_compliance.operators.steps import wait
+from x_compliance.operators.steps import upload_ids, wait
 from x_compliance.sensors.job import XComplianceJobSensor
 from x_compliance.triggers.events import FINISHED, JobEvent
 from x_compliance.triggers.job import XComplianceJobTrigger
@@ -216,7 +216,7 @@ def test_one_rule_drives_every_wait(waits, hook, emulator, id_file, caplog, capf
     says the same lines, and honours the 429's wait."""
     caplog.set_level(logging.INFO)
     job = hook.create_job("tweets")
-    hook.upload_ids(job, id_file(100))
+    upload_ids(hook, job, id_file(100))
     emulator.emulator.clock.advance(60)  # complete at the first call that gets through
     emulator.emulator.faults.add(Fault("http_503", target="get", count=2))
     emulator.emulator.faults.add(Fault("http_429", target="get", count=1, body="problem"))

@@ -19,7 +19,7 @@ from x_compliance.ui import charts
 from x_compliance.ui.audit import PAGE_SIZE, AuditPage
 from x_compliance.ui.coverage import Coverage
 from x_compliance.warehouse.runs import REASONS, describe_run
-from x_compliance.warehouse.tables import SCRUB, TWEETS, USERS, change_for
+from x_compliance.warehouse.tables import SCRUB_REASONS, TWEETS, USERS
 
 STYLE = (Path(__file__).parent / "style.css").read_text()
 SCRIPT = (Path(__file__).parent / "page.js").read_text()
@@ -93,7 +93,7 @@ def short_scope(row: dict) -> str:
 
 def why_unchanged(reason: str, table: str, n: int, earlier: dict | None) -> str:
     """Why X flagged records the apply did not change: they were already as X asked."""
-    if change_for(reason) == SCRUB:
+    if reason in SCRUB_REASONS:
         text = f"{n:,} had no geo left to clear: cleared by an earlier job, or never geotagged"
     else:
         text = f"{n:,} {'was' if n == 1 else 'were'} already gone from {e(table)}: deleted by an earlier job"
