@@ -34,7 +34,7 @@ lint: $(STAMP)
 FAST := not (slow or deploy or chaos or standalone or browser or postgres)
 WHOLE_AIRFLOW := deploy or standalone
 WORKERS ?= 2
-PYTEST := $(BIN)/pytest -n $(WORKERS) --dist loadfile
+PYTEST := $(BIN)/pytest -n $(WORKERS) --dist worksteal
 NONE_SELECTED_IS_OK := || [ $$? -eq 5 ]
 
 test: lint
