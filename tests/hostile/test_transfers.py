@@ -115,7 +115,7 @@ def test_the_connection_extra_sets_the_cap(bomb_url, tmp_path, scratch, monkeypa
 
 @pytest.mark.parametrize("resumable", [False, True], ids=["plain", "resumable"])
 def test_a_bad_line_after_the_first_block_sends_nothing(emulator, tmp_path, scratch, monkeypatch, resumable):
-    """Line 300,001 of a 6 MB file (two blocks) is bad: the whole file is checked before a byte
+    """Line 300,001 of a 6 MB file (many blocks) is bad: the whole file is checked before a byte
     goes out, plain or resumable, so X gets none of it and the job takes the mended file."""
     _conn(monkeypatch, emulator.url)
     hook = XComplianceHook(max_attempts=2, timeout=10)

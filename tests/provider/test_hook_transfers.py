@@ -144,6 +144,13 @@ def test_the_hook_sends_only_a_validated_file(hook, emulator, id_file):
     assert emulator.emulator.stats["bytes_uploaded"] == 0
 
 
+def test_resumable_chunks_keep_to_the_256_kib_rule(hook, emulator, id_file):
+    job = hook.create_job("tweets", resumable=True)
+    with pytest.raises(ValueError, match="multiple of 262144"):
+        upload_ids(hook, job, id_file(100_000), chunk_size=RESUMABLE_QUANTUM + 1000)
+    assert emulator.emulator.stats["bytes_uploaded"] == 0
+
+
 def test_a_resumable_upload_reads_an_object_storage_path(hook, emulator, tmp_path, id_file):
     path = id_file(30_000)
     source = ObjectStoragePath(f"file://{path}")

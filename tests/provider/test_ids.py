@@ -157,6 +157,17 @@ def test_an_object_storage_path_in_a_local_folder_is_sent_itself(tmp_path, scrat
         assert (validated.path, validated.ids) == (path, 2)
 
 
+def test_an_id_file_in_an_object_store_is_read_once_into_a_scratch_copy(tmp_path, scratch, monkeypatch):
+    """No object store here: the one decision that a path is not local is made to say so."""
+    from x_compliance.files import id_files
+
+    path = _write(tmp_path, CLEAN)
+    monkeypatch.setattr(id_files, "local_file", lambda source: None)
+    with validated_id_file(path) as validated:
+        assert validated.path.parent == scratch and validated.path.read_bytes() == CLEAN
+        assert _read_all(validated) == CLEAN
+
+
 @pytest.mark.parametrize(
     ("data", "normalized"),
     [

@@ -83,8 +83,8 @@ def count_id_lines(block: bytes) -> int | None:
             return None
         if width <= MAX_DIGITS:
             return count  # fewer than 19 digits: every one fits a BIGINT
-        starts = np.arange(0, len(block), width)
-        return count if _runs_are_ids(data, starts, np.full(count, MAX_DIGITS)) else None
+        nines = np.flatnonzero(data[::width] == NINE) * width  # only those can pass the maximum
+        return count if _runs_are_ids(data, nines, np.full(len(nines), MAX_DIGITS)) else None
     if block.translate(None, _DIGITS_AND_NEWLINE):
         return None
     ends = np.flatnonzero(data == NEWLINE)

@@ -28,7 +28,9 @@ from x_compliance.hooks.responses import is_expired_token, storage_error
 
 # Google Cloud Storage wants every resumable chunk but the last to be a multiple of 256 KiB.
 RESUMABLE_QUANTUM = 256 * 1024
-DEFAULT_CHUNK_SIZE = 64 * RESUMABLE_QUANTUM  # 16 MiB: few requests
+# Each chunk waits for storage's answer before the next goes, so fewer is faster; a chunk is read
+# from the file as it is sent (and again after a drop), never held in memory.
+DEFAULT_CHUNK_SIZE = 256 * RESUMABLE_QUANTUM  # 64 MiB
 READ_SIZE = 1 << 20  # what one read of the file to send hands the socket
 DOWNLOAD_BLOCK = 1 << 20
 _RANGE = re.compile(r"bytes=0-(\d+)")
