@@ -38,7 +38,7 @@ def remove_flagged(
         id_column: the column of ``frame`` holding the record IDs (integers, or their digits).
         geo_columns: the columns that ``scrub_geo`` clears (e.g. ``("place_id", "geo_lat",
             "geo_lon")`` for Posts, ``("location",)`` for accounts).
-        accounts: ``frame`` holds accounts (the results of a users job): see ``cascades``.
+        accounts: ``frame`` holds accounts, ``results`` are a users job's: fills ``cascades``.
 
     Returns:
         ``kept``: the rows of ``frame`` not removed, with the same index and columns, and
@@ -52,11 +52,10 @@ def remove_flagged(
     Every reason but ``scrub_geo`` removes the record, one that this version does not know
     included, with a warning logged: X labels every result ``action: delete``.
 
-    The cascade to an account's Posts is the caller's: the accounts ``frame`` holds are all
-    this function sees. The Posts of ``changes.loc[changes["cascades"], "record_id"]`` must go,
-    e.g. ``posts[~posts["author_id"].isin(gone)]``, or by ``remove_flagged`` on the Posts with
-    results of their own. The warehouse apply does that cascade in SQL
-    (:mod:`~x_compliance.warehouse.apply`).
+    The cascade to an account's Posts is the caller's, since ``frame`` holds only the accounts:
+    with ``gone = changes.loc[changes["cascades"], "record_id"]``,
+    ``posts[~posts["author_id"].isin(gone)]`` drops their Posts. The warehouse apply makes the
+    same cascade in SQL (:mod:`~x_compliance.warehouse.apply`).
     """
     flagged = read_flagged(results, cascades=accounts)
     ids = frame[id_column].astype(ID)
