@@ -20,7 +20,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -102,8 +101,9 @@ class Run:
         if not installed:
             return False
         tests = self.step("tests", [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *TESTS], env=env)
-        with tempfile.TemporaryDirectory(prefix=f"xc-compat-{self.minor}-") as work:
-            dags = self.step("dags", [python, "tests/compat/check.py", work], env=env)
+        work = self.log.with_suffix("")  # the DAG runs' files, kept until the next run to read
+        shutil.rmtree(work, ignore_errors=True)
+        dags = self.step("dags", [python, "tests/compat/check.py", str(work)], env=env)
         return tests and dags
 
     def summary(self) -> str:

@@ -78,7 +78,7 @@ def warehouse_compliance(
 ) -> Any:
     """Add the run's tasks to the DAG being defined; returns the apply task."""
 
-    @task
+    @task(multiple_outputs=False)  # one XCom: Airflow 3.0 refuses a key whose value is None
     def decide_scope() -> dict[str, Any]:
         context = get_current_context()
         dag_run = context["dag_run"]
