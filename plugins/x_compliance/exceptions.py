@@ -111,7 +111,18 @@ class JobExpiredError(XComplianceError, AirflowFailException):
         self.job_id = job_id
 
 
-class InvalidIdError(XComplianceError, AirflowFailException):
+class FileError(XComplianceError):
+    """A problem with one of a job's files: the message names the job (when known) and the file,
+    and the error keeps both, so a task's log says which job, file and line."""
+
+    def __init__(self, source: str, problem: str, *, job_id: str | None = None) -> None:
+        where = f"job {job_id}: " if job_id else ""
+        super().__init__(f"{where}{source}{problem}")
+        self.source = source
+        self.job_id = job_id
+
+
+class InvalidIdError(FileError, AirflowFailException):
     """A line of an ID file is not a Post or user ID; nothing was sent."""
 
     def __init__(
@@ -124,61 +135,47 @@ class InvalidIdError(XComplianceError, AirflowFailException):
         reason: str = "expected 1 to 19 ASCII digits",
         outcome: str = "nothing was uploaded",
     ) -> None:
-        where = f"job {job_id}: " if job_id else ""
-        super().__init__(
-            f"{where}{source}, line {line_number}: {value[:80]!r} is not an ID ({reason}); {outcome}"
-        )
-        self.source = source
+        problem = f", line {line_number}: {value[:80]!r} is not an ID ({reason}); {outcome}"
+        super().__init__(source, problem, job_id=job_id)
         self.line_number = line_number
         self.value = value
         self.reason = reason
-        self.job_id = job_id
 
 
-class IdFileChangedError(XComplianceError):
+class IdFileChangedError(FileError):
     """An ID file changed after it was validated (or while it was): its upload stopped before
     the last byte, so X has none of it and the job still takes an upload. A retry of the task
     validates the file again."""
 
     def __init__(self, source: str, offset: int, *, job_id: str | None = None) -> None:
-        where = f"job {job_id}: " if job_id else ""
-        super().__init__(
-            f"{where}{source} changed after it was validated (seen at byte {offset:,}); the upload "
-            "stopped before its last byte, so X has none of it"
+        problem = (
+            f" changed after it was validated (seen at byte {offset:,}); the upload stopped before "
+            "its last byte, so X has none of it"
         )
-        self.source = source
+        super().__init__(source, problem, job_id=job_id)
         self.offset = offset
-        self.job_id = job_id
 
 
-class MalformedResultError(XComplianceError, AirflowFailException):
+class MalformedResultError(FileError, AirflowFailException):
     """A line of a results file cannot be read; nothing from that file is applied."""
 
     def __init__(self, source: str, line_number: int, line: str, reason: str, *, job_id: str | None = None):
-        where = f"job {job_id}: " if job_id else ""
-        super().__init__(f"{where}{source}, line {line_number}: {reason}: {line[:120]!r}")
-        self.source = source
+        super().__init__(source, f", line {line_number}: {reason}: {line[:120]!r}", job_id=job_id)
         self.line_number = line_number
         self.line = line
-        self.job_id = job_id
 
 
-class LineTooLongError(XComplianceError, AirflowFailException):
+class LineTooLongError(FileError, AirflowFailException):
     """A line of an ID or results file is longer than any real one can be; nothing was used.
 
     Found as the file streams, in linear time: the line is never read whole.
     """
 
     def __init__(self, source: str, line_number: int, limit: int, *, job_id: str | None = None) -> None:
-        where = f"job {job_id}: " if job_id else ""
-        super().__init__(
-            f"{where}{source}, line {line_number}: longer than {limit:,} bytes; no real line is, "
-            "so the file was refused"
-        )
-        self.source = source
+        problem = f", line {line_number}: longer than {limit:,} bytes; no real line is, so it was refused"
+        super().__init__(source, problem, job_id=job_id)
         self.line_number = line_number
         self.limit = limit
-        self.job_id = job_id
 
 
 class ResultsTooLargeError(XComplianceError, AirflowFailException):
