@@ -130,7 +130,8 @@ def pipeline(n: int, work: Path, wh: Any, resumable: bool, daily: bool = False, 
     from a whole store."""
     home = work / "airflow"
     home.mkdir()
-    flags = ("--processing-base", "0", "--processing-per-million", "0")
+    # A window of a minute: the driver's polls after each upload never wait long for a reset.
+    flags = ("--processing-base", "0", "--processing-per-million", "0", "--rate-limit-window", "60")
     with Emulator(work / "emulator", *flags) as emu:
         env = child_env(home, wh.connection(), emu.connection_env())
         run = Runner(emu, env)
