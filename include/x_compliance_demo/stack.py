@@ -98,7 +98,7 @@ def emulator_command(*, port: int, data_dir: Path, seed: int, admin_token: str) 
         "--seed", str(seed),
         "--data-dir", str(data_dir),
         "--processing-base", "2",
-        "--admin-token", admin_token,
+        f"--admin-token={admin_token}",  # a token_urlsafe may start with "-"
     ]  # fmt: skip
 
 
