@@ -62,8 +62,8 @@ def status_count(emulator, endpoint: str, status: int) -> int:
 def expected_results(emulator, job_type: str, path) -> dict[str, str]:
     """What the emulator decided for each ID in ``path``: from its fates, not from our code.
 
-    One fate model asked for the whole file at once: asked ID by ID, a file of a few hundred
-    thousand IDs cost more than the upload under test."""
+    One fate model answers for the whole file at once: asked ID by ID, it is built anew for each
+    ID, which for a file of a few hundred thousand IDs costs more than the upload under test."""
     ids = path.read_text().split()
     codes = emulator.emulator.fate_model(job_type).codes(np.array([int(i) for i in ids], dtype=np.uint64))
     return {i: REASONS[code] for i, code in zip(ids, codes.tolist(), strict=True) if code != COMPLIANT}
