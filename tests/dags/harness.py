@@ -24,6 +24,7 @@ class Outcome:
     audit: set[tuple]
     jobs: list[dict]
     task_states: dict[str, str]
+    links: dict[str, str]  # each task's "X compliance job" link, as Airflow stored it
 
     def exactly_right(self) -> bool:
         return (
@@ -57,4 +58,22 @@ def run_tweets_dag(dag_env, logical_date=LOGICAL_DATE) -> Outcome:
         audit=audit_rows(path),
         jobs=emulator.emulator.jobs(),
         task_states={ti.task_id: str(ti.state) for ti in run.get_task_instances()},
+        links=job_links(run),
     )
+
+
+def job_links(run) -> dict[str, str]:
+    """The job link each task of ``run`` stored (Airflow keeps a computed link as an XCom)."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    from x_compliance.operators.links import XComplianceJobLink
+
+    query = select(XComModel).where(
+        XComModel.dag_id == run.dag_id,
+        XComModel.run_id == run.run_id,
+        XComModel.key == XComplianceJobLink().xcom_key,
+    )
+    with create_session() as session:
+        return {row.task_id: XComModel.deserialize_value(row) for row in session.scalars(query)}

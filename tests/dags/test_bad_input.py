@@ -47,7 +47,7 @@ def test_malformed_result_line_fails_naming_the_line(dag_env, capfd):
     dag_env["emulator"].emulator.faults.add(Fault("corrupt_results", error="malformed_line"))
     outcome = run_tweets_dag(dag_env)
     assert outcome.state == "failed"
-    assert outcome.task_states["compliance_job"] == "failed"
+    assert outcome.task_states["download_results"] == "failed"
     assert outcome.unchanged()
     assert not list(dag_env["storage"].rglob("results.parquet")), "nothing written at the final path"
     assert "not JSON" in _printed(capfd)

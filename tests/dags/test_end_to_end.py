@@ -4,14 +4,19 @@ run without a logical date, and a sweep split into the expected number of jobs."
 
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
+import subprocess
+import sys
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from tests.dags.conftest import LOGICAL_DATE, load_dag, read_table
 from tests.dags.expected import after_tweets_run, after_users_run, checked_on, created_between
+from tests.dags.harness import audit_rows, job_links
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -52,9 +57,41 @@ def test_tweets_dag_leaves_exactly_the_expected_tables(dag_env):
         (jobs,) = db.execute("SELECT COUNT(DISTINCT job_id) FROM compliance_audit").fetchone()
     assert jobs == 1
 
+    links = job_links(run)  # every task of the job links to it
+    page = f"/plugin/x-compliance/x-compliance/jobs/{emulator.emulator.jobs()[0]['id']}"
+    assert links == {"submit": page, "wait_for_job": page, "download_results": page}
+
     again = _run("x_compliance_tweets")  # the same partition once more: nothing left to change
     assert read_table(path, "tweets") == expected.tweets
     assert _audit(path, again.run_id) == set()
+
+
+def test_two_files_under_airflow_dags_test_run_their_jobs_one_after_another(dag_env):
+    """`airflow dags test`, as a user types it: a day's IDs above ``max_ids_per_job`` go to X in
+    two jobs. The second submit waits, deferred, for the first job's slot; both are applied."""
+    path, emulator = dag_env["warehouse"], dag_env["emulator"]
+    tweets, users = read_table(path, "tweets"), read_table(path, "users")
+    partition = checked_on(tweets, LOGICAL_DATE.date())
+    limit = len(partition) // 2 + 1
+    command = ["airflow", "dags", "test", "x_compliance_tweets", LOGICAL_DATE.date().isoformat()]
+    command[0] = str(Path(sys.executable).parent / "airflow")
+    done = subprocess.run(
+        [*command, "-c", json.dumps({"max_ids_per_job": limit})],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    first, second = sorted(emulator.emulator.jobs(), key=lambda job: job["created_at"])
+    assert (first["status"], second["status"]) == ("complete", "complete")
+    assert first["ids_uploaded"] + second["ids_uploaded"] == len(partition)
+    assert second["created_at"] >= first["results_ready"]  # one after another, as X allows
+    expected = after_tweets_run(tweets, users, partition, _fate(emulator, "tweets"))
+    assert read_table(path, "tweets") == expected.tweets
+    with sqlite3.connect(path) as db:
+        applied = {row[0] for row in db.execute("SELECT job_id FROM compliance_runs")}
+    assert applied == {first["id"], second["id"]}
+    assert audit_rows(path) == expected.audit
 
 
 def test_users_dag_removes_scrubs_and_cascades(dag_env):
@@ -98,7 +135,7 @@ def test_empty_table_finishes_without_a_job(dag_env):
     run = _run("x_compliance_tweets", logical_date=LOGICAL_DATE + timedelta(days=30))
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     assert states["export_ids"] == "skipped"
-    assert states["compliance_job"] == "skipped"
+    assert states["submit"] == states["wait_for_job"] == states["download_results"] == "skipped"
     assert dag_env["emulator"].emulator.jobs() == []
 
 

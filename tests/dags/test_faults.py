@@ -68,9 +68,11 @@ def test_failed_job_fails_the_run_and_changes_nothing(dag_env, capfd):
     dag_env["emulator"].emulator.faults.add(Fault("fail_job", error="Malformed ID file"))
     outcome = run_tweets_dag(dag_env)
     assert outcome.state == "failed"
-    assert outcome.task_states["compliance_job"] == "failed"
+    assert outcome.task_states["wait_for_job"] == "failed"
     assert outcome.unchanged()
     (job,) = outcome.jobs
+    page = f"/plugin/x-compliance/x-compliance/jobs/{job['id']}"
+    assert outcome.links == {"submit": page, "wait_for_job": page}  # the failed task links the job too
     assert f"X compliance job {job['id']} failed: Malformed ID file" in capfd.readouterr().out
 
 
@@ -79,6 +81,6 @@ def test_expired_download_url_fails_the_run_and_changes_nothing(dag_env, capfd):
     config.download_window_seconds, config.processing_seconds_base = 1.0, 1.5
     outcome = run_tweets_dag(dag_env)
     assert outcome.state == "failed"
-    assert outcome.task_states["compliance_job"] == "failed"
+    assert outcome.task_states["download_results"] == "failed"
     assert outcome.unchanged()
     assert "expired" in capfd.readouterr().out.lower()

@@ -6,6 +6,10 @@ from itertools import pairwise
 
 import pytest
 
+from x_compliance.operators.download import XComplianceDownloadOperator
+from x_compliance.operators.submit import XComplianceSubmitJobOperator
+from x_compliance.sensors.job import XComplianceJobSensor
+
 DAG_IDS = ["x_compliance_tweets", "x_compliance_users"]
 
 
@@ -20,17 +24,28 @@ def test_tags_retries_and_deferrable_wait(dagbag, dag_id):
     assert "compliance" in dag.tags
     for task in dag.tasks:
         assert task.retries >= 1, f"{task.task_id} has no retries"
-    job = dag.get_task("compliance_job")  # mapped: one task per job of the run
-    assert job.partial_kwargs["deferrable"] is True
+    wait = dag.get_task("wait_for_job")  # mapped: one task per job of the run
+    assert wait.operator_class is XComplianceJobSensor
+    assert wait.partial_kwargs["deferrable"] is True
     assert dag.get_task("apply_to_warehouse").outlets
 
 
 @pytest.mark.parametrize("dag_id", DAG_IDS)
-def test_the_flow_reads_left_to_right(dagbag, dag_id):
+def test_each_step_is_a_task_of_its_own_in_the_grid(dagbag, dag_id):
     dag = dagbag.get_dag(dag_id)
-    order = ["decide_scope", "export_ids", "compliance_job", "apply_to_warehouse"]
+    order = ["decide_scope", "export_ids", "submit", "wait_for_job", "download_results", "apply_to_warehouse"]
+    assert [t.task_id for t in dag.topological_sort()] == order
     for upstream, downstream in pairwise(order):
-        assert upstream in dag.get_task(downstream).get_flat_relative_ids(upstream=True)
+        assert upstream in dag.get_task(downstream).upstream_task_ids
+    steps = {
+        "submit": XComplianceSubmitJobOperator,
+        "wait_for_job": XComplianceJobSensor,
+        "download_results": XComplianceDownloadOperator,
+    }
+    for task_id, operator in steps.items():
+        task = dag.get_task(task_id)
+        assert task.operator_class is operator and task.is_mapped, task_id  # one per X job
+        assert [link.name for link in task.operator_extra_links] == ["X compliance job"]
 
 
 @pytest.mark.parametrize("dag_id", DAG_IDS)

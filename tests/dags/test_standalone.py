@@ -325,10 +325,11 @@ def test_compliance_page_over_http(standalone):
     ((job_id, run_id),) = _warehouse(
         db, "SELECT job_id, run_id FROM compliance_runs ORDER BY applied_at LIMIT 1"
     )
-    links = api.call(
-        "GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/compliance_job/links", params={"map_index": 0}
-    ).json()
-    assert links["extra_links"]["X compliance job"] == f"{ui}{SHELL}{PAGE}/jobs/{job_id}"
+    for task_id in ("submit", "wait_for_job", "download_results"):  # every task of the job
+        links = api.call(
+            "GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{task_id}/links", params={"map_index": 0}
+        ).json()
+        assert links["extra_links"]["X compliance job"] == f"{ui}{SHELL}{PAGE}/jobs/{job_id}", task_id
     assert EMULATOR_TOKEN not in html and "upload_url" not in html
 
 
@@ -411,7 +412,7 @@ def test_compliance_page_in_a_real_browser(standalone):
         # Airflow's UI): both show the job inside Airflow's UI.
         links = api.call(
             "GET",
-            f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/compliance_job/links",
+            f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/wait_for_job/links",
             params={"map_index": 0},
         ).json()
         for url in (links["extra_links"]["X compliance job"], f"{ui}{PAGE}/jobs/{job_id}"):

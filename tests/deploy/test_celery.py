@@ -19,7 +19,7 @@ import pytest
 from tests.dags.expected import after_tweets_run, checked_on
 from tests.deploy.conftest import parts_required
 from x_compliance.operators.naming import job_name
-from x_compliance.warehouse.run import JOB_TASK
+from x_compliance.warehouse.run import SUBMIT_TASK
 from x_compliance_demo.celery_stack import WAREHOUSE_TASKS, worker_scratch
 from x_compliance_demo.deploy import (
     DAG_ID,
@@ -51,7 +51,7 @@ def test_tweets_dag_on_two_celery_workers_with_postgres_and_s3(tmp_path):
         instances = dep.api.task_instances(DAG_ID, run_id)
         assert run["state"] == "success", [(ti["task_id"], ti["state"]) for ti in instances]
         admin = dep.emulator.admin()
-        name = job_name(DAG_ID, JOB_TASK, run_id, 0)
+        name = job_name(DAG_ID, SUBMIT_TASK, run_id, 0)
         jobs = [job for job in admin.jobs() if job["name"] == name]
         checked = checked_on(tweets, date.fromisoformat(RUN_DATE[:10]))
         fates = admin.fates("tweets", checked)

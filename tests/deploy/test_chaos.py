@@ -25,6 +25,7 @@ from tests.dags.expected import after_tweets_run, checked_on
 from tests.deploy.chaos import RestartableEmulator, processes, sigkill, task_runner, wait_until
 from tests.deploy.conftest import parts_required
 from x_compliance.operators.naming import job_name
+from x_compliance.warehouse.run import DOWNLOAD_TASK, SUBMIT_TASK, WAIT_TASK
 from x_compliance_demo.deploy import DAG_ID, END, read_audit, read_table, seed_postgres
 from x_compliance_demo.rest import TERMINAL, AirflowApi
 from x_compliance_demo.services import Postgres, postgres, process
@@ -35,7 +36,8 @@ pytestmark = pytest.mark.timeout(600)  # tier marks: TIER_MARKS in tests/conftes
 SEED = 11
 DAYS = 3  # seeded: Posts created on each of the DAYS days before the demo's END
 SEEDED_DAYS = tuple(str((END - timedelta(days=n)).date()) for n in range(DAYS, 0, -1))
-JOB_TASK, APPLY_TASK = "compliance_job", "apply_to_warehouse"  # the job task: one mapped instance
+APPLY_TASK = "apply_to_warehouse"
+MAPPED = (SUBMIT_TASK, WAIT_TASK, DOWNLOAD_TASK)  # one instance per X job: one here
 
 
 @dataclass
@@ -52,9 +54,9 @@ class Chaos:
         return self.emulator.admin()
 
     def task(self, run_id: str, task_id: str) -> dict:
-        """The task instance, or ``{}`` while it does not exist (the job task is mapped: it
-        appears once the export has run)."""
-        path = f"{task_id}/0" if task_id == JOB_TASK else task_id
+        """The task instance, or ``{}`` while it does not exist (the job's tasks are mapped: they
+        appear once the task before has run)."""
+        path = f"{task_id}/0" if task_id in MAPPED else task_id
         response = self.api.call("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{path}")
         return response.json() if response.status_code == 200 else {}
 
@@ -123,7 +125,7 @@ def run_with_fault(chaos: Chaos, day: str, fault) -> tuple[str, list[dict]]:
     assert run["state"] == "success", [(ti["task_id"], ti["state"], ti["try_number"]) for ti in instances]
 
     # One job at X for the run, whatever was retried.
-    name = job_name(DAG_ID, JOB_TASK, run_id, 0)
+    name = job_name(DAG_ID, SUBMIT_TASK, run_id, 0)
     mine = [j for j in chaos.admin.jobs() if (j["name"] or "").split("~")[0] == name]
     assert [j["status"] for j in mine] == ["complete"], mine
 
@@ -142,12 +144,12 @@ def test_sigkill_of_the_task_during_upload(chaos):
 
     def kill_mid_upload(run_id: str) -> None:
         chaos.until(run_id, lambda: admin.stats()["requests"]["upload"] > uploads, "the upload")
-        ti = chaos.task(run_id, JOB_TASK)
+        ti = chaos.task(run_id, SUBMIT_TASK)
         sigkill(wait_until(lambda: task_runner(ti["id"]), timeout=30, what="the upload task process"))
 
     _, instances = run_with_fault(chaos, "2026-11-19", kill_mid_upload)
     tries = {ti["task_id"]: ti["try_number"] for ti in instances}
-    assert tries[JOB_TASK] == 2, tries  # the retry reused the job and uploaded again
+    assert tries[SUBMIT_TASK] == 2, tries  # the retry reused the job and uploaded again
 
 
 def test_sigkill_of_the_task_during_apply(chaos):
@@ -178,7 +180,7 @@ def test_sigkill_of_the_triggerer_and_the_emulator_during_the_wait(chaos):
     seen: dict[str, object] = {}
 
     def kill_mid_wait(run_id: str) -> None:
-        state = lambda: chaos.task(run_id, JOB_TASK).get("state")  # noqa: E731
+        state = lambda: chaos.task(run_id, WAIT_TASK).get("state")  # noqa: E731
         chaos.until(run_id, lambda: state() == "deferred", "the deferred wait")
         triggerers = _triggerers(chaos.env["AIRFLOW_HOME"])
         assert triggerers
@@ -195,7 +197,7 @@ def test_sigkill_of_the_triggerer_and_the_emulator_during_the_wait(chaos):
     _, instances = run_with_fault(chaos, "2026-11-18", kill_mid_wait)
     assert seen == {"kept": True}
     tries = {ti["task_id"]: ti["try_number"] for ti in instances}
-    assert tries[JOB_TASK] == 1, tries  # the trigger resumed: the task was not retried
+    assert tries[WAIT_TASK] == 1, tries  # the trigger resumed: the sensor was not retried
 
 
 def _blocked_delete(cluster: Postgres) -> bool:

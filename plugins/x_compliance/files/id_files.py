@@ -66,6 +66,16 @@ def iter_id_blocks(
                 yield IdBlock(*_normalized(raw, name, first_line, job_id, outcome), raw)
 
 
+def count_ids(source: Any) -> int | None:
+    """How many IDs ``source`` holds, each line read as for an upload; None when it cannot be
+    read or holds a line that is no ID (nothing was asked of it but a count)."""
+    try:
+        with closing(iter_id_blocks(source)) as blocks:
+            return sum(block.ids for block in blocks)
+    except (OSError, XComplianceError):
+        return None
+
+
 def _normalized(
     block: bytes, name: str, first_line: int, job_id: str | None, outcome: str
 ) -> tuple[bytes, int]:

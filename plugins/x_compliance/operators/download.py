@@ -18,13 +18,15 @@ class XComplianceDownloadOperator(XComplianceBaseOperator):
     :param job_id: the complete job (usually the create task's XCom).
     :param results_path: where the Parquet file goes: a path or ``ObjectStoragePath``.
     :param wait_report: the wait task's ``wait_report`` XCom, passed on to the apply step.
-    :param ids_path: the ID file the job got; its size bounds how many IDs went up, which sizes
-        the download cap (about 200 bytes a result, with headroom).
+    :param uploaded_ids: how many IDs the job got (the submit or upload task's ``ids``): the
+        download is capped at 800 bytes a result for that many.
+    :param ids_path: without ``uploaded_ids``, the ID file the job got: its size bounds how many
+        IDs went up, which sizes the cap the same way.
     :param max_download_bytes: the cap itself, overriding the connection's
         ``max_download_bytes`` extra and the default; counted after decompression.
     """
 
-    template_fields = ("job_id", "results_path", "wait_report", "ids_path")
+    template_fields = ("job_id", "results_path", "wait_report", "uploaded_ids", "ids_path")
 
     def __init__(
         self,
@@ -32,6 +34,7 @@ class XComplianceDownloadOperator(XComplianceBaseOperator):
         job_id: str,
         results_path: Any,
         wait_report: dict | None = None,
+        uploaded_ids: int | None = None,
         ids_path: Any = None,
         max_download_bytes: int | None = None,
         **kwargs: Any,
@@ -40,6 +43,7 @@ class XComplianceDownloadOperator(XComplianceBaseOperator):
         self.job_id = job_id
         self.results_path = results_path
         self.wait_report = wait_report
+        self.uploaded_ids = uploaded_ids
         self.ids_path = ids_path
         self.max_download_bytes = max_download_bytes
 
@@ -49,6 +53,7 @@ class XComplianceDownloadOperator(XComplianceBaseOperator):
             str(self.job_id),
             self.results_path,
             wait_report=self.wait_report if isinstance(self.wait_report, dict) else None,
+            uploaded_ids=int(self.uploaded_ids) if self.uploaded_ids else None,
             ids_path=self.ids_path or None,
             max_bytes=self.max_download_bytes,
         )

@@ -1,8 +1,8 @@
 """``XComplianceJobOperator``: the whole cycle (create, upload, wait, download) in one task.
 
-For users who want one box in the graph. It chains the very same steps as the single-step
-operators (it *is* a create operator that goes on), and when the upload window lapses
-before the upload it creates a fresh job by itself.
+The one-task alternative to the example DAGs' steps (submit → wait → download), for users who
+want one box in the graph. It *is* a submit operator that goes on: once the job has its IDs,
+it waits (deferred, or on the worker) and downloads, with the very same step functions.
 """
 
 from __future__ import annotations
@@ -12,19 +12,13 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import conf
 
-from x_compliance.exceptions import ReplacementBlockedError
-from x_compliance.files.storage_paths import as_storage_path
 from x_compliance.hooks.jobs import ComplianceJob, JobType
 from x_compliance.hooks.wait_report import describe, wait_report
 from x_compliance.operators import steps
-from x_compliance.operators.create import XComplianceCreateJobOperator
-
-UPLOADED_AT_KEY = "uploaded_at"
-# Files at least this big use the resumable protocol when `resumable` is left to us.
-RESUMABLE_THRESHOLD_BYTES = 8 << 20
+from x_compliance.operators.submit import UPLOADED_AT_KEY, XComplianceSubmitJobOperator
 
 
-class XComplianceJobOperator(XComplianceCreateJobOperator):
+class XComplianceJobOperator(XComplianceSubmitJobOperator):
     """Run a compliance job end to end and return the download summary.
 
     :param job_type: ``tweets`` or ``users``.
@@ -43,7 +37,7 @@ class XComplianceJobOperator(XComplianceCreateJobOperator):
         connection's ``max_download_bytes`` extra, else from the size of ``ids_path``.
     """
 
-    template_fields = ("job_type", "name", "ids_path", "results_path")
+    template_fields = (*XComplianceSubmitJobOperator.template_fields, "results_path")
 
     def __init__(
         self,
@@ -61,38 +55,17 @@ class XComplianceJobOperator(XComplianceCreateJobOperator):
         max_download_bytes: int | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(job_type=job_type, name=name, resumable=bool(resumable), **kwargs)
-        self.ids_path = ids_path
+        kwargs.update(job_type=job_type, ids_path=ids_path, name=name, resumable=resumable)
+        super().__init__(max_new_jobs=max_new_jobs, **kwargs)
         self.results_path = results_path
-        self.resumable_choice = resumable
         self.deferrable = deferrable
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
         self.wait_timeout = wait_timeout
-        self.max_new_jobs = max_new_jobs
         self.max_download_bytes = max_download_bytes
 
-    def execute(self, context: Any) -> Any:
-        if self.resumable_choice is None:
-            size = as_storage_path(self.ids_path).stat().st_size
-            self.resumable = size >= RESUMABLE_THRESHOLD_BYTES
-        self.log.info("Checking the %s IDs in %s with X", self.job_type, self.ids_path)
-        return super().execute(context)
-
-    def on_job_created(self, context: Any, job: ComplianceJob, *, deadline: float, **state: Any) -> Any:
-        """Upload to the job (replacing it when its window lapsed), then wait and download.
-
-        A replacement blocked by another job holding X's slot is waited for like any create:
-        deferred, then created under its name with the replacements it has left.
-        """
-        new_jobs_left = int(state.get("new_jobs_left", self.max_new_jobs))
-        try:
-            uploaded = steps.upload(self.hook, job.id, self.ids_path, max_new_jobs=new_jobs_left)
-        except ReplacementBlockedError as blocked:
-            self.log.warning("%s: waiting for the slot", blocked)
-            self.defer_until_slot_is_free(blocked.name, deadline, new_jobs_left=blocked.new_jobs_left)
-        # Also kept as an XCom: `airflow dags test` resumes a deferral without its kwargs.
-        context["ti"].xcom_push(key=UPLOADED_AT_KEY, value=uploaded["uploaded_at"])
+    def on_uploaded(self, context: Any, uploaded: dict[str, Any]) -> dict[str, Any]:
+        """The job has its IDs: wait for X, then download its results."""
         return self.wait_then_download(uploaded["job_id"], uploaded_at=uploaded["uploaded_at"])
 
     def wait_then_download(self, job_id: str, *, uploaded_at: str | None) -> dict[str, Any]:

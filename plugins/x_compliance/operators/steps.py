@@ -27,7 +27,7 @@ from x_compliance.exceptions import (
     UploadUrlExpiredError,
     XComplianceError,
 )
-from x_compliance.files.id_files import validated_id_file
+from x_compliance.files.id_files import count_ids, validated_id_file
 from x_compliance.files.normalize import write_results_parquet
 from x_compliance.files.storage_paths import as_storage_path, publish
 from x_compliance.hooks.jobs import ComplianceJob, JobStatus, JobType
@@ -110,7 +110,8 @@ def _replacement(hook: XComplianceHook, lapsed: ComplianceJob, new_jobs_left: in
 def upload(hook: XComplianceHook, job_id: str, ids_path: Any, *, max_new_jobs: int = 0) -> dict[str, Any]:
     """Upload the IDs to the job, unless an earlier try already did.
 
-    The job is re-read by id so its signed upload URL never has to travel through XCom. A job
+    The job is re-read by id so its signed upload URL never has to travel through XCom. When an
+    earlier try uploaded, ``ids`` is counted from the file (None if it is gone). A job
     whose upload window passed is replaced by a new job (``x~1``, then ``x~2``...), at most
     ``max_new_jobs`` times; the id of the job that got the IDs is returned as ``job_id``. Past
     that (at once with 0) the lapse is raised: a new job is needed. When another job holds X's
@@ -123,7 +124,7 @@ def upload(hook: XComplianceHook, job_id: str, ids_path: Any, *, max_new_jobs: i
             log.info("%s already has its IDs (an earlier try uploaded them): nothing to do", job.describe())
             return {
                 "job_id": job.id,
-                "ids": None,
+                "ids": count_ids(ids_path),
                 "bytes": None,
                 "already_uploaded": True,
                 "uploaded_at": None,

@@ -6,6 +6,7 @@ from typing import Any
 
 from x_compliance.operators import steps
 from x_compliance.operators.base import XComplianceBaseOperator
+from x_compliance.operators.links import JOB_ID_KEY
 
 
 class XComplianceUploadOperator(XComplianceBaseOperator):
@@ -36,6 +37,6 @@ class XComplianceUploadOperator(XComplianceBaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         new_jobs = steps.MAX_NEW_JOBS if self.replace_lapsed_job else 0
         summary = steps.upload(self.hook, str(self.job_id), self.ids_path, max_new_jobs=new_jobs)
-        context["ti"].xcom_push(key="job_id", value=summary["job_id"])
+        context["ti"].xcom_push(key=JOB_ID_KEY, value=summary["job_id"])
         context["ti"].xcom_push(key="uploaded_at", value=summary["uploaded_at"])
         return summary

@@ -1,10 +1,15 @@
-"""A warehouse table's compliance run as tasks: decide scope → export → X job(s) → apply.
+"""A warehouse table's compliance run as tasks, one per step, each watched in the grid:
+``decide_scope → export_ids → submit → wait_for_job → download_results → apply_to_warehouse``.
 
 Both example DAGs are this, for ``tweets`` and for ``users``. The scope (one date and its
 rotation share, or a sweep) is decided once, by the first task, from the run's params and
 logical date; no template needs ``ds``, so runs without a logical date work. The export
-writes one file per X job (more than one only beyond ``max_ids_per_job``); the jobs run one
-after another, and the apply step applies them all in one transaction.
+writes one file per X job (more than one only beyond ``max_ids_per_job``), and each file is
+mapped through the provider's steps: ``XComplianceSubmitJobOperator`` (create and upload),
+``XComplianceJobSensor`` (deferred: no worker held while X works) and
+``XComplianceDownloadOperator``. The jobs follow one another, as X allows one active job per
+type: a second submit waits, deferred, until the first job is done. The pandas task
+``apply_to_warehouse`` applies every job of the run in one transaction.
 """
 
 from __future__ import annotations
@@ -16,7 +21,11 @@ from typing import Any
 from airflow.providers.common.compat.sdk import AirflowSkipException, BaseHook
 from airflow.sdk import Param, get_current_context, task
 
-from x_compliance.operators.job import XComplianceJobOperator
+from x_compliance.hooks.wait_report import REPORT_KEY
+from x_compliance.operators.download import XComplianceDownloadOperator
+from x_compliance.operators.links import JOB_ID_KEY
+from x_compliance.operators.submit import XComplianceSubmitJobOperator
+from x_compliance.sensors.job import XComplianceJobSensor
 from x_compliance.warehouse.apply import JobResults, apply_jobs
 from x_compliance.warehouse.export import export_scope
 from x_compliance.warehouse.rotation import recheck_days_from_env
@@ -30,8 +39,9 @@ log = logging.getLogger(__name__)
 # inside the 15-minute upload window, and keeps a 10M-row store's daily share (~1.5M) and
 # even a full sweep of it (2 jobs) to one or two jobs.
 DEFAULT_MAX_IDS_PER_JOB = 5_000_000
-JOB_TASK = "compliance_job"
-IDS_PER_PART = "ids_per_part"
+SUBMIT_TASK, WAIT_TASK, DOWNLOAD_TASK = "submit", "wait_for_job", "download_results"
+# The longest wait for X to process one job, as the all-in-one operator's default.
+WAIT_TIMEOUT_SECONDS = 24 * 3600
 
 
 def max_ids_per_job_from_env() -> int:
@@ -92,7 +102,7 @@ def warehouse_compliance(
         return scope
 
     @task
-    def export_ids(scope: dict[str, Any]) -> list[dict[str, str]]:
+    def export_ids(scope: dict[str, Any]) -> list[dict[str, Any]]:
         context = get_current_context()
         folder = _run_folder(storage_root, table, scope, context["run_id"])
         warehouse = BaseHook.get_hook(warehouse_conn_id)
@@ -100,21 +110,19 @@ def warehouse_compliance(
         parts = export_scope(warehouse, table, scope, folder, max_ids_per_job=limit)
         if not parts:
             raise AirflowSkipException(f"No {table.name} to check ({scope['checked']}): no job sent to X")
-        # The counts travel apart from the parts: each part becomes the kwargs of one job task.
-        context["ti"].xcom_push(key=IDS_PER_PART, value=[p["ids"] for p in parts])
-        return [{"ids_path": p["ids_path"], "results_path": p["results_path"]} for p in parts]
+        return parts  # [{"ids_path", "results_path", "ids"}]: one X job each
 
     @task(outlets=outlets)
-    def apply_to_warehouse(parts: list[dict[str, str]], scope: dict[str, Any]) -> dict:
+    def apply_to_warehouse(parts: list[dict[str, Any]], scope: dict[str, Any]) -> dict:
         """Remove, scrub and audit what X flagged, every job of the run in one transaction."""
         context = get_current_context()
-        # One download summary per part, in map-index order.
-        downloads = context["ti"].xcom_pull(task_ids=JOB_TASK, map_indexes=list(range(len(parts))))
-        downloads = [downloads] if isinstance(downloads, dict) else list(downloads)
-        sent = context["ti"].xcom_pull(task_ids="export_ids", key=IDS_PER_PART) or [None] * len(parts)
+        ti = context["ti"]
+        every_part = list(range(len(parts)))
+        downloads = _per_part(ti.xcom_pull(task_ids=DOWNLOAD_TASK, map_indexes=every_part))
+        waits = _per_part(ti.xcom_pull(task_ids=WAIT_TASK, key=REPORT_KEY, map_indexes=every_part))
         jobs = [
-            JobResults(d["job_id"], d["path"], p["ids_path"], downloaded=d, ids_sent=n)
-            for d, p, n in zip(downloads, parts, sent, strict=True)
+            JobResults(d["job_id"], d["path"], p["ids_path"], downloaded={**d, "wait": w}, ids_sent=p["ids"])
+            for d, w, p in zip(downloads, waits, parts, strict=True)
         ]
         warehouse = BaseHook.get_hook(warehouse_conn_id)
         summaries = apply_jobs(
@@ -137,19 +145,43 @@ def warehouse_compliance(
 
     scope = decide_scope()
     parts = export_ids(scope)
-    # One whole-cycle task per file (create → upload → wait, deferred → download). Each job is
-    # uploaded by the task that created it, so a job holding X's slot always progresses, and the
-    # jobs of a run follow one another: the next create waits, deferred, for the slot. (Separate
-    # create and upload tasks, mapped, would deadlock `airflow dags test`, which runs a deferred
-    # task's trigger inline before any other task.)
-    jobs = XComplianceJobOperator.partial(
-        task_id=JOB_TASK,
-        job_type=table.job_type,
+    submitted = XComplianceSubmitJobOperator.partial(
+        task_id=SUBMIT_TASK, job_type=table.job_type, slot_poll_interval=poll_interval, resumable=True
+    ).expand(ids_path=parts.map(_ids_path))
+    waited = XComplianceJobSensor.partial(
+        task_id=WAIT_TASK,
         deferrable=True,
-        poll_interval=poll_interval,
-        slot_poll_interval=poll_interval,
-        resumable=True,
-    ).expand_kwargs(parts)
+        poke_interval=poll_interval,
+        timeout=WAIT_TIMEOUT_SECONDS,
+    ).expand_kwargs(submitted.output.map(_wait_kwargs))
+    downloaded = XComplianceDownloadOperator.partial(task_id=DOWNLOAD_TASK).expand_kwargs(
+        submitted.output.zip(parts).map(_download_kwargs)
+    )
     applied = apply_to_warehouse(parts, scope)
-    jobs >> applied
+    waited >> downloaded >> applied
     return applied
+
+
+# The mapped steps' kwargs, one element per file, from the XComs of the steps before
+# (plain functions: Airflow applies them where each task runs).
+def _ids_path(part: dict[str, Any]) -> str:
+    return part["ids_path"]
+
+
+def _wait_kwargs(uploaded: dict[str, Any]) -> dict[str, Any]:
+    return {"job_id": uploaded[JOB_ID_KEY], "uploaded_at": uploaded["uploaded_at"]}
+
+
+def _download_kwargs(zipped: tuple[dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
+    uploaded, part = zipped
+    return {
+        "job_id": uploaded[JOB_ID_KEY],
+        "results_path": part["results_path"],
+        "uploaded_ids": uploaded["ids"] or part["ids"],
+        "ids_path": part["ids_path"],
+    }
+
+
+def _per_part(pulled: Any) -> list[Any]:
+    """An XCom pulled from every map index, as a list (one index comes back bare)."""
+    return [pulled] if isinstance(pulled, dict) else list(pulled)
