@@ -2,9 +2,9 @@
 
 X's batch compliance API takes a file of Post or user IDs and says which were deleted,
 deactivated, protected, suspended, bounced or geo-scrubbed. This package runs that cycle as
-Airflow tasks: a hook (the only code that speaks HTTP), an operator per step, a deferrable
-sensor, and an all-in-one operator. Names are imported lazily so that importing the package
-(the triggerer does) stays cheap.
+Airflow tasks: a hook (the only code that speaks HTTP), an operator per step (and submit:
+create and upload in one task), a deferrable sensor, and an all-in-one operator. Names are
+imported lazily so that importing the package (the triggerer does) stays cheap.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ _EXPORTS = {
     "XComplianceHook": "x_compliance.hooks.x_compliance",
     "XComplianceCreateJobOperator": "x_compliance.operators.create",
     "XComplianceUploadOperator": "x_compliance.operators.upload",
+    "XComplianceSubmitJobOperator": "x_compliance.operators.submit",
     "XComplianceDownloadOperator": "x_compliance.operators.download",
     "XComplianceJobOperator": "x_compliance.operators.job",
     "XComplianceJobSensor": "x_compliance.sensors.job",

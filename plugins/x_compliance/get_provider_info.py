@@ -34,7 +34,9 @@ def get_provider_info() -> dict:
             }
         ],
         "hooks": _modules("hooks.x_compliance"),
-        "operators": _modules("operators.create", "operators.upload", "operators.download", "operators.job"),
+        "operators": _modules(
+            "operators.create", "operators.upload", "operators.submit", "operators.download", "operators.job"
+        ),
         "sensors": _modules("sensors.job"),
         "triggers": _modules("triggers.job"),
         "connection-types": [

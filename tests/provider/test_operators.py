@@ -21,6 +21,7 @@ from x_compliance import (
     XComplianceJobOperator,
     XComplianceJobSensor,
     XComplianceJobTrigger,
+    XComplianceSubmitJobOperator,
     XComplianceUploadOperator,
 )
 from x_compliance.exceptions import (
@@ -169,11 +170,87 @@ def test_job_id_and_paths_are_template_fields():
         "job_id",
         "results_path",
         "wait_report",
+        "uploaded_ids",
         "ids_path",
     }
     assert set(XComplianceCreateJobOperator.template_fields) == {"job_type", "name"}
+    assert set(XComplianceSubmitJobOperator.template_fields) == {"job_type", "name", "ids_path"}
     assert set(XComplianceJobSensor.template_fields) == {"job_id", "uploaded_at"}
     assert {"ids_path", "results_path", "name"} <= set(XComplianceJobOperator.template_fields)
+
+
+# -- submit -----------------------------------------------------------------------------------
+
+
+def test_submit_creates_uploads_and_hands_on_the_job(hook, emulator, id_file):
+    path = id_file(1000)
+    op = XComplianceSubmitJobOperator(task_id="submit", job_type="tweets", ids_path=str(path))
+    context = make_context(task_id="submit")
+    summary, deferrals = run_task(op, context)
+    (job,) = hook.list_jobs("tweets")
+    assert (
+        not deferrals
+        and job.status is not JobStatus.CREATED
+        and job.name == job_name("x_compliance_test", "submit", "manual__1")
+    )
+    assert summary == {
+        "job_id": job.id,
+        "ids": 1000,
+        "bytes": path.stat().st_size,
+        "seconds": ANY,
+        "uploaded_at": ANY,
+    }
+    assert context["ti"].xcoms == {"job_id": job.id, "uploaded_at": summary["uploaded_at"]}
+    assert not job.resumable  # a small file goes up in one PUT
+    again, _ = run_task(op, make_context(task_id="submit"))  # a retry: same job, nothing sent again
+    assert (again["job_id"], again["ids"], again["uploaded_at"]) == (job.id, 1000, None)
+    assert again["already_uploaded"] and emulator.emulator.jobs()[0]["ids_uploaded"] == 1000
+    assert "http" not in json.dumps(summary)
+
+
+def test_submit_names_its_job_before_the_upload_can_fail(hook, emulator, tmp_path):
+    """The job link works on a failed try: the job id is pushed as soon as the job exists."""
+    path = tmp_path / "ids.txt"
+    path.write_text("1\n2x\n")
+    op = XComplianceSubmitJobOperator(task_id="submit", job_type="tweets", ids_path=str(path))
+    context = make_context(task_id="submit")
+    with pytest.raises(InvalidIdError, match="line 2"):
+        run_task(op, context)
+    (job,) = hook.list_jobs("tweets")
+    assert context["ti"].xcoms == {"job_id": job.id} and job.status is JobStatus.CREATED
+
+
+def test_submits_of_one_run_follow_one_another(hook, emulator, id_file):
+    """The second file's submit defers while the first job holds X's slot, then goes on."""
+    emulator.emulator.config.processing_seconds_base = 60
+    first_file, second_file = id_file(10, name="a"), id_file(20, name="b")
+    first = XComplianceSubmitJobOperator(task_id="submit", job_type="users", ids_path=str(first_file))
+    first_summary, _ = run_task(first, make_context(task_id="submit"))
+    second = XComplianceSubmitJobOperator(
+        task_id="submit", job_type="users", ids_path=str(second_file), slot_poll_interval=0.05
+    )
+    second_context = make_context(task_id="submit")
+    second_context["ti"].map_index = 1
+    with pytest.raises(TaskDeferred) as deferred:
+        second.execute(second_context)
+    assert deferred.value.trigger.job_id == first_summary["job_id"]
+    emulator.emulator.clock.advance(61)
+    summary, _ = run_task(second, second_context, deferred=deferred.value)
+    assert summary["ids"] == 20 and summary["job_id"] != first_summary["job_id"]
+    jobs = sorted(emulator.emulator.jobs(), key=lambda job: job["created_at"])
+    assert [j["bytes_uploaded"] for j in jobs] == [first_file.stat().st_size, second_file.stat().st_size]
+
+
+def test_submit_replaces_a_job_whose_upload_window_lapsed(hook, emulator, id_file):
+    emulator.emulator.faults.add(Fault("expire_upload"))
+    op = XComplianceSubmitJobOperator(task_id="submit", job_type="tweets", ids_path=str(id_file(10)))
+    context = make_context(task_id="submit")
+    summary, _ = run_task(op, context)
+    jobs = {job.name: job for job in hook.list_jobs("tweets")}
+    name = job_name("x_compliance_test", "submit", "manual__1")
+    lapsed, replacement = jobs[name], jobs[f"{name}~1"]
+    assert summary["job_id"] == context["ti"].xcoms["job_id"] == replacement.id != lapsed.id
+    assert lapsed.status is JobStatus.EXPIRED and summary["ids"] == 10
 
 
 # -- sensor -----------------------------------------------------------------------------------

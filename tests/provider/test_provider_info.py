@@ -42,6 +42,7 @@ def _classes(section: str) -> set[type]:
             {
                 "XComplianceCreateJobOperator",
                 "XComplianceUploadOperator",
+                "XComplianceSubmitJobOperator",
                 "XComplianceDownloadOperator",
                 "XComplianceJobOperator",
             },
