@@ -1,14 +1,16 @@
 """The tweets DAG itself on the N-row day (``airflow dags test``), beside a no-op DAG of its shape.
 
 Both run in a fresh Airflow home with the emulator and a private copy of the warehouse; the
-no-op DAG (bench/shape/) costs what Airflow itself costs for such a run (parsing, four tasks,
-one deferral), so "the limits plus that" is the fastest the real DAG could be.
+no-op DAG (bench/shape/) costs what Airflow itself costs for such a run (parsing, six tasks,
+one deferral), so "the limits plus that" is the fastest the real DAG could be, and its peak RSS
+is Airflow's own, which the real DAG's is set against.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,15 +21,18 @@ REPO = BENCH.parent
 AIRFLOW = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "airflow"
 
 
-def _airflow(env: dict[str, str], *args: str) -> float:
+def _airflow(env: dict[str, str], *args: str) -> tuple[float, float]:
+    """Run ``airflow args...``; its seconds and peak RSS (MB)."""
+    peak = Path(env["AIRFLOW_HOME"]) / "peak-rss-mb"
+    command = [sys.executable, str(BENCH / "peak.py"), str(peak), str(AIRFLOW), *args]
     started = time.perf_counter()
-    done = subprocess.run([str(AIRFLOW), *args], env=env, capture_output=True, text=True)
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(
             f"airflow {' '.join(args)} failed:\n{redact(done.stdout[-3000:] + done.stderr[-3000:])}"
         )
-    return seconds
+    return seconds, float(peak.read_text())
 
 
 def dag_run(work: Path, env: dict[str, str], wh: Any, emu: Any, day: str, ids: int) -> dict:
@@ -46,13 +51,18 @@ def dag_run(work: Path, env: dict[str, str], wh: Any, emu: Any, day: str, ids: i
     _airflow(env, "db", "migrate")
     real = {**env, "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags")}
     before = {job["id"] for job in _jobs(emu)}
-    seconds = _airflow(real, "dags", "test", "x_compliance_tweets", "-c", json.dumps({"date": day}))
+    seconds, rss = _airflow(real, "dags", "test", "x_compliance_tweets", "-c", json.dumps({"date": day}))
     sent = [job for job in _jobs(emu) if job["id"] not in before]
     if [(job["ids_uploaded"], job["status"]) for job in sent] != [(ids, "complete")]:
         raise RuntimeError(f"the DAG run did not send its {ids} IDs in one completed job: {sent}")
     shape = {**env, "AIRFLOW__CORE__DAGS_FOLDER": str(BENCH / "shape")}
-    noop = _airflow(shape, "dags", "test", "x_compliance_shape")
-    return {"dag_seconds": round(seconds, 2), "noop_dag_seconds": round(noop, 2)}
+    noop, noop_rss = _airflow(shape, "dags", "test", "x_compliance_shape")
+    return {
+        "dag_seconds": round(seconds, 2),
+        "noop_dag_seconds": round(noop, 2),
+        "dag_peak_rss_mb": rss,
+        "noop_dag_peak_rss_mb": noop_rss,
+    }
 
 
 def _jobs(emu: Any) -> list[dict]:
@@ -65,5 +75,7 @@ def summary(result: dict, stages: dict[str, dict]) -> dict:
     limits = {name: (stage.get("limit") or {}).get("seconds") for name, stage in stages.items()}
     limit_sum = sum(seconds for name, seconds in limits.items() if seconds and "resumable" not in name)
     floor = limit_sum + result["noop_dag_seconds"]
+    rss_over = result["dag_peak_rss_mb"] - result["noop_dag_peak_rss_mb"]
     return {**result, "limits_sum_s": round(limit_sum, 2), "floor_s": round(floor, 2),
-            "dag_over_floor": round(result["dag_seconds"] / floor, 2)}  # fmt: skip
+            "dag_over_floor": round(result["dag_seconds"] / floor, 2),
+            "rss_over_noop_mb": round(rss_over, 1)}  # fmt: skip

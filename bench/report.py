@@ -127,7 +127,9 @@ def dag_line(dag: dict) -> str:
     return (
         f"tweets DAG (airflow dags test): {dag['dag_seconds']:.1f} s; limits {dag['limits_sum_s']:.1f} s "
         f"+ a no-op DAG of its shape {dag['noop_dag_seconds']:.1f} s = {dag['floor_s']:.1f} s; "
-        f"ratio {dag['dag_over_floor']:.2f} (target <= 1.3)"
+        f"ratio {dag['dag_over_floor']:.2f} (target <= 1.3); peak RSS {dag['dag_peak_rss_mb']:.0f} MB, "
+        f"the no-op's {dag['noop_dag_peak_rss_mb']:.0f} MB: +{dag['rss_over_noop_mb']:.0f} MB "
+        f"(target <= +{MAX_RSS_MB:.0f})"
     )
 
 

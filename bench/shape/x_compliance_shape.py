@@ -1,8 +1,9 @@
 """A DAG of the tweets DAG's shape that does no work: Airflow's own cost of such a run.
 
-``decide_scope`` → ``export_ids`` → one mapped job task that defers once (as the real one does
-while X processes) → ``apply_to_warehouse``. ``bench/dag_run.py`` runs it with ``airflow dags
-test`` beside the real DAG, so the difference is what the work costs.
+``decide_scope`` → ``export_ids`` → ``submit`` → ``wait_for_job`` (defers once, as the sensor
+does while X processes) → ``download_results`` → ``apply_to_warehouse``, the three job steps
+mapped over the export's one part. ``bench/dag_run.py`` runs it with ``airflow dags test``
+beside the real DAG, so the difference is what the work costs.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from airflow.sdk import DAG, BaseOperator, task
 
 
 class DeferOnce(BaseOperator):
-    """Defers once on a zero-length timer, then returns its part: the job task's round trip."""
+    """Defers once on a zero-length timer, then returns its part: the wait's round trip."""
 
     def __init__(self, *, part: dict, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -44,8 +45,17 @@ with DAG(
         return [{"part": 1, **scope}]
 
     @task
+    def submit(part: dict) -> dict:
+        return part
+
+    @task
+    def download_results(part: dict) -> dict:
+        return part
+
+    @task
     def apply_to_warehouse(parts: list[dict]) -> int:
         return len(parts)
 
-    jobs = DeferOnce.partial(task_id="compliance_job").expand(part=export_ids(decide_scope()))
-    apply_to_warehouse(jobs.output)
+    submitted = submit.expand(part=export_ids(decide_scope()))
+    waited = DeferOnce.partial(task_id="wait_for_job").expand(part=submitted)
+    apply_to_warehouse(download_results.expand(part=waited.output))
