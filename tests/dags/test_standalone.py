@@ -1,13 +1,14 @@
 """The real thing: ``airflow standalone`` (scheduler, dag-processor, triggerer, API server,
 LocalExecutor) with the emulator CLI, driven through the REST API.
 
-A manual run for a date, one without a logical date, a two-day backfill and the scheduled run
-of the tweets DAG, then a re-run of the scheduled run's date, must succeed, each checking its
-date and rotation share: the trigger loads in the real triggerer (not inline as in
-``dag.test()``), tasks run in separate processes and share data only through the storage root,
-and concurrent runs queue on X's one-job-per-type rule. The users DAG never runs. The same
-instance then serves the Compliance page, checked over HTTP and in a real browser (headless
-Chromium), against the warehouse and the results files.
+A manual run for a date, one without a logical date, a two-day backfill and the scheduled run of
+the tweets DAG, then a re-run of the scheduled run's date, must succeed, each checking its date
+and rotation share. The manual dated run and the backfill's runs send their IDs in two files
+(``max_ids_per_job`` below a day's IDs): two jobs each, one after another: the trigger loads in
+the real triggerer (not inline as in ``dag.test()``), tasks run in separate processes and share
+data only through the storage root, and concurrent runs queue on X's one-job-per-type rule. The
+users DAG never runs. The same instance then serves the Compliance page, checked over HTTP and
+in a real browser (headless Chromium), against the warehouse and the results files.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from tests.dags.browser import (
 )
 from tests.dags.conftest import read_table
 from tests.dags.expected import after_tweets_run, checked_on
+from x_compliance.operators.naming import job_name
+from x_compliance.warehouse.run import SUBMIT_TASK
 from x_compliance_demo import warehouse
 from x_compliance_demo.stack import (
     EMULATOR_TOKEN,
@@ -49,6 +52,8 @@ from x_compliance_demo.stack import (
 from x_compliance_emulator import EmulatorConfig, EmulatorServer
 
 DAG_ID = "x_compliance_tweets"
+TWO_FILES = {"max_ids_per_job": 700}  # a day here is ~1,000 IDs: two X jobs
+STEPS = ("decide_scope", "export_ids", "submit", "wait_for_job", "download_results", "apply_to_warehouse")
 pytestmark = pytest.mark.timeout(900)  # tier marks: TIER_MARKS in tests/conftest.py
 
 
@@ -122,7 +127,9 @@ def standalone(tmp_path_factory) -> Iterator[SimpleNamespace]:
             api.wait_for_dag()
             api.call("PATCH", f"/dags/{DAG_ID}", json={"is_paused": False}).raise_for_status()
             manual = api.call(
-                "POST", f"/dags/{DAG_ID}/dagRuns", json={"logical_date": "2026-11-20T00:00:00Z"}
+                "POST",
+                f"/dags/{DAG_ID}/dagRuns",
+                json={"logical_date": "2026-11-20T00:00:00Z", "conf": TWO_FILES},
             )
             assert manual.status_code == 200, manual.text
             # No logical date (the REST default in Airflow 3): it checks the day before it was triggered.
@@ -133,6 +140,7 @@ def standalone(tmp_path_factory) -> Iterator[SimpleNamespace]:
                 "from_date": "2026-11-18T00:00:00Z",
                 "to_date": "2026-11-19T00:00:00Z",
                 "max_active_runs": 2,
+                "dag_run_conf": TWO_FILES,
             }
             api.backfill(body)
             # Unpausing also schedules the latest date (yesterday): no new Posts, but its rotation share.
@@ -170,9 +178,16 @@ def test_manual_run_and_backfill_in_airflow_standalone(standalone):
     for day in _checked_days(runs):
         checked |= checked_on(tweets, day)
     assert {"2026-11-18", "2026-11-19", "2026-11-20"} <= {str(day) for day in _checked_days(runs)}
-    # One job per run (its new Posts + its rotation share): none duplicated, the one-job rule made them queue.
-    named = sorted((j["name"][-16:], j["status"]) for j in jobs)
-    assert len(jobs) == len(runs), f"{len(jobs)} jobs {named} for runs {_checked_days(runs)}"
+    # One job per file (a run's new Posts + its rotation share), none duplicated: one per run, two
+    # for the runs given TWO_FILES; the one-job rule made them queue.
+    files = {r["dag_run_id"]: 2 if (r.get("conf") or {}) == TWO_FILES else 1 for r in runs}
+    assert sorted(files.values()) == [1, 1, 1, 2, 2, 2], files  # the dated manual run, the backfill
+    for run_id, count in files.items():
+        names = [job_name(DAG_ID, SUBMIT_TASK, run_id, i) for i in range(count)]
+        mine = [j for j in jobs if j["name"] in names]
+        assert sorted(j["name"] for j in mine) == sorted(names), (run_id, mine)
+        assert {j["status"] for j in mine} == {"complete"}, mine
+    assert len(jobs) == sum(files.values()), sorted((j["name"][-16:], j["status"]) for j in jobs)
     # The emulator process is gone; its fates follow from the seed, so a fresh one answers for it.
     # Runs overlap, but every fate is fixed here, so the end state depends only on what was checked.
     with EmulatorServer(EmulatorConfig(seed=9, data_dir=standalone.tmp_path / "fates")) as oracle:
@@ -359,6 +374,7 @@ def test_compliance_page_in_a_real_browser(standalone):
     token = api.headers["Authorization"].split()[1]
     with logged_in_browser(ui, token) as driver:
         from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import WebDriverWait
 
         for mode in ("light", "dark"):
             for width in WIDTHS:
@@ -420,6 +436,22 @@ def test_compliance_page_in_a_real_browser(standalone):
             _wait_for_url(driver, f"{ui}{SHELL}{PAGE}/jobs/{job_id}")
             open_plugin_frame(driver, driver.current_url)
             assert driver.find_element(By.CSS_SELECTOR, ".job").get_attribute("data-job") == job_id
+
+        # The grid of a two-file run: each step a task of its own, the job's steps once per file.
+        (two_files,) = [
+            r["dag_run_id"]
+            for r in standalone.runs
+            if r["run_type"] == "manual" and r.get("conf") == TWO_FILES
+        ]
+        driver.switch_to.default_content()
+        driver.set_window_size(WIDTHS[0], 760)
+        driver.get(f"{ui}/dags/{DAG_ID}/runs/{two_files}")
+        for task_id in STEPS:
+            WebDriverWait(driver, 30).until(
+                lambda d, task_id=task_id: task_id in d.find_element(By.TAG_NAME, "body").text,
+                f"{task_id} is not in the grid",
+            )
+        screenshot(driver, "grid.png", standalone.tmp_path)
 
 
 def _wait_for_url(driver, prefix: str, timeout: float = 30) -> None:

@@ -182,6 +182,10 @@ def test_sigkill_of_the_triggerer_and_the_emulator_during_the_wait(chaos):
     def kill_mid_wait(run_id: str) -> None:
         state = lambda: chaos.task(run_id, WAIT_TASK).get("state")  # noqa: E731
         chaos.until(run_id, lambda: state() == "deferred", "the deferred wait")
+        links = chaos.api.call(
+            "GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{WAIT_TASK}/links", params={"map_index": 0}
+        )
+        seen["link"] = links.json()["extra_links"]["X compliance job"]  # while it waits, deferred
         triggerers = _triggerers(chaos.env["AIRFLOW_HOME"])
         assert triggerers
         for proc in triggerers:
@@ -194,8 +198,9 @@ def test_sigkill_of_the_triggerer_and_the_emulator_during_the_wait(chaos):
         chaos.stack.enter_context(process(triggerer, chaos.work / "triggerer.log", env=chaos.env))
         admin.advance(3600)
 
-    _, instances = run_with_fault(chaos, "2026-11-18", kill_mid_wait)
-    assert seen == {"kept": True}
+    run_id, instances = run_with_fault(chaos, "2026-11-18", kill_mid_wait)
+    (job,) = [j for j in admin.jobs() if j["name"] == job_name(DAG_ID, SUBMIT_TASK, run_id, 0)]
+    assert seen["kept"] and seen["link"].endswith(f"/plugin/x-compliance/x-compliance/jobs/{job['id']}")
     tries = {ti["task_id"]: ti["try_number"] for ti in instances}
     assert tries[WAIT_TASK] == 1, tries  # the trigger resumed: the sensor was not retried
 

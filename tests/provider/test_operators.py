@@ -200,7 +200,7 @@ def test_submit_creates_uploads_and_hands_on_the_job(hook, emulator, id_file):
         "seconds": ANY,
         "uploaded_at": ANY,
     }
-    assert context["ti"].xcoms == {"job_id": job.id, "uploaded_at": summary["uploaded_at"]}
+    assert context["ti"].xcoms == {"job_id": job.id, "uploaded_at": summary["uploaded_at"], "ids": 1000}
     assert not job.resumable  # a small file goes up in one PUT
     again, _ = run_task(op, make_context(task_id="submit"))  # a retry: same job, nothing sent again
     assert (again["job_id"], again["ids"], again["uploaded_at"]) == (job.id, 1000, None)

@@ -20,6 +20,7 @@ from x_compliance.operators.create import XComplianceCreateJobOperator
 from x_compliance.operators.links import JOB_ID_KEY
 
 UPLOADED_AT_KEY = "uploaded_at"
+IDS_KEY = "ids"
 # Files at least this big use the resumable protocol when `resumable` is left to us.
 RESUMABLE_THRESHOLD_BYTES = 8 << 20
 
@@ -27,9 +28,9 @@ RESUMABLE_THRESHOLD_BYTES = 8 << 20
 class XComplianceSubmitJobOperator(XComplianceCreateJobOperator):
     """Create a job (or find the one an earlier try created) and upload ``ids_path`` to it.
 
-    Returns ``{"job_id", "ids", "bytes", "uploaded_at", ...}``, and pushes ``job_id`` and
-    ``uploaded_at`` under keys of their own (``submit.output["job_id"]``) for the sensor and the
-    download. ``job_id`` is pushed the moment the job exists, so the task's job link works while
+    Returns ``{"job_id", "ids", "bytes", "uploaded_at", ...}``, and pushes ``job_id``,
+    ``uploaded_at`` and ``ids`` under keys of their own (``submit.output["job_id"]``) for the
+    sensor and the download (whose cap ``ids`` sets). ``job_id`` is pushed the moment the job exists, so the task's job link works while
     it uploads, waits for the slot or has failed. A retry after the upload uploads nothing again
     (``ids`` is then counted from the file, ``uploaded_at`` is None). While another job holds X's
     slot the task defers; a job whose upload window lapsed is replaced by a new one.
@@ -83,6 +84,7 @@ class XComplianceSubmitJobOperator(XComplianceCreateJobOperator):
         if uploaded["job_id"] != job.id:
             ti.xcom_push(key=JOB_ID_KEY, value=uploaded["job_id"])
         ti.xcom_push(key=UPLOADED_AT_KEY, value=uploaded["uploaded_at"])
+        ti.xcom_push(key=IDS_KEY, value=uploaded["ids"])
         return self.on_uploaded(context, uploaded)
 
     def on_uploaded(self, context: Any, uploaded: dict[str, Any]) -> Any:
