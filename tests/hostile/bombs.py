@@ -10,6 +10,8 @@ import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from x_compliance.hooks.jobs import ComplianceJob
+
 # Headers of one hop: the server sets its own.
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
@@ -22,21 +24,43 @@ def gzip_bomb(line: bytes, inflated: int, *, member: int = 64 << 20) -> bytes:
     return one * (inflated // member)
 
 
+def complete_job(download_url: str) -> ComplianceJob:
+    """A complete job whose results are at ``download_url``, as X would describe it."""
+    return ComplianceJob.from_api(
+        {
+            "id": "1460",
+            "type": "tweets",
+            "status": "complete",
+            "resumable": False,
+            "created_at": "2026-11-20T00:00:00.000Z",
+            "upload_expires_at": "2026-11-20T00:15:00.000Z",
+            "download_expires_at": "2026-11-27T00:00:00.000Z",
+            "download_url": download_url,
+        }
+    )
+
+
 class GzipStorage:
     """A storage server on 127.0.0.1 whose results object is ``body`` (gzip bytes: a bomb, or
-    real results), sent ``Content-Encoding: gzip``. With ``upstream`` (the emulator's URL) it is
+    real results), sent with ``Content-Encoding: <encoding>``. With ``upstream`` (the emulator's URL) it is
     X's address too: the client sends every call here, the signed URLs X hands out point here,
     and all but the results download (a GET of a ``/delivery/`` object) are passed to the
     emulator."""
 
-    def __init__(self, body: bytes, upstream: str | None = None) -> None:
+    def __init__(self, body: bytes, upstream: str | None = None, *, encoding: str = "gzip") -> None:
         self.body = body
+        self.encoding = encoding
         self.upstream = urlsplit(upstream) if upstream else None
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_port}"
+
+    @property
+    def results_url(self) -> str:
+        """The results object's URL, signed as X signs it (the signature is a credential)."""
+        return f"{self.url}/results?X-Goog-Signature=abc"
 
     def __enter__(self) -> GzipStorage:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -65,7 +89,7 @@ class GzipStorage:
 
     def _send_body(self, handler: BaseHTTPRequestHandler) -> None:
         handler.send_response(200)
-        handler.send_header("Content-Encoding", "gzip")
+        handler.send_header("Content-Encoding", self.encoding)
         handler.send_header("Content-Length", str(len(self.body)))
         handler.end_headers()
         try:

@@ -14,12 +14,12 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.dags.conftest import airflow_db  # noqa: F401  (the fixture, shared)
-from tests.hostile.bombs import GzipStorage, gzip_bomb
+from tests.hostile.bombs import GzipStorage, complete_job, gzip_bomb
 from tests.hostile.conftest import bounded, use_x_connection
 from tests.provider.conftest import wait_for_status
 from x_compliance.exceptions import CompressionRatioError, ResultsTooLargeError, XComplianceError
 from x_compliance.files.limits import COMPRESSION_RATIO_FLOOR, MAX_COMPRESSION_RATIO, MIN_RESULTS_CAP
-from x_compliance.hooks.jobs import ComplianceJob, JobStatus
+from x_compliance.hooks.jobs import JobStatus
 from x_compliance.hooks.storage import DOWNLOAD_BLOCK
 from x_compliance.hooks.x_compliance import XComplianceHook
 from x_compliance.operators.steps import publish_results, upload_ids
@@ -28,7 +28,6 @@ from x_compliance_emulator.world.fates import FateModel
 from x_compliance_emulator.world.results import LineDetails, write_results
 
 RESULT_LINE = b'{"id":"1170025343920402432","action":"delete","reason":"deleted"}\n'
-SIGNATURE = "X-Goog-Signature=abc"
 # Every result flagged, so each ID gives a line: the densest results X can send.
 ALL_FLAGGED = {
     reason: rate / sum(default_tweet_rates().values()) for reason, rate in default_tweet_rates().items()
@@ -57,25 +56,10 @@ def dense_results() -> tuple[bytes, int]:
     return zlib.compress(raw.getvalue(), 9, wbits=31), len(ids)
 
 
-def _complete_job(download_url: str) -> ComplianceJob:
-    return ComplianceJob.from_api(
-        {
-            "id": "1460",
-            "type": "tweets",
-            "status": "complete",
-            "resumable": False,
-            "created_at": "2026-11-20T00:00:00.000Z",
-            "upload_expires_at": "2026-11-20T00:15:00.000Z",
-            "download_expires_at": "2026-11-27T00:00:00.000Z",
-            "download_url": download_url,
-        }
-    )
-
-
 def _publish(storage: GzipStorage, target: Path, **kwargs) -> dict:
     """The download step against ``storage``, X itself out of reach (no call should go there)."""
     hook = XComplianceHook(max_attempts=2, timeout=10)
-    return publish_results(hook, _complete_job(f"{storage.url}/results?{SIGNATURE}"), target, **kwargs)
+    return publish_results(hook, complete_job(storage.results_url), target, **kwargs)
 
 
 # -- the size cap ---------------------------------------------------------------------------------

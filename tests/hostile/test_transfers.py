@@ -1,22 +1,25 @@
-"""Hostile transfers: uploads that fail, and a user who turns every logger to DEBUG in plain
-Python (no Airflow task masker) while the hook runs a whole cycle. Compression bombs have
-``test_bombs.py``."""
+"""Hostile transfers: uploads that fail, results bodies in every encoding storage may send (and
+cut short), and a user who turns every logger to DEBUG in plain Python (no Airflow task masker)
+while the hook runs a whole cycle. Compression bombs have ``test_bombs.py``."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from tests.conftest import TOKEN
+from tests.conftest import RECORDED, TOKEN
+from tests.hostile.bombs import GzipStorage, complete_job
 from tests.hostile.conftest import bounded, use_x_connection
 from tests.provider.conftest import expected_results, published_reasons, wait_for_status
-from x_compliance.exceptions import InvalidIdError, TransferError
+from x_compliance.exceptions import InvalidIdError, TransferError, XComplianceError
 from x_compliance.hooks.jobs import JobStatus
 from x_compliance.hooks.storage import RESUMABLE_QUANTUM
 from x_compliance.hooks.x_compliance import XComplianceHook
@@ -69,6 +72,52 @@ def test_an_upload_that_keeps_dropping_fails_typed_and_leaves_no_file(
     # Storage keeps a resumable session's bytes so that a retry can go on (as GCS does, until
     # the session lapses); a plain upload that broke leaves nothing.
     assert leftovers == (["session-0.part"] if resumable else [])
+
+
+# -- results bodies as storage may encode them ---------------------------------------------------
+
+REAL_RESULTS = (RECORDED / "twarc-csv-tweets-compliance.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "encode"),
+    [
+        ("gzip", lambda raw: gzip.compress(raw[:100]) + gzip.compress(raw[100:])),  # two members
+        ("deflate", zlib.compress),
+        ("identity", bytes),
+    ],
+    ids=["gzip-members", "deflate", "identity"],
+)
+def test_a_results_body_is_decoded_as_its_content_encoding_says(tmp_path, monkeypatch, encoding, encode):
+    use_x_connection(monkeypatch, "http://127.0.0.1:9")
+    target = tmp_path / "raw.jsonl"
+    with GzipStorage(encode(REAL_RESULTS * 50), encoding=encoding) as storage:
+        report = XComplianceHook(max_attempts=2, timeout=10).download_results(
+            complete_job(storage.results_url), target
+        )
+    assert target.read_bytes() == REAL_RESULTS * 50 and report.bytes == len(REAL_RESULTS) * 50
+
+
+def test_a_gzip_body_cut_inside_its_stream_is_fetched_again_then_given_up(tmp_path, scratch, monkeypatch):
+    """The HTTP framing is whole (its length as sent) but the gzip stream stops mid-member: a cut
+    body, never taken for complete results."""
+    use_x_connection(monkeypatch, "http://127.0.0.1:9")
+    body = gzip.compress(REAL_RESULTS * 500)
+    with GzipStorage(body[: len(body) // 2]) as storage, pytest.raises(TransferError, match="gave up"):
+        XComplianceHook(max_attempts=2, timeout=10).download_results(
+            complete_job(storage.results_url), tmp_path / "raw.jsonl"
+        )
+
+
+def test_an_encoding_not_asked_for_is_refused_by_name(tmp_path, monkeypatch):
+    use_x_connection(monkeypatch, "http://127.0.0.1:9")
+    with (
+        GzipStorage(b"x", encoding="br") as storage,
+        pytest.raises(XComplianceError, match="'br', not asked"),
+    ):
+        XComplianceHook(max_attempts=2, timeout=10).download_results(
+            complete_job(storage.results_url), tmp_path / "raw.jsonl"
+        )
 
 
 # -- DEBUG logging in plain Python --------------------------------------------------------------
