@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator
+from typing import Any
 
 from x_compliance.exceptions import XComplianceError
 
@@ -35,7 +36,8 @@ class Inflater:
         self._zlib = self._member()
         self._in_member = False  # bytes of an unfinished member went in
 
-    def _member(self) -> zlib._Decompress | None:
+    def _member(self) -> Any:
+        """A decoder for the next gzip member (or the whole zlib stream); None for plain bytes."""
         return zlib.decompressobj(self._wbits) if self.compressed else None
 
     def pieces(self, data: bytes) -> Iterator[bytes]:

@@ -37,8 +37,7 @@ RESUMABLE_QUANTUM = 256 * 1024
 # from the file as it is sent (and again after a drop), never held in memory.
 DEFAULT_CHUNK_SIZE = 256 * RESUMABLE_QUANTUM  # 64 MiB
 READ_SIZE = 1 << 20  # what one read of the file to send hands the socket
-DOWNLOAD_BLOCK = 1 << 20  # the most a download inflates and writes at a time
-WIRE_READ = 64 << 10  # what one read of a download's body takes off the wire
+DOWNLOAD_BLOCK = 1 << 20  # what a download reads off the wire, and inflates and writes, at a time
 ERROR_HEAD = 64 << 10  # what is read of an error's body
 _RANGE = re.compile(r"bytes=0-(\d+)")
 
@@ -240,9 +239,9 @@ class SignedUrlClient:
 
         def attempt() -> int:
             written = state["written"]
-            encodings = "identity" if written else ACCEPT_ENCODING  # a resumed range is plain bytes
-            headers = {"Range": f"bytes={written}-"} if written else {}
-            headers["Accept-Encoding"] = encodings
+            # A resumed range is asked for as plain bytes: compressed offsets mean nothing.
+            resume = {"Range": f"bytes={written}-", "Accept-Encoding": "identity"}
+            headers = resume if written else {"Accept-Encoding": ACCEPT_ENCODING}
             response = self._send("GET", url, what=what, headers=headers, stream=True)
             with response:
                 if response.status_code == 200 and written:
@@ -259,7 +258,7 @@ class SignedUrlClient:
                 expected = None if body.compressed else _expected_length(response, written)
                 inflated = 0  # bytes this response decoded to
                 try:
-                    for data in response.raw.stream(WIRE_READ, decode_content=False):
+                    for data in response.raw.stream(DOWNLOAD_BLOCK, decode_content=False):
                         for block in body.pieces(data):
                             if state["written"] + len(block) > max_bytes:
                                 raise ResultsTooLargeError(job_id, max_bytes)
@@ -269,7 +268,7 @@ class SignedUrlClient:
                             state["written"] += len(block)
                             progress.advance(len(block))
                     body.finish()
-                except (requests.RequestException, urllib3.exceptions.HTTPError, zlib.error) as exc:
+                except (urllib3.exceptions.HTTPError, zlib.error) as exc:
                     if body.compressed:  # compressed offsets cannot be resumed: restart cleanly
                         fh.seek(0)
                         fh.truncate()
