@@ -181,13 +181,31 @@ class LineTooLongError(FileError, AirflowFailException):
 class ResultsTooLargeError(XComplianceError, AirflowFailException):
     """A results download grew past its cap (counted after decompression): nothing was kept."""
 
-    def __init__(self, job_id: str, limit: int) -> None:
+    def __init__(self, job_id: str, limit: int, message: str | None = None) -> None:
         super().__init__(
-            f"job {job_id}: the results passed {limit:,} bytes (decompressed) and were refused; "
+            message
+            or f"job {job_id}: the results passed {limit:,} bytes (decompressed) and were refused; "
             "raise max_download_bytes on the connection extra or the operator if that is expected"
         )
         self.job_id = job_id
         self.limit = limit
+
+
+class CompressionRatioError(ResultsTooLargeError):
+    """A results download inflated more than ``max_ratio`` times the compressed bytes received (a
+    compression bomb): refused within one block, whatever the size cap; nothing was kept.
+    ``limit`` is what the bytes received allowed."""
+
+    def __init__(self, job_id: str, max_ratio: float, *, received: int, inflated: int) -> None:
+        message = (
+            f"job {job_id}: the results inflated to {inflated:,} bytes from {received:,} received, "
+            f"more than {max_ratio:g} times, and were refused (real results compress about 4 to 16 times); "
+            "raise max_compression_ratio on the connection extra if that is expected"
+        )
+        super().__init__(job_id, int(max_ratio * received), message)
+        self.max_ratio = max_ratio
+        self.received = received
+        self.inflated = inflated
 
 
 class WaitTimeoutError(XComplianceError, AirflowSensorTimeout):

@@ -10,6 +10,7 @@ against Airflow's own schema and imports every module it names.
 
 from __future__ import annotations
 
+from x_compliance.files.limits import MAX_COMPRESSION_RATIO
 from x_compliance.version import __version__
 
 INTEGRATION = "X Compliance"
@@ -57,6 +58,14 @@ def get_provider_info() -> dict:
                         "label": "Request timeout (seconds)",
                         "description": "How long one HTTP request to X may take before it is retried.",
                         "schema": {"type": ["number", "null"], "default": 60},
+                    },
+                    "max_compression_ratio": {
+                        "label": "Largest compression ratio of results",
+                        "description": (
+                            "A results download that inflates more than this many times the bytes "
+                            "received is refused as a compression bomb (real results: about 4 to 16)."
+                        ),
+                        "schema": {"type": ["number", "null"], "default": MAX_COMPRESSION_RATIO},
                     },
                 },
             }

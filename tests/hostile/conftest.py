@@ -19,6 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.conftest import TOKEN
 from tests.provider.conftest import scratch  # noqa: F401  (the fixture, shared)
 
 WAREHOUSE_END = datetime(2026, 11, 21, tzinfo=UTC)
@@ -72,6 +73,12 @@ def bounded(seconds: float, mb: float) -> Iterator[Spent]:
         sampler.join()
     assert spent.seconds <= seconds, f"took {spent.seconds:.1f} s, allowed {seconds} s"
     assert spent.peak_mb <= mb, f"RSS grew {spent.peak_mb:.0f} MB, allowed {mb} MB"
+
+
+def use_x_connection(monkeypatch, url: str, **extra) -> None:
+    """Point ``x_compliance_default`` at ``url``, with the test's token and ``extra``."""
+    connection = {"conn_type": "x_compliance", "host": url, "password": TOKEN, "extra": extra}
+    monkeypatch.setenv("AIRFLOW_CONN_X_COMPLIANCE_DEFAULT", json.dumps(connection))
 
 
 @pytest.fixture

@@ -1,123 +1,38 @@
-"""Hostile transfers: a compression bomb for results, uploads that fail, and a user who turns every
-logger to DEBUG in plain Python (no Airflow task masker) while the hook runs a whole cycle."""
+"""Hostile transfers: uploads that fail, results bodies in every encoding storage may send (and
+cut short), and a user who turns every logger to DEBUG in plain Python (no Airflow task masker)
+while the hook runs a whole cycle. Compression bombs have ``test_bombs.py``."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import subprocess
 import sys
-import threading
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from tests.conftest import TOKEN
-from tests.hostile.conftest import bounded
+from tests.conftest import RECORDED, TOKEN
+from tests.hostile.bombs import GzipStorage, complete_job
+from tests.hostile.conftest import bounded, use_x_connection
 from tests.provider.conftest import expected_results, published_reasons, wait_for_status
-from x_compliance.exceptions import InvalidIdError, ResultsTooLargeError, TransferError
-from x_compliance.files.limits import MIN_RESULTS_CAP
-from x_compliance.hooks.jobs import ComplianceJob, JobStatus
+from x_compliance.exceptions import InvalidIdError, TransferError, XComplianceError
+from x_compliance.hooks.jobs import JobStatus
 from x_compliance.hooks.storage import RESUMABLE_QUANTUM
 from x_compliance.hooks.x_compliance import XComplianceHook
-from x_compliance.operators.steps import publish_results, upload_ids
+from x_compliance.operators.steps import upload_ids
 from x_compliance_emulator import Fault
 from x_compliance_emulator.runtime.faults import UNTIL_CLEARED
-
-BOMB_BYTES = 256 << 20  # inflated size; the gzip body is well under 1 MB
-LINE = b'{"id":"1170025343920402432","action":"delete","reason":"deleted"}\n'
-
-
-@pytest.fixture(scope="module")
-def bomb() -> bytes:
-    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip framing
-    block = LINE * ((1 << 20) // len(LINE))
-    parts = [packer.compress(block) for _ in range(BOMB_BYTES // len(block))]
-    return b"".join(parts) + packer.flush()
-
-
-@pytest.fixture
-def bomb_url(bomb):
-    """A storage server whose results file is the bomb, sent ``Content-Encoding: gzip``."""
-    sent = {"bytes": 0}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Encoding", "gzip")
-            self.send_header("Content-Length", str(len(bomb)))
-            self.end_headers()
-            try:
-                for start in range(0, len(bomb), 64 << 10):
-                    self.wfile.write(bomb[start : start + (64 << 10)])
-                    sent["bytes"] += min(64 << 10, len(bomb) - start)
-            except OSError:
-                pass  # the client stopped reading: as it should
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/results?X-Goog-Signature=abc", sent
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def _complete_job(download_url: str) -> ComplianceJob:
-    return ComplianceJob.from_api(
-        {
-            "id": "1460",
-            "type": "tweets",
-            "status": "complete",
-            "resumable": False,
-            "created_at": "2026-11-20T00:00:00.000Z",
-            "upload_expires_at": "2026-11-20T00:15:00.000Z",
-            "download_expires_at": "2026-11-27T00:00:00.000Z",
-            "download_url": download_url,
-        }
-    )
-
-
-def _conn(monkeypatch, url: str, **extra) -> None:
-    connection = {"conn_type": "x_compliance", "host": url, "password": TOKEN, "extra": extra}
-    monkeypatch.setenv("AIRFLOW_CONN_X_COMPLIANCE_DEFAULT", json.dumps(connection))
-
-
-def test_a_gzip_bomb_stops_at_the_cap_derived_from_the_ids_uploaded(
-    bomb, bomb_url, tmp_path, scratch, monkeypatch
-):
-    url, sent = bomb_url
-    _conn(monkeypatch, "http://127.0.0.1:9")
-    hook = XComplianceHook(max_attempts=2, timeout=10)
-    target = tmp_path / "out" / "results.parquet"
-    with bounded(seconds=20, mb=120), pytest.raises(ResultsTooLargeError) as exc:
-        publish_results(hook, _complete_job(url), target, uploaded_ids=1000)
-    assert exc.value.limit == MIN_RESULTS_CAP and exc.value.job_id == "1460"
-    assert "max_download_bytes" in str(exc.value)
-    assert not target.exists()
-    assert len(bomb) < 1 << 20 and sent["bytes"] <= len(bomb)
-
-
-def test_the_connection_extra_sets_the_cap(bomb_url, tmp_path, scratch, monkeypatch):
-    url, _ = bomb_url
-    _conn(monkeypatch, "http://127.0.0.1:9", max_download_bytes=1 << 20)
-    hook = XComplianceHook(max_attempts=2, timeout=10)
-    with bounded(seconds=10, mb=80), pytest.raises(ResultsTooLargeError) as exc:
-        publish_results(hook, _complete_job(url), tmp_path / "results.parquet")
-    assert exc.value.limit == 1 << 20
 
 
 @pytest.mark.parametrize("resumable", [False, True], ids=["plain", "resumable"])
 def test_a_bad_line_after_the_first_block_sends_nothing(emulator, tmp_path, scratch, monkeypatch, resumable):
     """Line 300,001 of a 6 MB file (many blocks) is bad: the whole file is checked before a byte
     goes out, plain or resumable, so X gets none of it and the job takes the mended file."""
-    _conn(monkeypatch, emulator.url)
+    use_x_connection(monkeypatch, emulator.url)
     hook = XComplianceHook(max_attempts=2, timeout=10)
     good = b"".join(b"%d\n" % (10**18 + i) for i in range(300_000))
     ids = tmp_path / "ids.txt"
@@ -143,7 +58,7 @@ def test_a_bad_line_after_the_first_block_sends_nothing(emulator, tmp_path, scra
 def test_an_upload_that_keeps_dropping_fails_typed_and_leaves_no_file(
     emulator, tmp_path, scratch, monkeypatch, resumable, after_bytes
 ):
-    _conn(monkeypatch, emulator.url)
+    use_x_connection(monkeypatch, emulator.url)
     hook = XComplianceHook(max_attempts=2, timeout=10)
     emulator.emulator.faults.add(Fault("drop", target="upload", after_bytes=after_bytes, count=UNTIL_CLEARED))
     ids = tmp_path / "ids.txt"
@@ -157,6 +72,52 @@ def test_an_upload_that_keeps_dropping_fails_typed_and_leaves_no_file(
     # Storage keeps a resumable session's bytes so that a retry can go on (as GCS does, until
     # the session lapses); a plain upload that broke leaves nothing.
     assert leftovers == (["session-0.part"] if resumable else [])
+
+
+# -- results bodies as storage may encode them ---------------------------------------------------
+
+REAL_RESULTS = (RECORDED / "twarc-csv-tweets-compliance.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "encode"),
+    [
+        ("gzip", lambda raw: gzip.compress(raw[:100]) + gzip.compress(raw[100:])),  # two members
+        ("deflate", zlib.compress),
+        ("identity", bytes),
+    ],
+    ids=["gzip-members", "deflate", "identity"],
+)
+def test_a_results_body_is_decoded_as_its_content_encoding_says(tmp_path, monkeypatch, encoding, encode):
+    use_x_connection(monkeypatch, "http://127.0.0.1:9")
+    target = tmp_path / "raw.jsonl"
+    with GzipStorage(encode(REAL_RESULTS * 50), encoding=encoding) as storage:
+        report = XComplianceHook(max_attempts=2, timeout=10).download_results(
+            complete_job(storage.results_url), target
+        )
+    assert target.read_bytes() == REAL_RESULTS * 50 and report.bytes == len(REAL_RESULTS) * 50
+
+
+def test_a_gzip_body_cut_inside_its_stream_is_fetched_again_then_given_up(tmp_path, scratch, monkeypatch):
+    """The HTTP framing is whole (its length as sent) but the gzip stream stops mid-member: a cut
+    body, never taken for complete results."""
+    use_x_connection(monkeypatch, "http://127.0.0.1:9")
+    body = gzip.compress(REAL_RESULTS * 500)
+    with GzipStorage(body[: len(body) // 2]) as storage, pytest.raises(TransferError, match="gave up"):
+        XComplianceHook(max_attempts=2, timeout=10).download_results(
+            complete_job(storage.results_url), tmp_path / "raw.jsonl"
+        )
+
+
+def test_an_encoding_not_asked_for_is_refused_by_name(tmp_path, monkeypatch):
+    use_x_connection(monkeypatch, "http://127.0.0.1:9")
+    with (
+        GzipStorage(b"x", encoding="br") as storage,
+        pytest.raises(XComplianceError, match="'br', not asked"),
+    ):
+        XComplianceHook(max_attempts=2, timeout=10).download_results(
+            complete_job(storage.results_url), tmp_path / "raw.jsonl"
+        )
 
 
 # -- DEBUG logging in plain Python --------------------------------------------------------------

@@ -184,6 +184,23 @@ def test_gzip_download_is_decoded(hook, emulator, tmp_path, id_file):
     assert got == expected_results(emulator, "tweets", path)
 
 
+def test_a_dropped_gzip_download_starts_again_and_loses_no_line(hook, emulator, tmp_path, id_file):
+    """A compressed body cannot resume at a byte offset: the retry fetches it whole again."""
+    emulator.emulator.config.gzip_downloads = True
+    path = id_file(200_000)
+    _, _, done = _cycle(hook, emulator, tmp_path, path)
+    clean_file = tmp_path / "clean.jsonl"
+    before = emulator.emulator.stats["bytes_downloaded"]
+    hook.download_results(done, clean_file)
+    sent_whole = emulator.emulator.stats["bytes_downloaded"] - before
+    emulator.emulator.faults.add(Fault("drop", target="download", after_bytes=sent_whole // 2))
+    again = tmp_path / "again.jsonl"
+    hook.download_results(hook.get_job(done.id), again)
+    assert again.read_bytes() == clean_file.read_bytes()
+    assert status_count(emulator, "download", "dropped") == 1
+    assert clean_file.stat().st_size > 5 * sent_whole  # it did travel compressed
+
+
 def test_expired_upload_url_says_create_a_new_job(hook, emulator, id_file):
     job = hook.create_job("tweets")
     emulator.emulator.clock.advance(16 * 60)

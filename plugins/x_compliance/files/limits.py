@@ -17,8 +17,16 @@ MAX_RESULT_LINE = 16 << 10
 RESULT_LINE_BYTES = 200
 HEADROOM = 4
 MIN_RESULTS_CAP = 64 << 20
-# When nothing says how many IDs went up: room for 10M results at the same headroom (8 GB).
+# When nothing says how many IDs went up: room for 10M results at the same headroom (8 GB). X
+# documents no largest job, so a smaller default would refuse real results; a bomb is stopped
+# by the compression ratio below long before it, whatever the cap.
 UNKNOWN_RESULTS_CAP = 10_000_000 * RESULT_LINE_BYTES * HEADROOM
+# Real results gzip about 4 to 16 times (random to consecutive IDs, gzip levels 1 to 9), 26
+# with every line twice; a gzip bomb inflates about 1,000 times. Past the floor, a download that
+# inflates more than this many times the compressed bytes received is refused: a body of N
+# bytes costs at most this many times N of work (or the floor), never the cap's worth.
+MAX_COMPRESSION_RATIO = 100
+COMPRESSION_RATIO_FLOOR = 16 << 20
 
 
 def results_byte_cap(uploaded_ids: int | None) -> int:

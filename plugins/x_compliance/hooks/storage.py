@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import logging
 import re
+import zlib
 from collections.abc import Callable, Iterator
 from typing import IO, Any, Protocol
 
 import requests
 import tenacity
+import urllib3
 
 from x_compliance.exceptions import (
+    CompressionRatioError,
     DownloadUrlExpiredError,
     ResultsTooLargeError,
     StorageError,
@@ -23,6 +26,8 @@ from x_compliance.exceptions import (
     UploadUrlExpiredError,
     XComplianceError,
 )
+from x_compliance.files.limits import COMPRESSION_RATIO_FLOOR
+from x_compliance.hooks.inflate import ACCEPT_ENCODING, Inflater
 from x_compliance.hooks.progress import Progress
 from x_compliance.hooks.responses import is_expired_token, storage_error
 
@@ -32,7 +37,8 @@ RESUMABLE_QUANTUM = 256 * 1024
 # from the file as it is sent (and again after a drop), never held in memory.
 DEFAULT_CHUNK_SIZE = 256 * RESUMABLE_QUANTUM  # 64 MiB
 READ_SIZE = 1 << 20  # what one read of the file to send hands the socket
-DOWNLOAD_BLOCK = 1 << 20
+DOWNLOAD_BLOCK = 1 << 20  # what a download reads off the wire, and inflates and writes, at a time
+ERROR_HEAD = 64 << 10  # what is read of an error's body
 _RANGE = re.compile(r"bytes=0-(\d+)")
 
 
@@ -90,7 +96,9 @@ class SignedUrlClient:
 
     @staticmethod
     def _raise_for(response: requests.Response, *, what: str, expired: type[StorageError]) -> None:
-        error = storage_error(response.status_code, response.content, what=what)
+        # Storage's XML error is short: of a streamed answer, read no more than its head.
+        head = next(response.iter_content(ERROR_HEAD), b"")
+        error = storage_error(response.status_code, head, what=what)
         if is_expired_token(error):
             raise expired(str(error), status=response.status_code, code="ExpiredToken")
         raise error
@@ -210,18 +218,30 @@ class SignedUrlClient:
     # -- download ---------------------------------------------------------------------------
 
     def download(
-        self, url: str, fh: IO[bytes], *, what: str, progress: Progress, max_bytes: int, job_id: str
+        self,
+        url: str,
+        fh: IO[bytes],
+        *,
+        what: str,
+        progress: Progress,
+        max_bytes: int,
+        max_ratio: float,
+        job_id: str,
     ) -> int:
         """Stream the file at ``url`` into ``fh``; resume with ``Range`` after a drop.
 
-        ``max_bytes`` caps what is written, counted after decompression as it streams (urllib3
-        inflates at most one block per read), so a compression bomb stops within one block.
+        ``max_bytes`` caps what is written, counted after decompression as it streams (at most
+        one block is inflated at a time). Past ``COMPRESSION_RATIO_FLOOR`` bytes, a response that
+        inflates more than ``max_ratio`` times the bytes it sent is refused too: a bomb of N
+        bytes costs at most ``max_ratio`` times N of work, whatever the cap.
         """
         state = {"written": 0}
 
         def attempt() -> int:
             written = state["written"]
-            headers = {"Range": f"bytes={written}-", "Accept-Encoding": "identity"} if written else {}
+            # A resumed range is asked for as plain bytes: compressed offsets mean nothing.
+            resume = {"Range": f"bytes={written}-", "Accept-Encoding": "identity"}
+            headers = resume if written else {"Accept-Encoding": ACCEPT_ENCODING}
             response = self._send("GET", url, what=what, headers=headers, stream=True)
             with response:
                 if response.status_code == 200 and written:
@@ -234,17 +254,22 @@ class SignedUrlClient:
                     self._raise_for(response, what=what, expired=DownloadUrlExpiredError)
                 elif response.status_code == 206 and _range_start(response) != written:
                     raise XComplianceError(f"{what}: storage resumed at the wrong offset")
-                gzipped = response.headers.get("Content-Encoding", "").lower() == "gzip"
-                expected = None if gzipped else _expected_length(response, written)
+                body = Inflater(response.headers.get("Content-Encoding", ""), DOWNLOAD_BLOCK, what=what)
+                expected = None if body.compressed else _expected_length(response, written)
+                inflated = 0  # bytes this response decoded to
                 try:
-                    for block in response.iter_content(DOWNLOAD_BLOCK):
-                        if state["written"] + len(block) > max_bytes:
-                            raise ResultsTooLargeError(job_id, max_bytes)
-                        fh.write(block)
-                        state["written"] += len(block)
-                        progress.advance(len(block))
-                except requests.RequestException as exc:
-                    if gzipped:  # compressed offsets cannot be resumed: restart cleanly
+                    for data in response.raw.stream(DOWNLOAD_BLOCK, decode_content=False):
+                        for block in body.pieces(data):
+                            if state["written"] + len(block) > max_bytes:
+                                raise ResultsTooLargeError(job_id, max_bytes)
+                            inflated += len(block)
+                            _refuse_a_bomb(job_id, inflated, body.received, max_ratio)
+                            fh.write(block)
+                            state["written"] += len(block)
+                            progress.advance(len(block))
+                    body.finish()
+                except (urllib3.exceptions.HTTPError, zlib.error) as exc:
+                    if body.compressed:  # compressed offsets cannot be resumed: restart cleanly
                         fh.seek(0)
                         fh.truncate()
                         state["written"] = 0
@@ -254,6 +279,13 @@ class SignedUrlClient:
             return state["written"]
 
         return self._retrying(attempt)
+
+
+def _refuse_a_bomb(job_id: str, inflated: int, received: int, max_ratio: float) -> None:
+    """``CompressionRatioError`` when ``received`` bytes of a body inflated to more than
+    ``max_ratio`` times as many, beyond the floor."""
+    if inflated > COMPRESSION_RATIO_FLOOR and inflated > max_ratio * received:
+        raise CompressionRatioError(job_id, max_ratio, received=received, inflated=inflated)
 
 
 def _expected_length(response: requests.Response, written: int) -> int | None:

@@ -32,7 +32,7 @@ from airflow.sdk.log import mask_secret
 
 from x_compliance.exceptions import InvalidRequestError, XComplianceError
 from x_compliance.files.ids import id_problem
-from x_compliance.files.limits import results_byte_cap
+from x_compliance.files.limits import MAX_COMPRESSION_RATIO, results_byte_cap
 from x_compliance.files.validated import ValidatedIdFile
 from x_compliance.hooks import redact
 from x_compliance.hooks.jobs import ComplianceJob, JobStatus, JobType
@@ -287,16 +287,26 @@ class XComplianceHook(HttpHook):
 
         At most ``max_bytes`` (decompressed) are accepted: this argument, else the connection's
         ``max_download_bytes`` extra, else :func:`~x_compliance.files.limits.results_byte_cap`
-        of ``uploaded_ids``. Past it, ``ResultsTooLargeError``.
+        of ``uploaded_ids``. Past it, ``ResultsTooLargeError``. Whatever the cap, results that
+        inflate more than the connection's ``max_compression_ratio`` extra (else
+        :data:`~x_compliance.files.limits.MAX_COMPRESSION_RATIO`) times the bytes received
+        are a compression bomb: ``CompressionRatioError``, within seconds.
         """
         if job.status is not JobStatus.COMPLETE:
             raise XComplianceError(f"{job.describe()} has no results: only a complete job does")
         connection = self.get_connection(self.x_compliance_conn_id)
         limit = max_bytes or self._positive_extra(connection, "max_download_bytes", int)
         limit = limit or results_byte_cap(uploaded_ids)
+        ratio = self._positive_extra(connection, "max_compression_ratio", float) or MAX_COMPRESSION_RATIO
         progress = Progress(self.log, "Downloaded")
         what = f"download results of job {job.id}"
-        transfer = {"what": what, "progress": progress, "max_bytes": limit, "job_id": job.id}
+        transfer = {
+            "what": what,
+            "progress": progress,
+            "job_id": job.id,
+            "max_bytes": limit,
+            "max_ratio": ratio,
+        }
         if hasattr(destination, "write"):
             size = self.storage.download(job.download_url, destination, **transfer)
         else:
