@@ -67,7 +67,8 @@ class Api:
         self.headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
 
     def call(self, method: str, path: str, **kw) -> requests.Response:
-        return requests.request(method, f"{self.url}/api/v2{path}", headers=self.headers, timeout=30, **kw)
+        # A generous timeout: a loaded machine (two runs applying, a backfill) slows the API server.
+        return requests.request(method, f"{self.url}/api/v2{path}", headers=self.headers, timeout=90, **kw)
 
     def wait_for_dag(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout

@@ -1,5 +1,5 @@
-"""The README's provider example as a DAG file: create, upload, wait, download, the download
-given no ``ids_path``, no count and no cap. Its paths come from the folder the test names."""
+"""The README's provider example as a DAG file: submit, wait (deferred), download, the download
+capped by the IDs submit sent. Its paths come from the folder the test names."""
 
 from __future__ import annotations
 
@@ -8,12 +8,7 @@ from datetime import timedelta
 
 from airflow.sdk import DAG
 
-from x_compliance import (
-    XComplianceCreateJobOperator,
-    XComplianceDownloadOperator,
-    XComplianceJobSensor,
-    XComplianceUploadOperator,
-)
+from x_compliance import XComplianceDownloadOperator, XComplianceJobSensor, XComplianceSubmitJobOperator
 
 FOLDER = os.environ.get("X_COMPLIANCE_EXAMPLE_FOLDER", "/tmp")
 
@@ -23,11 +18,18 @@ with DAG(
     tags=["x-compliance", "test"],
     default_args={"retries": 2, "retry_delay": timedelta(seconds=1)},
 ):
-    create = XComplianceCreateJobOperator(task_id="create", job_type="tweets")
-    upload = XComplianceUploadOperator(task_id="upload", job_id=create.output, ids_path=f"{FOLDER}/ids.txt")
-    # The README's sensor, polling at a test's pace.
-    wait = XComplianceJobSensor(task_id="wait", job_id=create.output, deferrable=True, poke_interval=0.2)
-    download = XComplianceDownloadOperator(
-        task_id="download", job_id=create.output, results_path=f"{FOLDER}/results.parquet"
+    submit = XComplianceSubmitJobOperator(task_id="submit", job_type="tweets", ids_path=f"{FOLDER}/ids.txt")
+    wait = XComplianceJobSensor(
+        task_id="wait_for_job",
+        job_id=submit.output["job_id"],
+        uploaded_at=submit.output["uploaded_at"],
+        deferrable=True,
+        poke_interval=0.2,  # the README's sensor, polling at a test's pace
     )
-    create >> upload >> wait >> download
+    download = XComplianceDownloadOperator(
+        task_id="download_results",
+        job_id=submit.output["job_id"],
+        uploaded_ids=submit.output["ids"],
+        results_path=f"{FOLDER}/results.parquet",
+    )
+    wait >> download
