@@ -19,7 +19,7 @@ import re
 import sqlite3
 import subprocess
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -370,7 +370,16 @@ def test_compliance_page_in_a_real_browser(standalone):
     }
     assert audited, "the seed should flag some Posts"
     ((day,),) = _warehouse(db, "SELECT scope_date FROM compliance_runs WHERE job_id = ?", job_id)
-    flagged = {r: len(ids) for r, ids in _flagged_per_run(standalone.storage)[(day, _folder(run_id))].items()}
+    (index,) = [  # which of the run's files the job checked: map index i sent part i + 1
+        i
+        for i in range(2)
+        for j in standalone.jobs
+        if j["id"] == job_id and j["name"] == job_name(DAG_ID, SUBMIT_TASK, run_id, i)
+    ]
+    results = (
+        standalone.storage / "tweets" / day / _folder(run_id) / f"part-{index + 1:04d}" / "results.parquet"
+    )
+    flagged = Counter(pq.read_table(results, columns=["reason"]).column("reason").to_pylist())
     (applied,) = _warehouse(db, "SELECT COUNT(*) FROM compliance_runs")
     token = api.headers["Authorization"].split()[1]
     with logged_in_browser(ui, token) as driver:
