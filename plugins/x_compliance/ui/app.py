@@ -35,7 +35,8 @@ def _warehouse() -> Warehouse:
 
 
 def _card(wh: Warehouse, row: dict) -> str:
-    return pages.job_card(row, wh.job_counts(row), wh.earlier_check(row))
+    job_id = str(row["job_id"])
+    return pages.job_card(row, wh.job_counts(job_id), wh.earlier_check(row), wh.applies(job_id))
 
 
 def create_app() -> FastAPI:
@@ -48,9 +49,9 @@ def create_app() -> FastAPI:
         window, first = wh.runs_since(days), wh.first_applied()
         cover = [coverage(t.name, window, days, first.get(t.name)) for t in (TWEETS, USERS)]
         audited = audit_page(wh, AuditFilter(reason=reason, table=table), page)
-        return pages.overview(
-            wh, wh.latest_runs(), cover, pages.audit_section(audited, path=f"{PAGE_PREFIX}/")
-        )
+        runs = wh.latest_runs()
+        section = pages.audit_section(audited, path=f"{PAGE_PREFIX}/")
+        return pages.overview(wh, runs, wh.changed_before(runs[: pages.LATEST_JOBS]), cover, section)
 
     @app.get("/runs/{dag_id}/{run_id:path}", response_class=HTMLResponse)
     def run(dag_id: str, run_id: str) -> str:
