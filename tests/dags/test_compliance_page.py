@@ -254,11 +254,11 @@ def test_coverage_from_the_runs_alone(wh):
 
 def test_a_job_card_explains_flagged_against_changed(wh):
     rerun = wh.job("2100000000000000005")
-    html = pages.job_card(rerun, wh.job_counts(rerun["job_id"]), wh.earlier_check(rerun))
+    html = pages.job_card(rerun, wh.job_counts(rerun), wh.earlier_check(rerun))
     assert "34 had no geo left to clear" in html and 'data-unchanged="scrub_geo" data-n="34"' in html
     assert "checked 2026-11-19 before this one" in html and "2100000000000000004" in html
     users = wh.job("2100000000000000002")
-    html = pages.job_card(users, wh.job_counts(users["job_id"]))
+    html = pages.job_card(users, wh.job_counts(users))
     assert 'data-table="tweets" data-change="cascade_deleted" data-reason="deleted">21<' in html
     assert 'data-unchanged="deleted" data-n="0"' in html  # 5 users deleted of 5 flagged; cascades apart
     assert all(f"flagged_{r}" in COLUMNS for r in REASONS)
@@ -292,10 +292,10 @@ def test_a_job_applied_again_shows_what_its_first_apply_changed(wh, tmp_path):
         (T, "geo_scrubbed", "scrub_geo"): 7,
         (T, "deleted", "suspended"): 13,
     }
-    assert wh.job_counts(first["job_id"]) == audited  # every apply's audit rows, still the job's
+    assert wh.job_counts(first) == audited  # every apply's audit rows, still the job's
     row = wh.job(first["job_id"])
     assert row["run_id"] == "manual__again"
-    html = pages.job_card(row, wh.job_counts(row["job_id"]), wh.earlier_check(row), wh.applies(row["job_id"]))
+    html = pages.job_card(row, wh.job_counts(row), wh.earlier_check(row), wh.applies(row["job_id"]))
     assert 'data-unchanged="deleted" data-n="1"' in html  # 31 flagged, 30 deleted by the first apply
     if "compliance_audit_segments" in wh.tables:  # segments name the apply that wrote them
         first_run = wh.runs_of("x_compliance_tweets", "scheduled__2026-11-19")

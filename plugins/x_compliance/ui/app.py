@@ -35,8 +35,7 @@ def _warehouse() -> Warehouse:
 
 
 def _card(wh: Warehouse, row: dict) -> str:
-    job_id = str(row["job_id"])
-    return pages.job_card(row, wh.job_counts(job_id), wh.earlier_check(row), wh.applies(job_id))
+    return pages.job_card(row, wh.job_counts(row), wh.earlier_check(row), wh.applies(str(row["job_id"])))
 
 
 def create_app() -> FastAPI:

@@ -150,10 +150,10 @@ class Warehouse:
             )
         return ordered
 
-    def job_counts(self, job_id: str) -> dict[tuple[str, str, str], int]:
+    def job_counts(self, row: dict) -> dict[tuple[str, str, str], int]:
         """One applied job's audited rows per (table, change, reason), every apply of it."""
         counts: dict[tuple[str, str, str], int] = {}
-        for s in self.segments(job_id):
+        for s in self.segments(str(row["job_id"])):
             counts[(s.table, s.change, s.reason)] = counts.get((s.table, s.change, s.reason), 0) + s.rows
         return counts
 
