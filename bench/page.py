@@ -132,8 +132,12 @@ def cached(posts: int, audit: int, jobs: int) -> Path:
     return path
 
 
-def _client(path: Path):
-    os.environ["AIRFLOW_CONN_WAREHOUSE_DEFAULT"] = json.dumps({"conn_type": "sqlite", "host": str(path)})
+def sqlite_conn(path: Path) -> str:
+    return json.dumps({"conn_type": "sqlite", "host": str(path)})
+
+
+def _client(conn: str):
+    os.environ["AIRFLOW_CONN_WAREHOUSE_DEFAULT"] = conn
     from fastapi.testclient import TestClient
 
     import x_compliance.ui.app as page_app
@@ -176,11 +180,11 @@ def views(path: Path) -> dict[str, str]:
     }  # fmt: skip
 
 
-def measure(path: Path, repeats: int) -> dict:
+def measure(conn: str, urls: dict[str, str], repeats: int) -> dict:
     """Seconds per view (median and max of ``repeats``) and the first request."""
-    client = _client(path)
+    client = _client(conn)
     found: dict = {FIRST: _timed(client, "/")}
-    for name, url in views(path).items():
+    for name, url in urls.items():
         times = sorted(_timed(client, url) for _ in range(repeats))
         found[name] = {"median": statistics.median(times), "max": times[-1]}
     return found
@@ -189,7 +193,7 @@ def measure(path: Path, repeats: int) -> dict:
 def csv_stream(path: Path) -> dict:
     """What the CSV route's StreamingResponse iterates for the largest job (a test client would
     gather the body): rows/s, and peak Python memory over its first 500,000 rows."""
-    _client(path)
+    _client(sqlite_conn(path))
     from x_compliance.ui.audit import AuditFilter, csv_lines
     from x_compliance.ui.queries import Warehouse, warehouse_hook
 
@@ -229,17 +233,17 @@ def apply_files(path: Path, rows: int, folder: Path) -> tuple[Path, Path]:
     return results, sent
 
 
-def timed_apply(db: Path, results: Path, ids: Path) -> dict:
-    """One real apply of a job of ``results`` on ``db``, by this process's provider."""
-    os.environ["AIRFLOW_CONN_WAREHOUSE_DEFAULT"] = json.dumps({"conn_type": "sqlite", "host": str(db)})
-    from airflow.providers.sqlite.hooks.sqlite import SqliteHook
+def timed_apply(conn: str, results: Path, ids: Path) -> dict:
+    """One real apply of a job of ``results`` on the warehouse ``conn``, by this process's provider."""
+    os.environ["AIRFLOW_CONN_WAREHOUSE_DEFAULT"] = conn
+    from airflow.sdk import BaseHook
 
     from x_compliance.warehouse.apply import JobResults, apply_jobs
     from x_compliance.warehouse.tables import TWEETS
 
     job = JobResults(str(FIRST_JOB - 1), results, ids)
     started = time.perf_counter()
-    (summary,) = apply_jobs(SqliteHook(sqlite_conn_id="warehouse_default"), TWEETS, [job], run_id="bench")
+    (summary,) = apply_jobs(BaseHook.get_hook("warehouse_default"), TWEETS, [job], run_id="bench")
     return {"seconds": time.perf_counter() - started, "audited": summary["deleted"] + summary["geo_scrubbed"]}
 
 
@@ -260,7 +264,9 @@ def apply_cost(path: Path, code: Path, rows: int, tries: int) -> list[float]:
         for _ in range(tries):
             copy = Path(folder) / "apply.db"
             shutil.copyfile(path, copy)
-            seconds.append(_child(code, "--child-apply", str(copy), str(results), str(ids))["seconds"])
+            seconds.append(
+                _child(code, "--child-apply", sqlite_conn(copy), str(results), str(ids))["seconds"]
+            )
             copy.unlink()
     return seconds
 
@@ -284,7 +290,7 @@ def report(args: argparse.Namespace, sides: dict[str, dict]) -> str:
     lines.append(
         f"  {f'an apply auditing {args.apply_rows:,} flagged Posts (best of {args.apply_tries})':<72} {apply}"
     )
-    csv = sides["this tree"].get("csv")
+    csv = next(iter(sides.values())).get("csv")
     if csv:
         lines.append(
             f"  CSV of the largest job: {csv['rows']:,} rows, {csv['mb']:.0f} MB in {csv['seconds']:.1f} s "
@@ -292,6 +298,78 @@ def report(args: argparse.Namespace, sides: dict[str, dict]) -> str:
             f"{csv['peak_python_mb']:.1f} MB"
         )
     return "\n".join(lines)
+
+
+def on_postgres(path: Path, args: argparse.Namespace) -> dict[str, dict]:
+    """The SQLite warehouse's history on a throwaway PostgreSQL cluster (segments without rowid
+    ranges, as the apply writes them there): the views and the apply, without the optional
+    index and with it."""
+    import postgres
+    import psycopg
+
+    lite = sqlite3.connect(path)
+    runs = lite.execute("SELECT * FROM compliance_runs").fetchall()
+    segments = lite.execute(
+        "SELECT job_id, run_id, applied_at, table_name, change, reason, audited_rows "
+        "FROM compliance_audit_segments ORDER BY first_row"
+    ).fetchall()
+    lite.close()
+    sides = {}
+    with (
+        postgres.running(args.posts, days=30, created_at="text") as pg,
+        tempfile.TemporaryDirectory(dir=OUT) as folder,
+    ):
+        from x_compliance.warehouse.apply import AUDIT_COLUMNS, AUDIT_DDL
+        from x_compliance.warehouse.runs import (
+            AUDIT_INDEX_DDL,
+            RUNS_DDL,
+            RUNS_TABLE,
+            SEGMENTS_DDL,
+            SEGMENTS_TABLE,
+        )
+
+        with psycopg.connect(pg.cluster.dsn(postgres.PRISTINE)) as db:
+            for ddl in (AUDIT_DDL, RUNS_DDL, SEGMENTS_DDL):
+                db.execute(ddl)
+            marks = ", ".join(["%s"] * len(runs[0]))
+            db.cursor().executemany(f"INSERT INTO {RUNS_TABLE} VALUES ({marks})", runs)
+            db.cursor().executemany(
+                f"INSERT INTO {SEGMENTS_TABLE} VALUES ({', '.join(['%s'] * 7)}, NULL, NULL)", segments
+            )
+            record = 1_900_000_000_000_000_000
+            for job_id, run_id, at, table, change, reason, rows in segments:  # as build() made them
+                db.execute(
+                    f"INSERT INTO compliance_audit ({AUDIT_COLUMNS}) "
+                    "SELECT %s + i * 4099, %s, %s, %s, %s, %s, %s "
+                    "FROM generate_series(0::bigint, %s - 1) AS i",
+                    (record, table, change, reason, job_id, run_id, at, rows),
+                )
+                record += rows * 4099 + 1
+        pg.psql(postgres.PRISTINE, "-c", "VACUUM ANALYZE")
+        results, ids = apply_files(path, args.apply_rows, Path(folder))  # the same Posts' ids as SQLite's
+        conn = pg.connection()
+        urls = json.dumps(views(path))
+
+        def applies(label: str) -> list[float]:
+            seconds = []
+            for n in range(args.apply_tries):
+                copy = pg.copy(f"apply_{label}_{n}")
+                out = _child(BENCH.parent, "--child-apply", pg.connection(copy), str(results), str(ids))
+                seconds.append(out["seconds"])
+                pg.psql("postgres", "-c", f'DROP DATABASE "{copy}"')
+            return seconds
+
+        for label in ("without the index", "with the index"):
+            if label == "with the index":
+                started = time.perf_counter()
+                pg.psql(postgres.PRISTINE, "-c", AUDIT_INDEX_DDL)
+                took = time.perf_counter() - started
+                print(f"PostgreSQL: the optional index over {args.audit:,} rows in {took:.0f} s", flush=True)
+            sides[label] = {
+                "page": _child(BENCH.parent, "--child-views", conn, urls, "--repeats", str(args.repeats)),
+                "apply": applies(label.split()[0]),
+            }
+    return sides
 
 
 def main() -> None:
@@ -305,28 +383,43 @@ def main() -> None:
     parser.add_argument("--apply-rows", type=int, default=500_000)
     parser.add_argument("--apply-tries", type=int, default=2)
     parser.add_argument("--compare", type=Path, help="another checkout, to run side by side")
-    parser.add_argument("--child-views", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--child-apply", nargs=3, type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--postgres", action="store_true", help="the same history on PostgreSQL too")
+    parser.add_argument("--child-views", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--child-apply", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_views:
-        print(json.dumps(measure(args.child_views, args.repeats)))
+        conn, urls = args.child_views
+        print(json.dumps(measure(conn, json.loads(urls), args.repeats)))
         return
     if args.child_apply:
-        print(json.dumps(timed_apply(*args.child_apply)))
+        conn, results, ids = args.child_apply
+        print(json.dumps(timed_apply(conn, Path(results), Path(ids))))
         return
     path = cached(args.posts, args.audit, args.jobs)
+    if args.postgres:
+        found = on_postgres(path, args)
+        (OUT / f"page-postgres-results-{args.audit}.json").write_text(json.dumps(found, indent=2))
+        print(report(args, found, "PostgreSQL"))
+        return
     codes = {"this tree": BENCH.parent} | (
         {f"--compare {args.compare.name}": args.compare} if args.compare else {}
     )
     sides = {}
     for side, code in codes.items():
         sides[side] = {
-            "page": _child(code, "--child-views", str(path), "--repeats", str(args.repeats)),
+            "page": _child(
+                code,
+                "--child-views",
+                sqlite_conn(path),
+                json.dumps(views(path)),
+                "--repeats",
+                str(args.repeats),
+            ),
             "apply": apply_cost(path, code, args.apply_rows, args.apply_tries),
         }
     sides["this tree"]["csv"] = csv_stream(path)
     (OUT / f"page-results-{args.audit}.json").write_text(json.dumps(sides, indent=2))
-    print(report(args, sides))
+    print(report(args, sides, "SQLite"))
 
 
 if __name__ == "__main__":
