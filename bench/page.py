@@ -271,9 +271,9 @@ def apply_cost(path: Path, code: Path, rows: int, tries: int) -> list[float]:
     return seconds
 
 
-def report(args: argparse.Namespace, sides: dict[str, dict]) -> str:
+def report(args: argparse.Namespace, sides: dict[str, dict], where: str) -> str:
     lines = [
-        f"Compliance page over {args.posts:,} Posts, {args.audit:,} audited rows, {args.jobs} jobs (SQLite)"
+        f"Compliance page over {args.posts:,} Posts, {args.audit:,} audited rows, {args.jobs} jobs ({where})"
     ]
     names = list(next(iter(sides.values()))["page"])
     lines.append(f"  {'':<72} " + " ".join(f"{side:>24}" for side in sides))

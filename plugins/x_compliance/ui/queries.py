@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,18 +35,6 @@ def warehouse_hook() -> tuple[Any, str, str]:
     return conn.get_hook(), f"{conn.conn_id} ({conn.conn_type})", where
 
 
-def _tables(hook: Any) -> set[str]:
-    """Which provider tables exist yet (none before the first apply)."""
-    found = set()
-    for table in (RUNS_TABLE, AUDIT_TABLE, SEGMENTS_TABLE):
-        try:
-            hook.get_first(f"SELECT 1 FROM {table} WHERE 1 = 0")
-            found.add(table)
-        except Exception:
-            continue
-    return found
-
-
 # (where the warehouse is, job id) -> {(table, change, reason): audited rows}, for the jobs applied
 # before the segments table existed: their audit rows never change.
 _COUNTS: dict[tuple[str, str], dict[tuple[str, str, str], int]] = {}
@@ -53,18 +42,42 @@ _COUNTS_LOCK = threading.Lock()
 
 
 class Warehouse:
-    """Read-only views of ``compliance_runs`` and ``compliance_audit`` for one request."""
+    """Read-only views of ``compliance_runs``, ``compliance_audit_segments`` and
+    ``compliance_audit`` for one request, over one connection (a page makes a dozen small
+    queries: a connection each would cost more than the queries). Close it when done."""
 
     def __init__(self, hook: Any, described: str, where: str = "") -> None:
         self.hook = hook
-        hook.log_sql = False  # a page makes a dozen small queries: the API server's log is not for them
         self.described = described
         self.where = where or described
         self.ph = hook.placeholder
-        self.tables = _tables(hook)
+        self._conn = hook.get_conn()
+        self.tables = self._existing(RUNS_TABLE, AUDIT_TABLE, SEGMENTS_TABLE)
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._conn.close()
 
     def records(self, sql: str, params: list | tuple = ()) -> list[tuple]:
-        return list(self.hook.get_records(sql, parameters=params))
+        with closing(self._conn.cursor()) as cursor:
+            cursor.execute(sql, tuple(params))
+            return list(cursor.fetchall())
+
+    def _existing(self, *tables: str) -> set[str]:
+        """Which provider tables exist yet (none before the first apply)."""
+        found = set()
+        for table in tables:
+            try:
+                self.records(f"SELECT 1 FROM {table} WHERE 1 = 0")
+                found.add(table)
+            except Exception:
+                self._conn.rollback()  # PostgreSQL refuses any query after an error until then
+        return found
 
     def _dicts(self, sql: str, params: list | tuple = ()) -> list[dict]:
         return [dict(zip(COLUMNS, row, strict=True)) for row in self.records(sql, params)]
