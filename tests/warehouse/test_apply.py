@@ -5,6 +5,8 @@ wherever it happens, leaves the warehouse as it was."""
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 import sqlite3
 from pathlib import Path
@@ -238,3 +240,18 @@ def test_copy_on_postgres_applies_a_users_job_with_its_cascades(cluster, postgre
             pg.execute("DROP TRIGGER keep_one ON tweets")
     assert read_pg(cluster, "tweets") == tweets and read_pg(cluster, "users") == users
     assert read_audit(cluster, "p2") == []
+
+    # The Compliance page over PostgreSQL: the segments (no rowids there) list exactly the audit.
+    from x_compliance.ui.audit import AuditFilter, audit_page, csv_lines
+    from x_compliance.ui.queries import Warehouse
+
+    with Warehouse(postgres_hook, "warehouse_default (postgres)") as wh:
+        assert {(s.run_id, s.first_row) for s in wh.segments()} == {("p1", None)}
+        first = audit_page(wh, AuditFilter(), 0)
+        pages = [audit_page(wh, AuditFilter(), n).rows for n in range(first.pages)]
+        listed = [
+            (int(r["record_id"]), r["table_name"], r["change"], r["reason"]) for rows in pages for r in rows
+        ]
+        assert first.total == len(listed) == len(expected.audit) and set(listed) == expected.audit
+        streamed = list(csv.reader(io.StringIO("".join(csv_lines(wh, AuditFilter())))))[1:]
+        assert [(int(r[2]), r[1], r[3], r[4]) for r in streamed] == listed
