@@ -93,33 +93,49 @@ def audit_page(wh: Warehouse, flt: AuditFilter, page: int) -> AuditPage:
     return result
 
 
-def _where(wh: Warehouse, segment: Segment) -> tuple[str, tuple]:
-    """The segment's rows: a rowid range, or its columns where the warehouse gave no rowids."""
-    if segment.first_row is not None:
-        return f"rowid BETWEEN {wh.ph} AND {wh.ph}", (segment.first_row, segment.last_row)
+def _columns(wh: Warehouse, segment: Segment) -> tuple[str, tuple]:
     where = " AND ".join(f"{c} = {wh.ph}" for c in ("job_id", "table_name", "change", "reason"))
     return where, (segment.job_id, segment.table, segment.change, segment.reason)
 
 
-def _key(segment: Segment) -> str:
-    """What orders a segment's rows, newest first: the rowid, else the record id."""
-    return "rowid" if segment.first_row is not None else "record_id"
+def _ranged(wh: Warehouse, segment: Segment) -> bool:
+    """Whether the segment has a rowid range that still holds it, checked at both ends (SQLite's
+    VACUUM renumbers the rowids of a table that lost rows: the segment is then read by columns)."""
+    if segment.first_row is None:
+        return False
+    where, params = _columns(wh, segment)
+    ends = (segment.first_row, segment.last_row)
+    sql = f"SELECT COUNT(*) FROM {AUDIT_TABLE} WHERE rowid IN ({wh.ph}, {wh.ph}) AND {where}"
+    return wh.records(sql, (*ends, *params))[0][0] == len(set(ends))
+
+
+def _where(wh: Warehouse, segment: Segment, ranged: bool) -> tuple[str, tuple, str]:
+    """The segment's rows (by its rowid range too, when ``ranged``) and what orders them."""
+    where, params = _columns(wh, segment)
+    if not ranged:
+        return where, params, "record_id"
+    return (
+        f"rowid BETWEEN {wh.ph} AND {wh.ph} AND {where}",
+        (segment.first_row, segment.last_row, *params),
+        "rowid",
+    )
 
 
 def _read(wh: Warehouse, segment: Segment, offset: int, count: int) -> list[dict]:
     """``count`` rows of a segment from ``offset``: a range of rowids, or else read from
     whichever end of the segment is nearer."""
-    if segment.first_row is not None:
+    ranged = _ranged(wh, segment)
+    where, params, key = _where(wh, segment, ranged)
+    if ranged:
         top = segment.last_row - offset
-        where, params = f"rowid BETWEEN {wh.ph} AND {wh.ph}", (max(segment.first_row, top - count + 1), top)
+        params = (max(segment.first_row, top - count + 1), top, *params[2:])
         order, skip = "DESC", 0
     else:
         tail = segment.rows - offset - count
         order, skip = ("DESC", offset) if offset <= tail else ("ASC", tail)
-        where, params = _where(wh, segment)
     sql = (
         f"SELECT {', '.join(FIELDS)} FROM {AUDIT_TABLE} WHERE {where} "
-        f"ORDER BY {_key(segment)} {order} LIMIT {int(count)} OFFSET {int(skip)}"
+        f"ORDER BY {key} {order} LIMIT {int(count)} OFFSET {int(skip)}"
     )
     rows = [dict(zip(FIELDS, row, strict=True)) for row in wh.records(sql, params)]
     return rows if order == "DESC" else rows[::-1]
@@ -149,8 +165,7 @@ def csv_lines(wh: Warehouse, flt: AuditFilter) -> Iterator[str]:
     yield flush()
     chosen, _, _ = segments(wh, flt)
     for segment in chosen:
-        where, filters = _where(wh, segment)
-        key = _key(segment)
+        where, filters, key = _where(wh, segment, _ranged(wh, segment))
         select = f"SELECT {key}, {', '.join(FIELDS)} FROM {AUDIT_TABLE} WHERE {where}"
         sql, params = select, filters
         while True:
