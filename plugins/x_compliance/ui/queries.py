@@ -53,6 +53,7 @@ class Warehouse:
         self.ph = hook.placeholder
         self._conn = hook.get_conn()
         self.tables = self._existing(RUNS_TABLE, AUDIT_TABLE, SEGMENTS_TABLE)
+        self._segments: dict[str, list[Segment]] = {}  # per job id ("": every job), for this request
 
     def __enter__(self) -> Warehouse:
         return self
@@ -141,6 +142,11 @@ class Warehouse:
     def segments(self, job_id: str = "") -> list[Segment]:
         """The audit's segments of every applied job (or one), in the listing's order: newest job
         first, then table, change and reason, descending, then the latest apply's first."""
+        if job_id not in self._segments:
+            self._segments[job_id] = self._read_segments(job_id)
+        return self._segments[job_id]
+
+    def _read_segments(self, job_id: str) -> list[Segment]:
         jobs = self.jobs(job_id)
         found: dict[str, list[Segment]] = {job: [] for job, _ in jobs}
         recorded = set()  # every apply records its segments, those of no rows too
