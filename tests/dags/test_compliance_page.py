@@ -1,6 +1,8 @@
 """The Compliance page's figures against a warehouse history written the way applies write it
-(``compliance_runs`` rows, ``compliance_audit`` rows, the page's index), read back with plain
-SQL: the pager's pages, totals and filters, the CSV export, coverage and the flagged chart."""
+(``compliance_runs`` rows, ``compliance_audit`` rows and their segments: rowid ranges as on
+SQLite, columns only as on PostgreSQL, or none, as before the segments table existed), read
+back with plain SQL: the pager's pages, totals and filters, the CSV export, coverage, the
+flagged chart and a job applied again."""
 
 from __future__ import annotations
 
@@ -20,7 +22,15 @@ from x_compliance.ui.coverage import coverage
 from x_compliance.ui.queries import Warehouse, warehouse_hook
 from x_compliance.warehouse.apply import AUDIT_COLUMNS, AUDIT_DDL
 from x_compliance.warehouse.rotation import slot_of_date
-from x_compliance.warehouse.runs import COLUMNS, REASONS, RUNS_DDL, create_indexes, record_run
+from x_compliance.warehouse.runs import (
+    COLUMNS,
+    REASONS,
+    RUNS_DDL,
+    SEGMENTS_DDL,
+    Segment,
+    record_run,
+    record_segments,
+)
 
 TWEETS_RUN = {"dag_id": "x_compliance_tweets", "job_type": "tweets", "table_name": "tweets"}
 USERS_RUN = {"dag_id": "x_compliance_users", "job_type": "users", "table_name": "users"}
@@ -75,12 +85,16 @@ HISTORY = {
 }  # fmt: skip
 
 
-def _write_history(path) -> None:
+SEGMENTS = ("rowid ranges", "columns", "none")
+
+
+def _write_history(path, segments: str) -> None:
     record = 1_900_000_000_000_000_000
     with closing(sqlite3.connect(path)) as db:
         db.execute(AUDIT_DDL)
         db.execute(RUNS_DDL)
-        create_indexes(db)
+        if segments != "none":
+            db.execute(SEGMENTS_DDL)
         cur = db.cursor()
         for job_id, (fields, audited) in HISTORY.items():
             flagged = {
@@ -104,13 +118,21 @@ def _write_history(path) -> None:
                 cur.executemany(
                     f"INSERT INTO compliance_audit ({AUDIT_COLUMNS}) VALUES (?,?,?,?,?,?,?)", rows
                 )
+                last = cur.execute("SELECT last_insert_rowid()").fetchone()[0]
+                span = (last - n + 1, last) if segments == "rowid ranges" else (None, None)
+                if segments != "none":
+                    segment = Segment(job_id, row["run_id"], at, table, change, reason, n, *span)
+                    record_segments(cur, "?", [segment])
         db.commit()
 
 
-@pytest.fixture
-def wh(tmp_path, monkeypatch) -> Warehouse:
+@pytest.fixture(params=SEGMENTS)
+def wh(request, tmp_path, monkeypatch) -> Warehouse:
+    from x_compliance.ui import queries
+
+    monkeypatch.setattr(queries, "_COUNTS", {})  # each warehouse of this name counted afresh
     path = tmp_path / "warehouse.db"
-    _write_history(path)
+    _write_history(path, request.param)
     monkeypatch.setenv(
         "AIRFLOW_CONN_WAREHOUSE_DEFAULT", json.dumps({"conn_type": "sqlite", "host": str(path)})
     )
@@ -254,3 +276,50 @@ def test_the_job_link_opens_inside_airflows_ui(monkeypatch):
     assert f'href="{link.removeprefix("https://airflow.example.com")}"' in pages.job_link(
         "2100000000000000001"
     )
+
+
+def test_a_job_applied_again_shows_what_its_first_apply_changed(wh, tmp_path):
+    """A re-run of a complete job applies the same results again: its row counts what that apply
+    changed (nothing), and the page says the earlier apply made the changes."""
+    first = wh.job("2100000000000000001")
+    again = first | {"run_id": "manual__again", "applied_at": "2026-11-21T06:00:00.000Z"}
+    again |= {"rows_deleted": 0, "rows_geo_scrubbed": 0, "rows_cascade_deleted": 0}
+    with closing(wh.hook.get_conn()) as db:
+        record_run(db.cursor(), "?", again)
+        db.commit()
+    audited = {
+        (T, "deleted", "deleted"): 30,
+        (T, "geo_scrubbed", "scrub_geo"): 7,
+        (T, "deleted", "suspended"): 13,
+    }
+    assert wh.job_counts(first) == audited  # every apply's audit rows, still the job's
+    row = wh.job(first["job_id"])
+    assert row["run_id"] == "manual__again"
+    html = pages.job_card(row, wh.job_counts(row), wh.earlier_check(row), wh.applies(row["job_id"]))
+    assert 'data-unchanged="deleted" data-n="1"' in html  # 31 flagged, 30 deleted by the first apply
+    if "compliance_audit_segments" in wh.tables:  # segments name the apply that wrote them
+        first_run = wh.runs_of("x_compliance_tweets", "scheduled__2026-11-19")
+        assert [r["job_id"] for r in first_run] == [first["job_id"]]  # the first run's tab still shows it
+        assert (
+            "applied before by run scheduled__2026-11-19 at 2026-11-19T06:00:00.000Z, which changed 50 rows"
+            in html
+        )
+        assert wh.changed_before([row]) == {row["job_id"]: {"deleted": 43, "geo_scrubbed": 7}}
+        table = pages._runs_table([row], wh.changed_before([row]))
+        assert "43 earlier" in table and "7 earlier" in table
+
+
+def test_rowids_renumbered_by_vacuum_fall_back_to_reading_by_columns(wh):
+    """An operator purges a job from the audit and runs VACUUM: SQLite renumbers the audit's
+    rowids, and every later segment's range is stale. The page must still list what plain SQL finds."""
+    with closing(wh.hook.get_conn()) as db:
+        for table in ("compliance_audit", "compliance_runs", "compliance_audit_segments"):
+            if table in wh.tables:
+                db.execute(f"DELETE FROM {table} WHERE job_id = '2100000000000000001'")
+        db.commit()
+        db.execute("VACUUM")
+    expected = _listing(wh)
+    served = [audit_page(wh, AuditFilter(), page).rows for page in range(-(-len(expected) // PAGE_SIZE))]
+    assert [row for rows in served for row in rows] == expected
+    rows = list(csv.reader(io.StringIO("".join(csv_lines(wh, AuditFilter())))))[1:]
+    assert rows == [[str(r[f]) for f in audit.FIELDS] for r in expected]

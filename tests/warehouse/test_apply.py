@@ -5,6 +5,8 @@ wherever it happens, leaves the warehouse as it was."""
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 import sqlite3
 from pathlib import Path
@@ -44,6 +46,30 @@ def _audit(path: Path) -> set[tuple]:
         return set(db.execute("SELECT record_id, table_name, change, reason FROM compliance_audit"))
 
 
+def _segments_locate_the_audit(path: Path) -> None:
+    """Each segment's rowid range holds exactly its rows, and the segments count every audit row."""
+    with sqlite3.connect(path) as db:
+        segments = db.execute(
+            "SELECT job_id, table_name, change, reason, audited_rows, first_row, last_row "
+            "FROM compliance_audit_segments"
+        ).fetchall()
+        counted = db.execute(
+            "SELECT job_id, table_name, change, reason, COUNT(*) FROM compliance_audit "
+            "GROUP BY job_id, table_name, change, reason"
+        ).fetchall()
+        for *kind, rows, first, last in segments:
+            in_range = db.execute(
+                "SELECT DISTINCT job_id, table_name, change, reason FROM compliance_audit "
+                "WHERE rowid BETWEEN ? AND ?",
+                (first, last),
+            ).fetchall()
+            assert (rows == 0 and first is None) or (last - first + 1 == rows and in_range == [tuple(kind)])
+    totals: dict[tuple, int] = {}
+    for *kind, rows, _, _ in segments:
+        totals[tuple(kind)] = totals.get(tuple(kind), 0) + rows
+    assert {k: n for k, n in totals.items() if n} == {tuple(kind): n for *kind, n in counted}
+
+
 def _tables_left(path: Path) -> set[str]:
     with sqlite3.connect(path) as db:
         return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -72,7 +98,9 @@ def test_each_route_applies_a_tweets_job_exactly(route, sqlite_hook, warehouse, 
     assert summary["results"] == len(fates) and summary["deleted"] + summary["geo_scrubbed"] == len(
         expected.audit
     )
-    assert _tables_left(warehouse) == {"users", "tweets", "compliance_audit", "compliance_runs"}
+    _segments_locate_the_audit(warehouse)
+    tables = {"users", "tweets", "compliance_audit", "compliance_runs", "compliance_audit_segments"}
+    assert _tables_left(warehouse) == tables
 
 
 def test_each_route_applies_a_users_job_with_its_cascades(route, sqlite_hook, warehouse, tmp_path):
@@ -84,6 +112,7 @@ def test_each_route_applies_a_users_job_with_its_cascades(route, sqlite_hook, wa
     assert read_table(warehouse, "tweets") == expected.tweets
     assert _audit(warehouse) == expected.audit
     assert summary["cascade_deleted"] == sum(1 for row in expected.audit if row[2] == "cascade_deleted") > 0
+    _segments_locate_the_audit(warehouse)
 
 
 def test_the_same_results_applied_twice_change_nothing_the_second_time(sqlite_hook, warehouse, tmp_path):
@@ -91,9 +120,23 @@ def test_the_same_results_applied_twice_change_nothing_the_second_time(sqlite_ho
     job = _job(tmp_path, "9", _fates(sorted(users), random.Random(3)), sorted(users))
     apply_jobs(sqlite_hook, USERS, [job], run_id="r3")
     audited = _audit(warehouse)
-    (again,) = apply_jobs(sqlite_hook, USERS, [job], run_id="r3")
+    (again,) = apply_jobs(sqlite_hook, USERS, [job], run_id="r4")
     assert (again["deleted"], again["geo_scrubbed"], again["cascade_deleted"]) == (0, 0, 0)
     assert _audit(warehouse) == audited
+    # Its row says what this apply changed, and why it is nothing: the earlier apply changed them.
+    assert (
+        f"applied before by run r3 at {_applied_at(warehouse, 'r3')}, which changed {len(audited):,} rows"
+        in (again["summary"])
+    )
+    _segments_locate_the_audit(warehouse)
+
+
+def _applied_at(path: Path, run_id: str) -> str:
+    with sqlite3.connect(path) as db:
+        (at,) = db.execute(
+            "SELECT DISTINCT changed_at FROM compliance_audit WHERE run_id = ?", (run_id,)
+        ).fetchone()
+    return at
 
 
 def _two_jobs(warehouse: Path, folder: Path) -> tuple[list[JobResults], dict[int, str]]:
@@ -197,3 +240,18 @@ def test_copy_on_postgres_applies_a_users_job_with_its_cascades(cluster, postgre
             pg.execute("DROP TRIGGER keep_one ON tweets")
     assert read_pg(cluster, "tweets") == tweets and read_pg(cluster, "users") == users
     assert read_audit(cluster, "p2") == []
+
+    # The Compliance page over PostgreSQL: the segments (no rowids there) list exactly the audit.
+    from x_compliance.ui.audit import AuditFilter, audit_page, csv_lines
+    from x_compliance.ui.queries import Warehouse
+
+    with Warehouse(postgres_hook, "warehouse_default (postgres)") as wh:
+        assert {(s.run_id, s.first_row) for s in wh.segments()} == {("p1", None)}
+        first = audit_page(wh, AuditFilter(), 0)
+        pages = [audit_page(wh, AuditFilter(), n).rows for n in range(first.pages)]
+        listed = [
+            (int(r["record_id"]), r["table_name"], r["change"], r["reason"]) for rows in pages for r in rows
+        ]
+        assert first.total == len(listed) == len(expected.audit) and set(listed) == expected.audit
+        streamed = list(csv.reader(io.StringIO("".join(csv_lines(wh, AuditFilter())))))[1:]
+        assert [(int(r[2]), r[1], r[3], r[4]) for r in streamed] == listed

@@ -8,6 +8,7 @@ connection.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Query
@@ -35,7 +36,24 @@ def _warehouse() -> Warehouse:
 
 
 def _card(wh: Warehouse, row: dict) -> str:
-    return pages.job_card(row, wh.job_counts(row), wh.earlier_check(row))
+    return pages.job_card(row, wh.job_counts(row), wh.earlier_check(row), wh.applies(str(row["job_id"])))
+
+
+def _overview(wh: Warehouse, flt: AuditFilter, page: int) -> str:
+    days = recheck_days_from_env()
+    window, first = wh.runs_since(days), wh.first_applied()
+    cover = [coverage(t.name, window, days, first.get(t.name)) for t in (TWEETS, USERS)]
+    section = pages.audit_section(audit_page(wh, flt, page), path=f"{PAGE_PREFIX}/")
+    runs = wh.latest_runs()
+    return pages.overview(wh, runs, wh.changed_before(runs[: pages.LATEST_JOBS]), cover, section)
+
+
+def _closed_after(
+    lines: Callable[[Warehouse, AuditFilter], Iterator[str]], flt: AuditFilter
+) -> Iterator[str]:
+    """``lines`` over a warehouse connection that lives as long as the stream."""
+    with _warehouse() as wh:
+        yield from lines(wh, flt)
 
 
 def create_app() -> FastAPI:
@@ -43,33 +61,27 @@ def create_app() -> FastAPI:
 
     @app.get("/", response_class=HTMLResponse)
     def overview(reason: str = "", table: str = "", page: int = PAGE) -> str:
-        wh = _warehouse()
-        days = recheck_days_from_env()
-        window, first = wh.runs_since(days), wh.first_applied()
-        cover = [coverage(t.name, window, days, first.get(t.name)) for t in (TWEETS, USERS)]
-        audited = audit_page(wh, AuditFilter(reason=reason, table=table), page)
-        return pages.overview(
-            wh, wh.latest_runs(), cover, pages.audit_section(audited, path=f"{PAGE_PREFIX}/")
-        )
+        with _warehouse() as wh:
+            return _overview(wh, AuditFilter(reason=reason, table=table), page)
 
     @app.get("/runs/{dag_id}/{run_id:path}", response_class=HTMLResponse)
     def run(dag_id: str, run_id: str) -> str:
-        wh = _warehouse()
-        return pages.run_view(wh, dag_id, run_id, [_card(wh, row) for row in wh.runs_of(dag_id, run_id)])
+        with _warehouse() as wh:
+            return pages.run_view(wh, dag_id, run_id, [_card(wh, row) for row in wh.runs_of(dag_id, run_id)])
 
     @app.get("/jobs/{job_id}", response_class=HTMLResponse)
     def job(job_id: str, reason: str = "", table: str = "", page: int = PAGE) -> str:
-        wh = _warehouse()
-        row = wh.job(job_id)
-        audited = audit_page(wh, AuditFilter(reason=reason, table=table, job_id=job_id), page)
-        section = pages.audit_section(audited, path=f"{PAGE_PREFIX}/jobs/{quote(job_id, safe='')}")
-        return pages.job_view(wh, job_id, _card(wh, row) if row else None, section)
+        with _warehouse() as wh:
+            row = wh.job(job_id)
+            audited = audit_page(wh, AuditFilter(reason=reason, table=table, job_id=job_id), page)
+            section = pages.audit_section(audited, path=f"{PAGE_PREFIX}/jobs/{quote(job_id, safe='')}")
+            return pages.job_view(wh, job_id, _card(wh, row) if row else None, section)
 
     @app.get("/audit.csv")
     def audit_csv(reason: str = "", table: str = "", job: str = "") -> StreamingResponse:
         """The audited changes the page's filter shows, every page of them, streamed."""
         flt = AuditFilter(reason=reason, table=table, job_id=job)
         headers = {"Content-Disposition": f'attachment; filename="{csv_name(flt)}"'}
-        return StreamingResponse(csv_lines(_warehouse(), flt), media_type="text/csv", headers=headers)
+        return StreamingResponse(_closed_after(csv_lines, flt), media_type="text/csv", headers=headers)
 
     return app

@@ -1,12 +1,12 @@
 """The audited changes as the page lists them and the CSV export gives them.
 
-Order: newest applied job first, then table, change, reason and record id, descending. Each
-job's rows of one table, change and reason are a *segment* whose size the per-job counts
-already know (:meth:`Warehouse.audit_counts`), so the total is exact without counting
-``compliance_audit``, a page is found by arithmetic, and reading it is a range of the page's
-index (:data:`x_compliance.warehouse.runs.INDEX_DDL`), entered from whichever end of the
-segment is nearer: however deep the page, filtered or not, no read passes over more than half
-a segment, and only in the index.
+Order: newest applied job first, then table, change and reason, descending, then newest row
+first. Each apply's rows of one job, table, change and reason are a *segment*
+(:mod:`x_compliance.warehouse.runs`) whose size the apply wrote down, so the total is exact
+without counting ``compliance_audit`` and a page is found by arithmetic. On SQLite a segment is
+a range of rowids, and a page is read as a range of the table's own key, at any depth. Where the
+warehouse gives no rowids, a segment is read by its columns, from whichever end is nearer (fast
+with :data:`~x_compliance.warehouse.runs.AUDIT_INDEX_DDL`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from x_compliance.ui.queries import Warehouse
-from x_compliance.warehouse.runs import REASONS
+from x_compliance.warehouse.runs import REASONS, Segment
 from x_compliance.warehouse.tables import AUDIT_TABLE, TWEETS, USERS
 
 PAGE_SIZE = 50
@@ -37,17 +37,6 @@ class AuditFilter:
     def params(self, **extra: object) -> dict[str, object]:
         """The query string that shows this filter again (the job is in the path, not here)."""
         return {"reason": self.reason, "table": self.table, **extra}
-
-
-@dataclass(frozen=True)
-class Segment:
-    """One job's audited rows of one table, change and reason."""
-
-    job_id: str
-    table: str
-    change: str
-    reason: str
-    rows: int
 
 
 @dataclass
@@ -75,15 +64,9 @@ class AuditPage:
 
 def segments(wh: Warehouse, flt: AuditFilter) -> tuple[list[Segment], set[str], set[str]]:
     """The segments the filter shows, in listing order, and every reason and table audited."""
-    counts = wh.audit_counts(wh.jobs(flt.job_id))
-    chosen, reasons, tables = [], set(), set()
-    for job_id, per_kind in counts.items():
-        for (table, change, reason), n in sorted(per_kind.items(), reverse=True):
-            reasons.add(reason)
-            tables.add(table)
-            if n and flt.table in ("", table) and flt.reason in ("", reason):
-                chosen.append(Segment(job_id, table, change, reason, n))
-    return chosen, reasons, tables
+    every = wh.segments(flt.job_id)
+    chosen = [s for s in every if flt.table in ("", s.table) and flt.reason in ("", s.reason)]
+    return chosen, {s.reason for s in every}, {s.table for s in every}
 
 
 def audit_page(wh: Warehouse, flt: AuditFilter, page: int) -> AuditPage:
@@ -110,19 +93,49 @@ def audit_page(wh: Warehouse, flt: AuditFilter, page: int) -> AuditPage:
     return result
 
 
-def _where(wh: Warehouse, segment: Segment) -> tuple[str, tuple]:
+def _columns(wh: Warehouse, segment: Segment) -> tuple[str, tuple]:
     where = " AND ".join(f"{c} = {wh.ph}" for c in ("job_id", "table_name", "change", "reason"))
     return where, (segment.job_id, segment.table, segment.change, segment.reason)
 
 
+def _ranged(wh: Warehouse, segment: Segment) -> bool:
+    """Whether the segment has a rowid range that still holds it, checked at both ends (SQLite's
+    VACUUM renumbers the rowids of a table that lost rows: the segment is then read by columns)."""
+    if segment.first_row is None:
+        return False
+    where, params = _columns(wh, segment)
+    ends = (segment.first_row, segment.last_row)
+    sql = f"SELECT COUNT(*) FROM {AUDIT_TABLE} WHERE rowid IN ({wh.ph}, {wh.ph}) AND {where}"
+    return wh.records(sql, (*ends, *params))[0][0] == len(set(ends))
+
+
+def _where(wh: Warehouse, segment: Segment, ranged: bool) -> tuple[str, tuple, str]:
+    """The segment's rows (by its rowid range too, when ``ranged``) and what orders them."""
+    where, params = _columns(wh, segment)
+    if not ranged:
+        return where, params, "record_id"
+    return (
+        f"rowid BETWEEN {wh.ph} AND {wh.ph} AND {where}",
+        (segment.first_row, segment.last_row, *params),
+        "rowid",
+    )
+
+
 def _read(wh: Warehouse, segment: Segment, offset: int, count: int) -> list[dict]:
-    """``count`` rows of a segment from ``offset``, read from whichever end is nearer."""
-    tail = segment.rows - offset - count
-    order, skip = ("DESC", offset) if offset <= tail else ("ASC", tail)
-    where, params = _where(wh, segment)
+    """``count`` rows of a segment from ``offset``: a range of rowids, or else read from
+    whichever end of the segment is nearer."""
+    ranged = _ranged(wh, segment)
+    where, params, key = _where(wh, segment, ranged)
+    if ranged:
+        top = segment.last_row - offset
+        params = (max(segment.first_row, top - count + 1), top, *params[2:])
+        order, skip = "DESC", 0
+    else:
+        tail = segment.rows - offset - count
+        order, skip = ("DESC", offset) if offset <= tail else ("ASC", tail)
     sql = (
         f"SELECT {', '.join(FIELDS)} FROM {AUDIT_TABLE} WHERE {where} "
-        f"ORDER BY record_id {order} LIMIT {int(count)} OFFSET {int(skip)}"
+        f"ORDER BY {key} {order} LIMIT {int(count)} OFFSET {int(skip)}"
     )
     rows = [dict(zip(FIELDS, row, strict=True)) for row in wh.records(sql, params)]
     return rows if order == "DESC" else rows[::-1]
@@ -137,7 +150,8 @@ def csv_name(flt: AuditFilter) -> str:
 
 def csv_lines(wh: Warehouse, flt: AuditFilter) -> Iterator[str]:
     """The filter's rows as CSV, in the page's order, ``CSV_BATCH`` rows per query (keyset on
-    the record id within each segment): memory stays flat however many rows there are."""
+    the rowid, or the record id, within each segment): memory stays flat however many rows
+    there are."""
     buffer = io.StringIO()
     out = csv.writer(buffer, lineterminator="\n")
 
@@ -151,13 +165,13 @@ def csv_lines(wh: Warehouse, flt: AuditFilter) -> Iterator[str]:
     yield flush()
     chosen, _, _ = segments(wh, flt)
     for segment in chosen:
-        where, filters = _where(wh, segment)
-        select = f"SELECT {', '.join(FIELDS)} FROM {AUDIT_TABLE} WHERE {where}"
+        where, filters, key = _where(wh, segment, _ranged(wh, segment))
+        select = f"SELECT {key}, {', '.join(FIELDS)} FROM {AUDIT_TABLE} WHERE {where}"
         sql, params = select, filters
         while True:
-            rows = wh.records(f"{sql} ORDER BY record_id DESC LIMIT {CSV_BATCH}", params)
-            out.writerows(rows)
+            rows = wh.records(f"{sql} ORDER BY {key} DESC LIMIT {CSV_BATCH}", params)
+            out.writerows(row[1:] for row in rows)
             yield flush()
             if len(rows) < CSV_BATCH:
                 break
-            sql, params = f"{select} AND record_id < {wh.ph}", (*filters, rows[-1][FIELDS.index("record_id")])
+            sql, params = f"{select} AND {key} < {wh.ph}", (*filters, rows[-1][0])

@@ -18,13 +18,14 @@ from x_compliance.operators.links import PAGE_PREFIX, SHELL_ROUTE, in_shell
 from x_compliance.ui import charts
 from x_compliance.ui.audit import PAGE_SIZE, AuditPage
 from x_compliance.ui.coverage import Coverage
-from x_compliance.warehouse.runs import REASONS, describe_run
+from x_compliance.warehouse.runs import REASONS, Apply, describe_run
 from x_compliance.warehouse.tables import SCRUB_REASONS, TWEETS, USERS
 
 STYLE = (Path(__file__).parent / "style.css").read_text()
 SCRIPT = (Path(__file__).parent / "page.js").read_text()
 CHANGES = {"deleted": "Deleted from {table}", "geo_scrubbed": "Geo cleared in {table}",
            "cascade_deleted": "{table} deleted with their account"}  # fmt: skip
+LATEST_JOBS = 20  # rows of the Latest jobs table
 
 
 def e(value: Any) -> str:
@@ -141,8 +142,14 @@ def _verdicts(row: dict, audited: dict[tuple[str, str, str], int], earlier: dict
     return f"<table><thead><tr>{head}<th></th></tr></thead><tbody>{''.join(lines)}</tbody></table>"
 
 
-def job_card(row: dict, audited: dict[tuple[str, str, str], int], earlier: dict | None = None) -> str:
-    """One job: what was checked, its timings, X's verdicts and what the audit says changed."""
+def job_card(
+    row: dict,
+    audited: dict[tuple[str, str, str], int],
+    earlier: dict | None = None,
+    applies: list[Apply] = (),
+) -> str:
+    """One job: what was checked, its timings, X's verdicts and what the audit says changed
+    (every apply of it: ``applies``, which a job applied again names in its line)."""
     timings = [
         ("Job created on X", when(row["job_created_at"])),
         ("IDs uploaded", when(row["uploaded_at"])),
@@ -159,7 +166,7 @@ def job_card(row: dict, audited: dict[tuple[str, str, str], int], earlier: dict 
         f"<h3>{e(row['job_type'] or row['table_name'])} job {job_link(row['job_id'])} · "
         f'{e(short_scope(row))} <span class="muted">({e(row["scope_kind"])})</span></h3>'
         f'<p class="muted">Run {_dag_run_link(row, inline=True)} · table {e(row["table_name"])}</p>'
-        f'<p class="line">{e(describe_run(row))}</p>'
+        f'<p class="line">{e(describe_run(row, applies))}</p>'
         f'<div class="jobgrid"><div class="scroll">{_verdicts(row, audited, earlier)}</div>'
         f"<table>{timing_rows}</table></div></div>"
     )
@@ -207,7 +214,13 @@ def _two(top: str, below: str) -> str:
     return f"{top}<small class=below>{below}</small>"
 
 
-def _runs_table(runs: list[dict], limit: int = 20) -> str:
+def _changed(row: dict, change: str, before: dict[str, int]) -> str:
+    """What the row's apply changed and, for a job applied again, what its earlier applies did."""
+    now = num(row[f"rows_{change}"])
+    return _two(now, f"{before[change]:,} earlier") if before.get(change) else now
+
+
+def _runs_table(runs: list[dict], changed_before: dict[str, dict[str, int]]) -> str:
     if not runs:
         return '<p class="empty">No job applied yet: the table fills as the DAGs run.</p>'
     head = "".join(
@@ -216,7 +229,8 @@ def _runs_table(runs: list[dict], limit: int = 20) -> str:
                      ("Flagged", 1), ("Deleted", 1), ("Geo cleared", 1), ("Cascaded", 1), ("X took", 1))
     )  # fmt: skip
     rows = []
-    for r in runs[:limit]:
+    for r in runs[:LATEST_JOBS]:
+        before = changed_before.get(str(r["job_id"]), {})
         day, _, time = when(r["applied_at"]).partition(" ")
         checked, _, share = short_scope(r).partition(" + ")
         rows.append(
@@ -225,9 +239,11 @@ def _runs_table(runs: list[dict], limit: int = 20) -> str:
             f'<td class=t title="{e(r["scope_label"])}">{_two(e(checked), e(share))}</td>'
             f"<td>{_dag_run_link(r)}</td>"
             f"<td class=n>{num(r['ids_sent'])}</td><td class=n>{num(r['results'])}</td>"
-            f"<td class=n>{num(r['rows_deleted'])}</td><td class=n>{num(r['rows_geo_scrubbed'])}</td>"
-            f"<td class=n>{num(r['rows_cascade_deleted'])}</td>"
-            f"<td class=n>{e(duration(r['x_processing_seconds']))}</td></tr>"
+            + "".join(
+                f"<td class=n>{_changed(r, c, before)}</td>"
+                for c in ("deleted", "geo_scrubbed", "cascade_deleted")
+            )
+            + f"<td class=n>{e(duration(r['x_processing_seconds']))}</td></tr>"
         )
     return (
         f"<div class='scroll'><table id='runs' class='data'><thead><tr>{head}</tr></thead>"
@@ -301,7 +317,9 @@ def audit_section(result: AuditPage, *, path: str) -> str:
     return form + pager + _audit_table(result.rows) + pager.replace('id="pager" ', "")
 
 
-def overview(wh: Any, runs: list[dict], cover: list[Coverage], audit: str) -> str:
+def overview(
+    wh: Any, runs: list[dict], changed_before: dict[str, dict[str, int]], cover: list[Coverage], audit: str
+) -> str:
     body = (
         "<h2>Coverage of the store</h2>" + coverage_cards(cover)
         + '<div class="grid charts"><div><h2>Records X flagged per reason, per date checked</h2>'
@@ -314,7 +332,9 @@ def overview(wh: Any, runs: list[dict], cover: list[Coverage], audit: str) -> st
         + "<h2>Latest jobs</h2>"
         + '<p class="muted">Flagged is what X reported for the records a job sent; the apply changes only '
         + "what is still there to change (a record deleted earlier, or with no geo left, stays as it is). "
-        + "Each job's entry says, per reason, how many and why.</p>" + _runs_table(runs)
+        + "Each job's entry says, per reason, how many and why. A job applied again (a re-run of a "
+        + "complete job) changes nothing its earlier apply changed: those rows show as earlier.</p>"
+        + _runs_table(runs, changed_before)
         + '<h2 id="audited">Audited changes</h2>' + audit
     )  # fmt: skip
     return layout("X compliance", f"Warehouse connection <b>{e(wh.described)}</b> · times in UTC", body)

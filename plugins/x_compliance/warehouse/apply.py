@@ -7,13 +7,16 @@ set-based SQL joins against it make the changes, so the table itself never has t
 memory. All of it happens in one transaction on one connection: a failure anywhere rolls
 everything back, so the table is either exactly right or exactly as it was. Applying the same
 results twice changes nothing the second time (rows already gone or already scrubbed are not
-touched or audited again).
+touched or audited again). Each job's audit rows are written one reason at a time and where
+they went is recorded (``compliance_audit_segments``), so the Compliance page never searches
+the audit.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +27,17 @@ import pyarrow as pa
 
 from x_compliance.exceptions import XComplianceError
 from x_compliance.warehouse.flagged import check_all_uploaded, per_reason, read_flagged
-from x_compliance.warehouse.runs import RUNS_DDL, asset_extra, describe_run, record_run, run_row
+from x_compliance.warehouse.runs import (
+    RUNS_DDL,
+    SEGMENTS_DDL,
+    Segment,
+    asset_extra,
+    describe_run,
+    earlier_applies,
+    record_run,
+    record_segments,
+    run_row,
+)
 from x_compliance.warehouse.stage import ApplyConnection
 from x_compliance.warehouse.tables import (
     AUDIT_TABLE,
@@ -154,18 +167,22 @@ def apply_jobs(
         with closing(warehouse.cursor()) as cur:
             cur.execute(AUDIT_DDL)
             cur.execute(RUNS_DDL)
+            cur.execute(SEGMENTS_DDL)
             conn.commit()
+        last_rowid = _last_rowid(conn) if getattr(sql_hook, "conn_type", None) == "sqlite" else None
         try:
             with closing(warehouse.cursor()) as cur:
                 while checked:
                     job, flagged = checked.pop(0)
                     stage = warehouse.stage(cur, flagged)
                     counts = {"results": len(flagged), "flagged_per_reason": per_reason(flagged)}
+                    reasons = _reasons_per_change(flagged)
                     del flagged  # staged: its memory goes back before the SQL runs
                     pa.default_memory_pool().release_unused()
-                    changes = _change(
-                        cur, table, stage, job_id=job.job_id, run_id=run_id, at=changed_at, ph=ph
-                    )
+                    changes, segments = _change(
+                        cur, table, stage, reasons, job_id=job.job_id, run_id=run_id, at=changed_at, ph=ph,
+                        last_rowid=last_rowid,
+                    )  # fmt: skip
                     summary = _summary(table, job.job_id, counts, changes)
                     row = run_row(
                         summary,
@@ -176,9 +193,12 @@ def apply_jobs(
                         downloaded=job.downloaded,
                         scope=scope,
                     )
+                    with closing(conn.cursor()) as query:
+                        earlier = earlier_applies(query, ph, job.job_id)
                     record_run(cur, ph, row)
+                    record_segments(cur, ph, segments)
                     summaries.append(
-                        {**summary, "summary": describe_run(row), "asset_extra": asset_extra(row)}
+                        {**summary, "summary": describe_run(row, earlier), "asset_extra": asset_extra(row)}
                     )
             conn.commit()
         except BaseException:
@@ -195,22 +215,62 @@ def _checked_results(job: JobResults, table: ComplianceTable) -> pd.DataFrame:
     return flagged
 
 
+def _reasons_per_change(flagged: pd.DataFrame) -> dict[str, list[str]]:
+    """The reasons each kind of change can audit: those of the records staged for it."""
+    staged = {
+        DELETED: flagged["change"] == REMOVE,
+        GEO_SCRUBBED: flagged["change"] == SCRUB,
+        CASCADE_DELETED: flagged["cascades"].astype(bool),
+    }
+    return {change: sorted(map(str, flagged.loc[rows, "reason"].unique())) for change, rows in staged.items()}
+
+
+def _last_rowid(conn: Any) -> Callable[[], int]:
+    """SQLite's rowid of the last row this connection inserted."""
+
+    def last() -> int:
+        with closing(conn.cursor()) as query:
+            query.execute("SELECT last_insert_rowid()")
+            return int(query.fetchone()[0])
+
+    return last
+
+
 def _change(
-    cur: Any, table: ComplianceTable, flagged: str, *, job_id: str, run_id: str, at: str, ph: str
-) -> Counter[str]:
-    """Audit and change exactly the rows of one job's staged IDs, then drop the stage."""
+    cur: Any,
+    table: ComplianceTable,
+    flagged: str,
+    reasons: dict[str, list[str]],
+    *,
+    job_id: str,
+    run_id: str,
+    at: str,
+    ph: str,
+    last_rowid: Callable[[], int] | None,
+) -> tuple[Counter[str], list[Segment]]:
+    """Audit and change exactly the rows of one job's staged IDs, then drop the stage. The audit
+    is written one reason at a time, so that each (table, change, reason) is one segment; on
+    SQLite (``last_rowid``) one INSERT's rows take consecutive rowids, so a segment is a range."""
     changes: Counter[str] = Counter()
+    segments = []
     for label, audit_sql, change_sql in _statements(table, flagged, ph):
-        cur.execute(audit_sql, (job_id, run_id, at))
-        audited = cur.rowcount
+        change, target = label.split(":")
+        audited = 0
+        for reason in reasons[change]:
+            cur.execute(f"{audit_sql} AND f.reason = {ph}", (job_id, run_id, at, reason))
+            rows = cur.rowcount
+            last = last_rowid() if last_rowid and rows else None
+            first = None if last is None else last - rows + 1
+            segments.append(Segment(job_id, run_id, at, target, change, reason, rows, first, last))
+            audited += rows
         cur.execute(change_sql)
         if cur.rowcount != audited:
             raise XComplianceError(
                 f"job {job_id}: {label} changed {cur.rowcount} rows but audited {audited}; rolled back"
             )
-        changes[label.split(":")[0]] += audited
+        changes[change] += audited
     cur.execute(f"DROP TABLE {flagged}")
-    return changes
+    return changes, segments
 
 
 def _summary(

@@ -1,23 +1,21 @@
-"""``compliance_runs``: one row per applied job, the run summary that outlives XCom.
+"""``compliance_runs``: one row per applied job, the run summary that outlives XCom; and
+``compliance_audit_segments``: where each apply's audit rows are, per table, change and reason.
 
-Written by the apply step in its own transaction (so a row exists exactly when the changes
-do), read by the Compliance page. Counts per reason get a column each, for charts in plain
-SQL on any warehouse; the full per-reason dict and the run's scope are kept as JSON too, so a
-reason X adds later is not lost.
+Both are written by the apply step in its transaction (so a row exists exactly when the changes
+do) and read by the Compliance page, which so never has to count or search ``compliance_audit``.
+Counts per reason get a column each, for charts in plain SQL on any warehouse; the full
+per-reason dict and the run's scope are kept as JSON too, so a reason X adds later is not lost.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-from contextlib import closing
+from dataclasses import dataclass
 from typing import Any
 
 from x_compliance.files.results import KNOWN_REASONS
 from x_compliance.hooks.progress import duration
 from x_compliance.warehouse.tables import AUDIT_TABLE
-
-log = logging.getLogger(__name__)
 
 RUNS_TABLE = "compliance_runs"
 REASONS = tuple(sorted(KNOWN_REASONS))  # one `flagged_<reason>` column each
@@ -57,29 +55,73 @@ RUNS_DDL = (
     + ",\n    ".join(f"{name} {kind}" for name, kind in COLUMNS.items())
     + "\n)"
 )
-# The Compliance page reads the audit one job at a time, per table, change and reason: its
-# counts (an aggregate in index order), its pages and its CSV export (ranges) at any size of
-# the audit. An apply's rows share one new job id, so they go in at the index's end, one
-# insertion point per reason.
-AUDIT_JOB_INDEX = "compliance_audit_by_job"
-INDEX_DDL = (
-    f"CREATE INDEX IF NOT EXISTS {AUDIT_JOB_INDEX} "
-    f"ON {AUDIT_TABLE} (job_id, table_name, change, reason, record_id)",
+# Each apply writes its audit rows one (table, change, reason) at a time, so each such group is one
+# *segment*: on SQLite a contiguous range of the audit's rowids, which the page reads as a range
+# of the table's own key at any depth. Other warehouses leave the range empty, and the page reads
+# a segment by its columns (fast with the optional AUDIT_INDEX_DDL, below).
+SEGMENTS_TABLE = "compliance_audit_segments"
+SEGMENTS_DDL = f"""CREATE TABLE IF NOT EXISTS {SEGMENTS_TABLE} (
+    job_id       VARCHAR(19) NOT NULL,
+    run_id       VARCHAR(250),
+    applied_at   VARCHAR(40),
+    table_name   VARCHAR(64) NOT NULL,
+    change       VARCHAR(32) NOT NULL,
+    reason       VARCHAR(32) NOT NULL,
+    audited_rows BIGINT NOT NULL,
+    first_row    BIGINT,
+    last_row     BIGINT
+)"""
+SEGMENT_COLUMNS = ("job_id", "run_id", "applied_at", "table_name", "change", "reason", "audited_rows",
+                   "first_row", "last_row")  # fmt: skip
+# Optional, for warehouses without rowid ranges (PostgreSQL): the page's reads of a segment by
+# its columns. The apply never creates it: every apply would pay for it.
+AUDIT_INDEX_DDL = (
+    f"CREATE INDEX IF NOT EXISTS compliance_audit_by_job "
+    f"ON {AUDIT_TABLE} (job_id, table_name, change, reason, record_id)"
 )
 
 
-def create_indexes(conn: Any) -> None:
-    """Create the indexes the page reads through, each committed on its own. Best effort: a
-    warehouse without ``CREATE INDEX IF NOT EXISTS`` (or without indexes) still applies, and
-    the page still answers, only slower on a large audit."""
-    for ddl in INDEX_DDL:
-        try:
-            with closing(conn.cursor()) as cur:
-                cur.execute(ddl)
-            conn.commit()
-        except Exception as error:
-            conn.rollback()
-            log.warning("Could not create an index for the Compliance page (%s): %s", ddl, error)
+@dataclass(frozen=True)
+class Segment:
+    """One apply's audited rows of one job, table, change and reason; ``first_row`` and
+    ``last_row`` are their rowids on SQLite, else None."""
+
+    job_id: str
+    run_id: str | None
+    applied_at: str | None
+    table: str
+    change: str
+    reason: str
+    rows: int
+    first_row: int | None = None
+    last_row: int | None = None
+
+
+def record_segments(cursor: Any, placeholder: str, segments: list[Segment]) -> None:
+    """Write an apply's segments in the caller's transaction, beside its audit rows: one per
+    (table, change, reason) it audited, of no rows too (so the page knows the job has them). An
+    apply of a job applied before adds its own: the earlier applies' rows are still in the audit."""
+    marks = ", ".join([placeholder] * len(SEGMENT_COLUMNS))
+    insert = f"INSERT INTO {SEGMENTS_TABLE} ({', '.join(SEGMENT_COLUMNS)}) VALUES ({marks})"
+    for s in segments:
+        cursor.execute(
+            insert,
+            (s.job_id, s.run_id, s.applied_at, s.table, s.change, s.reason, s.rows, s.first_row, s.last_row),
+        )
+
+
+Apply = tuple[str, str, int]  # run id, applied at, rows it changed
+
+
+def earlier_applies(cursor: Any, placeholder: str, job_id: str) -> list[Apply]:
+    """The applies of ``job_id`` so far, oldest first, and the rows each changed, as its segments
+    record them."""
+    cursor.execute(
+        f"SELECT run_id, applied_at, SUM(audited_rows) FROM {SEGMENTS_TABLE} WHERE job_id = {placeholder} "
+        "GROUP BY run_id, applied_at ORDER BY applied_at",
+        (job_id,),
+    )
+    return [(str(run), str(at), int(n)) for run, at, n in cursor.fetchall()]
 
 
 def scope_description(scope: dict[str, Any] | None) -> tuple[str, str]:
@@ -150,8 +192,10 @@ def record_run(cursor: Any, placeholder: str, row: dict[str, Any]) -> None:
     cursor.execute(f"INSERT INTO {RUNS_TABLE} ({names}) VALUES ({marks})", tuple(row[c] for c in COLUMNS))
 
 
-def describe_run(row: dict[str, Any]) -> str:
-    """One line, the same on the apply log and on the Compliance page."""
+def describe_run(row: dict[str, Any], earlier: list[Apply] = ()) -> str:
+    """One line, the same on the apply log and on the Compliance page. ``earlier``: the job's
+    earlier applies (:func:`earlier_applies`), which made the changes an apply of the same
+    results again finds already made."""
     flagged = {reason: row[f"flagged_{reason}"] for reason in REASONS if row.get(f"flagged_{reason}")}
     if row.get("flagged_other"):
         flagged["other"] = row["flagged_other"]
@@ -165,6 +209,11 @@ def describe_run(row: dict[str, Any]) -> str:
         f"{row['rows_cascade_deleted']:,} cascaded in {row['table_name']}; "
         f"X took {duration(row.get('x_processing_seconds'))}"
         + (f" ({calls} status call{'' if calls == 1 else 's'})" if calls is not None else "")
+        + "".join(
+            f"; applied before by run {run} at {at}, which changed {n:,} rows"
+            for run, at, n in earlier
+            if (run, at) != (row["run_id"], row["applied_at"])
+        )
     )
 
 
