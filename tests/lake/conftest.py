@@ -4,8 +4,11 @@ and X's results for them as the warehouse apply reads them."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,3 +74,31 @@ def choose_flags(path: Path, seed: int, *, share: float = 0.3) -> Flags:
 def results(flagged: dict[str, str]) -> pd.DataFrame:
     """X's results for ``flagged``: ``id`` and ``reason``, as the warehouse apply reads them."""
     return pd.DataFrame({"id": list(flagged), "reason": list(flagged.values())})
+
+
+def child(code: str, *args: str) -> subprocess.Popen:
+    """A Python process running ``code`` with this tree on its path (``sys.argv[1:]``: ``args``)."""
+    root = Path(__file__).resolve().parents[2]
+    path = os.pathsep.join([str(root / "plugins"), str(root / "include"), str(root)])
+    env = {**os.environ, "PYTHONPATH": path}
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+
+# A child rewriting sys.argv[1] with the flags of sys.argv[2] (a JSON file of posts and users).
+REWRITE = """
+import json, sys
+import pandas as pd
+from x_compliance.lake.rewrite import rewrite_file
+from x_compliance.lake.verdicts import Verdicts
+flags = json.load(open(sys.argv[2]))
+frames = {k: pd.DataFrame({"id": list(v), "reason": list(v.values())}) for k, v in flags.items()}
+audit = rewrite_file(sys.argv[1], Verdicts(**frames))
+print(len(audit))
+"""
+
+
+def write_flags(path: Path, flags: Flags) -> Path:
+    path.write_text(json.dumps({"posts": flags.posts, "users": flags.users}))
+    return path

@@ -53,10 +53,10 @@ def ids_in(line: bytes) -> np.ndarray:
     return np.array(found, dtype="S19").astype(np.int64) if found else np.empty(0, np.int64)
 
 
-def iter_raw_lines(fh: IO[bytes], *, source: str, max_line: int = MAX_LINE) -> Iterator[tuple[int, bytes]]:
+def iter_raw_lines(fh: IO[bytes], *, source: str) -> Iterator[tuple[int, bytes]]:
     """``(line number, the line's bytes with its ending)`` of a binary stream, one line in
-    memory at a time; a line past ``max_line`` bytes is refused before it is read whole."""
-    number = 0
+    memory at a time; a line past ``MAX_LINE`` bytes is refused before it is read whole."""
+    number, max_line = 0, MAX_LINE
     while line := fh.readline(max_line + 1):
         number += 1
         if len(line) > max_line and not line.endswith(b"\n"):
