@@ -20,7 +20,8 @@ from typing import IO, Any
 
 import numpy as np
 
-from x_compliance.exceptions import LineTooLongError, MixedRecordsError, TwarcLineError
+from x_compliance.exceptions import MixedRecordsError, TwarcLineError
+from x_compliance.files.lines import iter_line_blocks
 
 # Every ID a line holds, Post or user, as X's API and twarc write them (JSON strings): the
 # value of an ``id`` key (Posts, users, mentions) and of the keys naming an author. A superset
@@ -29,6 +30,7 @@ ID_VALUES = re.compile(rb'"(?:id|author_id|in_reply_to_user_id)"\s*:\s*"([0-9]{1
 EMPTY_RESPONSE_KEYS = frozenset({"errors", "meta", "__twarc"})
 # A page of 500 Posts with its includes is a few MB; no real line comes near this.
 MAX_LINE = 64 << 20
+BLOCK_BYTES = 4 << 20
 
 
 class Records(Enum):
@@ -54,14 +56,15 @@ def ids_in(line: bytes) -> np.ndarray:
 
 
 def iter_raw_lines(fh: IO[bytes], *, source: str) -> Iterator[tuple[int, bytes]]:
-    """``(line number, the line's bytes with its ending)`` of a binary stream, one line in
-    memory at a time; a line past ``MAX_LINE`` bytes is refused before it is read whole."""
-    number, max_line = 0, MAX_LINE
-    while line := fh.readline(max_line + 1):
-        number += 1
-        if len(line) > max_line and not line.endswith(b"\n"):
-            raise LineTooLongError(source, number, max_line)
-        yield number, line
+    """``(line number, the line's bytes with its ending)`` of a binary stream (a local file or
+    an object store's), a block of lines in memory at a time; a line past ``MAX_LINE`` bytes
+    is refused before it is read whole (:func:`~x_compliance.files.lines.iter_line_blocks`)."""
+    for block, number in iter_line_blocks(fh, BLOCK_BYTES, max_line=MAX_LINE, source=source):
+        start = 0
+        while start < len(block):
+            end = block.find(b"\n", start) + 1 or len(block)
+            yield number, block[start:end]
+            number, start = number + 1, end
 
 
 def read_line(line: bytes, *, source: str, line_number: int) -> tuple[Shape, Records, Any]:
