@@ -175,3 +175,17 @@ def test_a_stream_line_whose_single_post_goes_is_dropped(samples: Path):
     audit = apply(path, Flags(posts={target: "deleted"}))
     assert path.read_bytes() == b"".join(lines[:2] + lines[3:])
     assert audit[["record_id", "line", "part"]].values.tolist() == [[int(target), 3, "data"]]
+
+
+def test_results_as_read_flagged_returns_them_do_the_same(tmp_path: Path):
+    from x_compliance.warehouse.flagged import read_flagged
+
+    one, two = write_pages(tmp_path / "one.jsonl", 300), tmp_path / "two.jsonl"
+    two.write_bytes(one.read_bytes())
+    flags = choose_flags(one, 9, share=0.1)
+    raw = apply(one, flags)
+    decided = Verdicts(
+        posts=read_flagged(results(flags.posts)), users=read_flagged(results(flags.users), cascades=True)
+    )
+    assert rewrite_file(two, decided).drop(columns="file").equals(raw.drop(columns="file"))
+    assert one.read_bytes() == two.read_bytes()

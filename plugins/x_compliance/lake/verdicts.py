@@ -43,15 +43,13 @@ class _Flagged:
             flagged = pd.DataFrame({"id": pd.Series([], dtype="int64"), "reason": pd.Series([], dtype="str")})
         if "change" not in flagged.columns:  # X's id/reason: checked and decided as the warehouse does
             flagged = read_flagged(flagged, cascades=cascades)
-        order = np.argsort(flagged["id"].to_numpy(np.int64), kind="stable")
-        self.ids = flagged["id"].to_numpy(np.int64)[order]
-        codes, self.reasons = pd.factorize(flagged["reason"].astype("str").to_numpy(object)[order])
-        self.codes = codes.astype(np.int32)
-        self.removes = (flagged["change"].astype("str").to_numpy(object) == REMOVE)[order]
-        self.cascades = flagged["cascades"].to_numpy(bool)[order] if cascades else np.zeros(len(order), bool)
-
-    def __len__(self) -> int:
-        return len(self.ids)
+        ids = flagged["id"].to_numpy(np.int64)
+        order = np.argsort(ids, kind="stable")  # read_flagged's are sorted already: a cheap check
+        self.ids = ids[order]
+        codes, self.reasons = flagged["reason"].factorize()  # by code: no string per row
+        self.codes = codes[order]
+        self.removes = (flagged["change"] == REMOVE).to_numpy(bool)[order]
+        self.cascades = flagged["cascades"].to_numpy(bool)[order] if cascades else np.zeros(len(ids), bool)
 
     def hits(self, ids: np.ndarray) -> np.ndarray:
         """Positions in this set of the flagged ones among ``ids`` (unique)."""
@@ -77,10 +75,11 @@ class Verdicts:
     def __init__(self, posts: pd.DataFrame | None = None, users: pd.DataFrame | None = None) -> None:
         self._posts = _Flagged(posts, cascades=False)
         self._users = _Flagged(users, cascades=True)
+        self._every = np.union1d(self._posts.ids, self._users.ids)
 
     def flagged_ids(self) -> np.ndarray:
         """Every flagged ID, Post or user, sorted: what a file's manifest is checked against."""
-        return np.union1d(self._posts.ids, self._users.ids)
+        return self._every
 
     def for_ids(self, ids: np.ndarray) -> LineVerdicts | None:
         """The verdicts for a line that holds ``ids``, or None when none of them is flagged."""
