@@ -3,15 +3,19 @@ a process SIGKILLed mid-rewrite, and one whose writes start failing (the file si
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.lake.conftest import REWRITE, child, choose_flags, results, write_flags
-from tests.lake.generate import write_pages
+from tests.lake.generate import FIRST_POST, page, write_pages
+from x_compliance.exceptions import DataFileChangedError
+from x_compliance.lake.manifest import current_manifest
 from x_compliance.lake.rewrite import TEMP_SUFFIX, rewrite_file
 from x_compliance.lake.verdicts import Verdicts
 
@@ -72,3 +76,30 @@ def test_writes_failing_mid_rewrite_leave_the_old_file_and_no_scratch(tmp_path: 
     assert proc.returncode != 0 and b"File too large" in err
     assert path.read_bytes() == old and path.stat().st_mtime_ns == mtime
     assert scratch(data) == []
+
+
+def test_a_file_written_to_during_the_rewrite_keeps_what_its_writer_wrote(tmp_path: Path):
+    """A collector appends a page while the rewrite streams: the rewrite is dropped, not the page."""
+    data = tmp_path / "data"
+    data.mkdir()
+    path = write_pages(data / "growing.jsonl", 20_000)
+    flags = choose_flags(path, 8, share=0.05)
+    verdicts = Verdicts(posts=results(flags.posts), users=results(flags.users))
+    manifest = current_manifest(path)
+    appended = json.dumps(page(FIRST_POST + 10**6, 5)).encode() + b"\n"
+    old = path.read_bytes()
+
+    def append_when_staged() -> None:
+        while not scratch(data):
+            time.sleep(0.001)
+        with path.open("ab") as out:
+            out.write(appended)
+
+    writer = threading.Thread(target=append_when_staged)
+    writer.start()
+    with pytest.raises(DataFileChangedError, match="changed while it was being rewritten"):
+        rewrite_file(path, verdicts, manifest=manifest)
+    writer.join()
+    assert path.read_bytes() == old + appended
+    assert scratch(data) == []
+    assert len(rewrite_file(path, verdicts))  # the next run reads the grown file and applies
