@@ -1,18 +1,21 @@
 """A small ID manifest per data file: every Post and user ID the file holds, so a run knows
 which files hold flagged records without reading them all again.
 
-The manifest is a Parquet file of one sorted ``id`` column in a ``.x-compliance-manifest``
-folder beside the data file, stamped with the file's size and modification time (its ETag on
-an object store). A manifest whose stamp no longer matches is stale: the file is read again,
-checked line by line (:func:`~x_compliance.lake.twarc_lines.read_line`: malformed JSON, a
-line that is no page or record, Posts and users in one file are refused) and the manifest
-written anew. So a current manifest also says the file was read whole and found sound.
+The manifest is a Parquet file of one ``id`` column in a ``.x-compliance-manifest`` folder
+beside the data file, stamped with the file's size and modification time (its ETag on an
+object store). IDs are written as the file streams, a row group of distinct IDs at a time, and
+read back a row group at a time: memory stays flat whatever the file's size. A manifest whose
+stamp no longer matches is stale: the file is read again, checked line by line
+(:func:`~x_compliance.lake.twarc_lines.read_line`: malformed JSON, a line that is no page or
+record, Posts and users in one file are refused) and the manifest written anew. So a current
+manifest also says the file was read whole and found sound.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,42 +31,75 @@ from x_compliance.lake.twarc_lines import Records, ids_in, iter_raw_lines, read_
 
 MANIFEST_FOLDER = ".x-compliance-manifest"
 _STAMP, _RECORDS = b"x_compliance.stamp", b"x_compliance.records"
-# IDs gathered before repeats are dropped: a few MB at a time, whatever the file's size.
-_COMPACT_AT = 1 << 20
+_SCHEMA = pa.schema([("id", pa.int64())])
+# IDs gathered before their distinct ones are written as a row group: 8 MB at a time.
+ROW_GROUP_IDS = 1 << 20
 
 
 @dataclass(frozen=True)
 class Manifest:
-    """The IDs a file holds (sorted, unique), what its records are, and the file's stamp."""
+    """A stored manifest: where it is, what the file's records are, and the file's stamp."""
 
-    ids: np.ndarray
+    location: ObjectStoragePath
     records: Records
     stamp: str
 
+    def iter_ids(self) -> Iterator[np.ndarray]:
+        """The IDs, a row group at a time (distinct within a row group, sorted)."""
+        with open_source(self.location) as fh:
+            stored = pq.ParquetFile(fh)
+            for group in range(stored.num_row_groups):
+                yield stored.read_row_group(group, columns=["id"]).column("id").to_numpy()
+
     def holds_any(self, ids: np.ndarray) -> bool:
         """Whether the file holds any of ``ids`` (sorted, as ``Verdicts.flagged_ids`` gives them)."""
-        if not len(self.ids) or not len(ids):
+        if not len(ids):
             return False
-        at = np.searchsorted(ids, self.ids)
-        at[at == len(ids)] = 0
-        return bool((ids[at] == self.ids).any())
+        for held in self.iter_ids():
+            at = np.searchsorted(ids, held)
+            at[at == len(ids)] = 0
+            if (ids[at] == held).any():
+                return True
+        return False
 
 
-class IdSet:
-    """IDs gathered as a file streams, repeats dropped every ``_COMPACT_AT`` of them."""
+class ManifestWriter:
+    """IDs streamed into a local Parquet file, then published beside the data file."""
 
     def __init__(self) -> None:
-        self._parts: list[np.ndarray] = [np.empty(0, np.int64)]
+        fd, name = tempfile.mkstemp(suffix=".ids.parquet")
+        os.close(fd)
+        self._staged = Path(name)
+        self._writer = pq.ParquetWriter(name, _SCHEMA)
+        self._parts: list[np.ndarray] = []
         self._pending = 0
+
+    def __enter__(self) -> ManifestWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._writer.close()
+        self._staged.unlink(missing_ok=True)
 
     def add(self, ids: np.ndarray) -> None:
         self._parts.append(ids)
         self._pending += len(ids)
-        if self._pending >= _COMPACT_AT:
-            self._parts, self._pending = [self.unique()], 0
+        if self._pending >= ROW_GROUP_IDS:
+            self._flush()
 
-    def unique(self) -> np.ndarray:
-        return np.unique(np.concatenate(self._parts))
+    def _flush(self) -> None:
+        if self._parts:
+            distinct = np.unique(np.concatenate(self._parts))
+            self._writer.write_table(pa.table({"id": distinct}, schema=_SCHEMA))
+        self._parts, self._pending = [], 0
+
+    def publish(self, data_file: Any, records: Records, stamp: str) -> Manifest:
+        """Store the manifest of ``data_file`` (whole or not at all) with the file's stamp."""
+        self._flush()
+        self._writer.add_key_value_metadata({_STAMP: stamp.encode(), _RECORDS: records.value.encode()})
+        self._writer.close()
+        location = publish(self._staged, manifest_path(data_file))
+        return Manifest(location, records, stamp)
 
 
 def manifest_path(data_file: Any) -> ObjectStoragePath:
@@ -86,34 +122,30 @@ def file_stamp(data_file: Any) -> str:
 
 def current_manifest(data_file: Any) -> Manifest:
     """The file's manifest, read again from the file (and stored) when it is missing or stale."""
-    stamp = file_stamp(data_file)
     stored = read_manifest(data_file)
-    if stored is not None and stored.stamp == stamp:
+    if stored is not None and stored.stamp == file_stamp(data_file):
         return stored
-    manifest = build_manifest(data_file)
-    write_manifest(data_file, manifest)
-    return manifest
+    return build_manifest(data_file)
 
 
 def read_manifest(data_file: Any) -> Manifest | None:
-    path = manifest_path(data_file)
-    if not path.exists():
+    """The stored manifest of ``data_file`` (its footer only), or None."""
+    location = manifest_path(data_file)
+    if not location.exists():
         return None
-    with open_source(path) as fh:
-        table = pq.read_table(fh)
-    meta = table.schema.metadata or {}
+    with open_source(location) as fh:
+        meta = pq.ParquetFile(fh).metadata.metadata or {}
     if _STAMP not in meta or _RECORDS not in meta:
         return None
-    ids = table.column("id").to_numpy()
-    return Manifest(ids, Records(meta[_RECORDS].decode()), meta[_STAMP].decode())
+    return Manifest(location, Records(meta[_RECORDS].decode()), meta[_STAMP].decode())
 
 
 def build_manifest(data_file: Any) -> Manifest:
-    """Read the whole file once: every line checked, every ID gathered."""
+    """Read the whole file once, every line checked and every ID gathered; store the manifest."""
     source = str(data_file)
     stamp = file_stamp(data_file)
-    ids, kind, first = IdSet(), Records.NONE, 0
-    with open_source(data_file) as fh:
+    kind, first = Records.NONE, 0
+    with ManifestWriter() as manifest, open_source(data_file) as fh:
         for number, line in iter_raw_lines(fh, source=source):
             _, records, _ = read_line(line, source=source, line_number=number)
             if records is not Records.NONE:
@@ -121,22 +153,7 @@ def build_manifest(data_file: Any) -> Manifest:
                     kind, first = records, number
                 elif records is not kind:
                     raise MixedRecordsError(
-                        source,
-                        number,
-                        f"{records.value} after the {kind.value} of line {first}",
+                        source, number, f"{records.value} after the {kind.value} of line {first}"
                     )
-            ids.add(ids_in(line))
-    return Manifest(ids.unique(), kind, stamp)
-
-
-def write_manifest(data_file: Any, manifest: Manifest) -> None:
-    """Store ``manifest`` beside ``data_file``, whole or not at all."""
-    meta = {_STAMP: manifest.stamp.encode(), _RECORDS: manifest.records.value.encode()}
-    table = pa.table({"id": pa.array(manifest.ids, pa.int64())}).replace_schema_metadata(meta)
-    fd, staged = tempfile.mkstemp(suffix=".ids.parquet")
-    os.close(fd)
-    try:
-        pq.write_table(table, staged)
-        publish(Path(staged), manifest_path(data_file))
-    finally:
-        Path(staged).unlink(missing_ok=True)
+            manifest.add(ids_in(line))
+        return manifest.publish(data_file, kind, stamp)

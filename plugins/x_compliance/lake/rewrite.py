@@ -24,7 +24,7 @@ import pandas as pd
 from x_compliance.exceptions import DataFileChangedError
 from x_compliance.files.storage_paths import as_storage_path, local_file, open_source, publish
 from x_compliance.lake.line_changes import change_line
-from x_compliance.lake.manifest import IdSet, Manifest, current_manifest, file_stamp, write_manifest
+from x_compliance.lake.manifest import Manifest, ManifestWriter, current_manifest, file_stamp
 from x_compliance.lake.twarc_lines import ids_in, iter_raw_lines, read_line
 from x_compliance.lake.verdicts import Verdicts
 
@@ -48,22 +48,23 @@ def rewrite_file(data_file: Any, verdicts: Verdicts, *, manifest: Manifest | Non
     local = local_file(path)
     staged = _staging_beside(local) if local is not None else _staging_local()
     try:
-        changes, kept_ids = _write_changed(path, staged, verdicts)
-        if changes:
-            if file_stamp(path) != manifest.stamp:
-                raise DataFileChangedError(str(path))
-            publish(staged, path)
-            write_manifest(path, Manifest(kept_ids, manifest.records, file_stamp(path)))
+        with ManifestWriter() as kept:
+            changes = _write_changed(path, staged, verdicts, kept)
+            if changes:
+                if file_stamp(path) != manifest.stamp:
+                    raise DataFileChangedError(str(path))
+                publish(staged, path)
+                kept.publish(path, manifest.records, file_stamp(path))
     finally:
         staged.unlink(missing_ok=True)
     return _audit(changes)
 
 
-def _write_changed(path: Any, staged: Path, verdicts: Verdicts) -> tuple[list[tuple], Any]:
-    """Stream ``path`` into ``staged`` with the verdicts applied: (audit rows, IDs kept)."""
+def _write_changed(path: Any, staged: Path, verdicts: Verdicts, kept: ManifestWriter) -> list[tuple]:
+    """Stream ``path`` into ``staged`` with the verdicts applied, the IDs written going to
+    ``kept`` (the new manifest); return the audit rows."""
     source = str(path)
     changes: list[tuple] = []
-    kept = IdSet()
     with open_source(path) as src, staged.open("wb") as out:
         for number, line in iter_raw_lines(src, source=source):
             ids = ids_in(line)
@@ -80,7 +81,7 @@ def _write_changed(path: Any, staged: Path, verdicts: Verdicts) -> tuple[list[tu
                     ids = ids_in(line)
             out.write(line)
             kept.add(ids)
-    return changes, kept.unique()
+    return changes
 
 
 def dump_like(original: bytes, obj: Any) -> bytes:
