@@ -84,3 +84,16 @@ def test_a_line_longer_than_any_page(tmp_path: Path, monkeypatch):
     path.write_bytes(lines(page(FIRST_POST, 5), page(FIRST_POST + 5, 400)))
     monkeypatch.setattr("x_compliance.lake.twarc_lines.MAX_LINE", 100_000)
     refused(path, LineTooLongError, 2, "longer than 100,000 bytes")
+
+
+def test_an_id_past_the_bigint_maximum_is_no_id_and_no_crash(tmp_path: Path):
+    response = page(FIRST_POST, 5)
+    response["data"][1]["id"] = "9999999999999999999"
+    path = tmp_path / "huge_id.jsonl"
+    path.write_bytes(lines(response))
+    target = response["data"][2]["id"]
+    audit = rewrite_file(path, Verdicts(posts=results({target: "deleted"})))
+    assert audit["record_id"].tolist() == [int(target)]
+    assert [p["id"] for p in json.loads(path.read_bytes())["data"]] == [
+        p["id"] for p in response["data"] if p["id"] != target
+    ]

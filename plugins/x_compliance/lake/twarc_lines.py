@@ -21,12 +21,13 @@ from typing import IO, Any
 import numpy as np
 
 from x_compliance.exceptions import MixedRecordsError, TwarcLineError
+from x_compliance.files.ids import MAX_BIGINT, MAX_DIGITS
 from x_compliance.files.lines import iter_line_blocks
 
 # Every ID a line holds, Post or user, as X's API and twarc write them (JSON strings): the
 # value of an ``id`` key (Posts, users, mentions) and of the keys naming an author. A superset
 # (a poll's id too) only costs a look at a line that holds nothing flagged.
-ID_VALUES = re.compile(rb'"(?:id|author_id|in_reply_to_user_id)"\s*:\s*"([0-9]{1,19})"')
+ID_VALUES = re.compile(rb'"(?:id|author_id|in_reply_to_user_id)"\s*:\s*"([0-9]{1,%d})"' % MAX_DIGITS)
 EMPTY_RESPONSE_KEYS = frozenset({"errors", "meta", "__twarc"})
 # A page of 500 Posts with its includes is a few MB; no real line comes near this.
 MAX_LINE = 64 << 20
@@ -50,9 +51,18 @@ class Shape(Enum):
 
 
 def ids_in(line: bytes) -> np.ndarray:
-    """Every Post and user ID written in ``line`` (int64, repeats kept), without parsing it."""
+    """Every Post and user ID written in ``line`` (int64, repeats kept), without parsing it.
+
+    A value past the BIGINT maximum is no ID (:mod:`~x_compliance.files.ids`) and is left out.
+    """
     found = ID_VALUES.findall(line)
-    return np.array(found, dtype="S19").astype(np.int64) if found else np.empty(0, np.int64)
+    if not found:
+        return np.empty(0, np.int64)
+    text = np.array(found, dtype=f"S{MAX_DIGITS}")
+    try:
+        return text.astype(np.int64)
+    except OverflowError:
+        return np.array([int(value) for value in found if int(value) <= MAX_BIGINT], np.int64)
 
 
 def iter_raw_lines(fh: IO[bytes], *, source: str) -> Iterator[tuple[int, bytes]]:
