@@ -65,6 +65,8 @@ def change_line(
 
 
 class _LineChange:
+    """One line's change: the verdicts that concern it, and the changes made so far."""
+
     def __init__(self, verdicts: LineVerdicts) -> None:
         self.verdicts = verdicts
         self.changes: list[Change] = []

@@ -32,8 +32,9 @@ from x_compliance.lake.twarc_lines import Records, ids_in, iter_raw_lines, read_
 MANIFEST_FOLDER = ".x-compliance-manifest"
 _STAMP, _RECORDS = b"x_compliance.stamp", b"x_compliance.records"
 _SCHEMA = pa.schema([("id", pa.int64())])
-# IDs gathered before their distinct ones are written as a row group: 8 MB at a time.
-ROW_GROUP_IDS = 1 << 20
+# IDs gathered before their distinct ones are written as a row group: 2 MB at a time (a larger
+# group saves little and costs tens of MB at the peak).
+ROW_GROUP_IDS = 1 << 18
 
 
 @dataclass(frozen=True)
