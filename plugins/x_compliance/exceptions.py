@@ -210,3 +210,26 @@ class CompressionRatioError(ResultsTooLargeError):
 
 class WaitTimeoutError(XComplianceError, AirflowSensorTimeout):
     """Waiting on a job (or on the slot of its type) took longer than the task allows."""
+
+
+class TwarcLineError(FileError, AirflowFailException):
+    """A line of a twarc2 file cannot be used: malformed JSON, or neither a page of the API nor
+    a flattened Post or user. Found before anything is written: the file is left as it was."""
+
+    def __init__(self, source: str, line_number: int, problem: str) -> None:
+        super().__init__(source, f", line {line_number}: {problem}; nothing was rewritten")
+        self.line_number = line_number
+        self.problem = problem
+
+
+class MixedRecordsError(TwarcLineError):
+    """A twarc2 file holds Posts and users: X checks them in separate jobs, so such a file is
+    not one dataset and is refused whole (``line_number`` is the first line of the second kind)."""
+
+
+class DataFileChangedError(FileError):
+    """A data file changed while it was being rewritten (its size or modification time moved):
+    the rewrite was dropped and the file holds what its writer put there. A retry starts again."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(source, " changed while it was being rewritten; the rewrite was dropped")

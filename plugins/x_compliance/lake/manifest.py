@@ -1,0 +1,160 @@
+"""A small ID manifest per data file: every Post and user ID the file holds, so a run knows
+which files hold flagged records without reading them all again.
+
+The manifest is a Parquet file of one ``id`` column in a ``.x-compliance-manifest`` folder
+beside the data file, stamped with the file's size and modification time (its ETag on an
+object store). IDs are written as the file streams, a row group of distinct IDs at a time, and
+read back a row group at a time: memory stays flat whatever the file's size. A manifest whose
+stamp no longer matches is stale: the file is read again, checked line by line
+(:func:`~x_compliance.lake.twarc_lines.read_line`: malformed JSON, a line that is no page or
+record, Posts and users in one file are refused) and the manifest written anew. So a current
+manifest also says the file was read whole and found sound.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from airflow.sdk import ObjectStoragePath
+
+from x_compliance.exceptions import MixedRecordsError
+from x_compliance.files.storage_paths import as_storage_path, local_file, open_source, publish
+from x_compliance.lake.twarc_lines import Records, ids_in, iter_raw_lines, read_line
+
+MANIFEST_FOLDER = ".x-compliance-manifest"
+_STAMP, _RECORDS = b"x_compliance.stamp", b"x_compliance.records"
+_SCHEMA = pa.schema([("id", pa.int64())])
+# IDs gathered before their distinct ones are written as a row group: 2 MB at a time (a larger
+# group saves little and costs tens of MB at the peak).
+ROW_GROUP_IDS = 1 << 18
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A stored manifest: where it is, what the file's records are, and the file's stamp."""
+
+    location: ObjectStoragePath
+    records: Records
+    stamp: str
+
+    def iter_ids(self) -> Iterator[np.ndarray]:
+        """The IDs, a row group at a time (distinct within a row group, sorted)."""
+        with open_source(self.location) as fh:
+            stored = pq.ParquetFile(fh)
+            for group in range(stored.num_row_groups):
+                yield stored.read_row_group(group, columns=["id"]).column("id").to_numpy()
+
+    def holds_any(self, ids: np.ndarray) -> bool:
+        """Whether the file holds any of ``ids`` (sorted, as ``Verdicts.flagged_ids`` gives them)."""
+        if not len(ids):
+            return False
+        for held in self.iter_ids():
+            at = np.searchsorted(ids, held)
+            at[at == len(ids)] = 0
+            if (ids[at] == held).any():
+                return True
+        return False
+
+
+class ManifestWriter:
+    """IDs streamed into a local Parquet file, then published beside the data file."""
+
+    def __init__(self) -> None:
+        fd, name = tempfile.mkstemp(suffix=".ids.parquet")
+        os.close(fd)
+        self._staged = Path(name)
+        self._writer = pq.ParquetWriter(name, _SCHEMA)
+        self._parts: list[np.ndarray] = []
+        self._pending = 0
+
+    def __enter__(self) -> ManifestWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._writer.close()
+        self._staged.unlink(missing_ok=True)
+
+    def add(self, ids: np.ndarray) -> None:
+        self._parts.append(ids)
+        self._pending += len(ids)
+        if self._pending >= ROW_GROUP_IDS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._parts:
+            distinct = np.unique(np.concatenate(self._parts))
+            self._writer.write_table(pa.table({"id": distinct}, schema=_SCHEMA))
+        self._parts, self._pending = [], 0
+
+    def publish(self, data_file: Any, records: Records, stamp: str) -> Manifest:
+        """Store the manifest of ``data_file`` (whole or not at all) with the file's stamp."""
+        self._flush()
+        self._writer.add_key_value_metadata({_STAMP: stamp.encode(), _RECORDS: records.value.encode()})
+        self._writer.close()
+        location = publish(self._staged, manifest_path(data_file))
+        return Manifest(location, records, stamp)
+
+
+def manifest_path(data_file: Any) -> ObjectStoragePath:
+    path = as_storage_path(data_file)
+    return path.parent / MANIFEST_FOLDER / f"{path.name}.ids.parquet"
+
+
+def file_stamp(data_file: Any) -> str:
+    """The file's size and modification time (ns) locally; its size and ETag (or modification
+    time) on an object store: what changes whenever the file is written."""
+    local = local_file(data_file)
+    if local is not None:
+        stat = local.stat()
+        return f"{stat.st_size}:{stat.st_mtime_ns}"
+    path = as_storage_path(data_file)
+    info = path.fs.info(path.path)
+    version = info.get("ETag") or info.get("mtime") or info.get("LastModified") or info.get("created")
+    return f"{info['size']}:{version}"
+
+
+def current_manifest(data_file: Any) -> Manifest:
+    """The file's manifest, read again from the file (and stored) when it is missing or stale."""
+    stored = read_manifest(data_file)
+    if stored is not None and stored.stamp == file_stamp(data_file):
+        return stored
+    return build_manifest(data_file)
+
+
+def read_manifest(data_file: Any) -> Manifest | None:
+    """The stored manifest of ``data_file`` (its footer only), or None."""
+    location = manifest_path(data_file)
+    if not location.exists():
+        return None
+    with open_source(location) as fh:
+        meta = pq.ParquetFile(fh).metadata.metadata or {}
+    if _STAMP not in meta or _RECORDS not in meta:
+        return None
+    return Manifest(location, Records(meta[_RECORDS].decode()), meta[_STAMP].decode())
+
+
+def build_manifest(data_file: Any) -> Manifest:
+    """Read the whole file once, every line checked and every ID gathered; store the manifest."""
+    source = str(data_file)
+    stamp = file_stamp(data_file)
+    kind, first = Records.NONE, 0
+    with ManifestWriter() as manifest, open_source(data_file) as fh:
+        for number, line in iter_raw_lines(fh, source=source):
+            _, records, _ = read_line(line, source=source, line_number=number)
+            if records is not Records.NONE:
+                if kind is Records.NONE:
+                    kind, first = records, number
+                elif records is not kind:
+                    raise MixedRecordsError(
+                        source, number, f"{records.value} after the {kind.value} of line {first}"
+                    )
+            manifest.add(ids_in(line))
+        return manifest.publish(data_file, kind, stamp)

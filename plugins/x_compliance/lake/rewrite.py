@@ -1,0 +1,113 @@
+"""Rewrite one twarc2 file with X's verdicts applied, whole or not at all, and say what changed.
+
+The file streams line by line (one line in memory, whatever the file's size). A line none of
+whose IDs is flagged is copied as its bytes; only a line with a change is parsed, changed
+(:func:`~x_compliance.lake.line_changes.change_line`) and written again in the line's own
+style. The new file is written beside the original under a hidden temporary name and
+replaces it in one step (:func:`~x_compliance.files.storage_paths.publish`): a crash leaves
+the old file or the new one. A file whose manifest holds no flagged ID is never opened, and
+one in which nothing changed is left as it was (same bytes, same modification time).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import re
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from x_compliance.exceptions import DataFileChangedError
+from x_compliance.files.storage_paths import as_storage_path, local_file, open_source, publish
+from x_compliance.lake.line_changes import change_line
+from x_compliance.lake.manifest import Manifest, ManifestWriter, current_manifest, file_stamp
+from x_compliance.lake.twarc_lines import ids_in, iter_raw_lines, read_line
+from x_compliance.lake.verdicts import Verdicts
+
+AUDIT_COLUMNS = ["record_id", "kind", "file", "line", "part", "change", "reason"]
+TEMP_SUFFIX = ".x-compliance-tmp"
+_FIRST_KEY = re.compile(rb'\s*\{\s*"(?:[^"\\]|\\.)*"(\s*):(\s*)')
+
+
+def rewrite_file(data_file: Any, verdicts: Verdicts, *, manifest: Manifest | None = None) -> pd.DataFrame:
+    """Apply ``verdicts`` to one twarc2 file; return its audit rows (``AUDIT_COLUMNS``: the
+    record, Post or user, the file, the line it was on, where in the line, the change and X's
+    reason), empty when nothing changed.
+
+    ``manifest``: the file's current manifest when the caller already has it; otherwise it is
+    read (or built, which checks every line: bad input is refused before anything is written).
+    """
+    path = as_storage_path(data_file)
+    manifest = manifest or current_manifest(path)
+    if not manifest.holds_any(verdicts.flagged_ids()):
+        return _audit([])
+    local = local_file(path)
+    staged = _staging_beside(local) if local is not None else _staging_local()
+    try:
+        with ManifestWriter() as kept:
+            changes = _write_changed(path, staged, verdicts, kept)
+            if changes:
+                if file_stamp(path) != manifest.stamp:
+                    raise DataFileChangedError(str(path))
+                publish(staged, path)
+                kept.publish(path, manifest.records, file_stamp(path))
+    finally:
+        staged.unlink(missing_ok=True)
+    return _audit(changes)
+
+
+def _write_changed(path: Any, staged: Path, verdicts: Verdicts, kept: ManifestWriter) -> list[tuple]:
+    """Stream ``path`` into ``staged`` with the verdicts applied, the IDs written going to
+    ``kept`` (the new manifest); return the audit rows."""
+    source = str(path)
+    changes: list[tuple] = []
+    with open_source(path) as src, staged.open("wb") as out:
+        for number, line in iter_raw_lines(src, source=source):
+            ids = ids_in(line)
+            concern = verdicts.for_ids(ids)
+            if concern is not None:
+                shape, records, obj = read_line(line, source=source, line_number=number)
+                keep, line_changes = change_line(shape, records, obj, concern)
+                if line_changes:
+                    changes.extend(
+                        (int(record), kind, source, number, part, change, reason)
+                        for kind, record, part, change, reason in line_changes
+                    )
+                    line = dump_like(line, obj) if keep else b""
+                    ids = ids_in(line)
+            out.write(line)
+            kept.add(ids)
+    return changes
+
+
+def dump_like(original: bytes, obj: Any) -> bytes:
+    """``obj`` as one JSON line in the style of ``original``: ``json.dumps``'s separators as
+    twarc writes them or compact ones, ASCII escapes when the original had only ASCII, and the
+    same line ending."""
+    ending = original[len(original.rstrip(b"\r\n")) :]
+    first = _FIRST_KEY.match(original)
+    compact = first is not None and not first.group(2)
+    text = json.dumps(obj, ensure_ascii=original.isascii(), separators=(",", ":") if compact else None)
+    return text.encode() + ending
+
+
+def _staging_beside(local: Path) -> Path:
+    """A hidden name in the file's own folder (so the replace is one rename), after removing
+    what a crashed rewrite of the same file left there."""
+    for stale in local.parent.glob(f".{glob.escape(local.name)}.*{TEMP_SUFFIX}"):
+        stale.unlink(missing_ok=True)
+    return local.parent / f".{local.name}.{uuid.uuid4().hex}{TEMP_SUFFIX}"
+
+
+def _staging_local() -> Path:
+    """For a file in an object store: a local file, published by one upload."""
+    return Path(tempfile.gettempdir()) / f"x-compliance-{uuid.uuid4().hex}{TEMP_SUFFIX}"
+
+
+def _audit(changes: list[tuple]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(changes, columns=AUDIT_COLUMNS)
+    return frame.astype({"record_id": "int64", "line": "int64"})

@@ -1,0 +1,89 @@
+"""X's verdicts for a run, ready to look up line by line: which Posts and users are flagged,
+and what each asks (:func:`~x_compliance.warehouse.flagged.decide`, the warehouse's rule).
+
+The flagged records stay in sorted numpy arrays (about 10 bytes a record, whatever the number
+of files); a line's IDs are looked up all at once, and only the few that hit become a dict
+that the line's change (:mod:`~x_compliance.lake.line_changes`) reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from x_compliance.warehouse.flagged import read_flagged
+from x_compliance.warehouse.tables import REMOVE
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What X asks of one record: ``removes`` (else scrub its geo), X's ``reason``, and for a
+    user whether their Posts go too (``cascades``)."""
+
+    removes: bool
+    reason: str
+    cascades: bool = False
+
+
+@dataclass(frozen=True)
+class LineVerdicts:
+    """The verdicts that concern one line, by ID as the line writes it (text)."""
+
+    posts: dict[str, Verdict]
+    users: dict[str, Verdict]
+
+
+class _Flagged:
+    """One job type's flagged records: sorted IDs, and per ID its reason and change."""
+
+    def __init__(self, flagged: pd.DataFrame | None, *, cascades: bool) -> None:
+        if flagged is None:
+            flagged = pd.DataFrame({"id": pd.Series([], dtype="int64"), "reason": pd.Series([], dtype="str")})
+        if "change" not in flagged.columns:  # X's id/reason: checked and decided as the warehouse does
+            flagged = read_flagged(flagged, cascades=cascades)
+        ids = flagged["id"].to_numpy(np.int64)
+        order = np.argsort(ids, kind="stable")  # read_flagged's are sorted already: a cheap check
+        self.ids = ids[order]
+        codes, self.reasons = flagged["reason"].factorize()  # by code: no string per row
+        self.codes = codes[order]
+        self.removes = (flagged["change"] == REMOVE).to_numpy(bool)[order]
+        self.cascades = flagged["cascades"].to_numpy(bool)[order] if cascades else np.zeros(len(ids), bool)
+
+    def hits(self, ids: np.ndarray) -> np.ndarray:
+        """Positions in this set of the flagged ones among ``ids`` (unique)."""
+        if not len(self.ids) or not len(ids):
+            return np.empty(0, np.intp)
+        at = np.searchsorted(self.ids, ids)
+        at[at == len(self.ids)] = 0
+        return np.unique(at[self.ids[at] == ids])
+
+    def verdicts(self, at: np.ndarray) -> dict[str, Verdict]:
+        return {
+            str(self.ids[i]): Verdict(
+                bool(self.removes[i]), str(self.reasons[self.codes[i]]), bool(self.cascades[i])
+            )
+            for i in at
+        }
+
+
+class Verdicts:
+    """The flagged records of a run: ``posts`` from a tweets job, ``users`` from a users job,
+    each a DataFrame with X's ``id`` and ``reason`` (or as :func:`read_flagged` returns it)."""
+
+    def __init__(self, posts: pd.DataFrame | None = None, users: pd.DataFrame | None = None) -> None:
+        self._posts = _Flagged(posts, cascades=False)
+        self._users = _Flagged(users, cascades=True)
+        self._every = np.union1d(self._posts.ids, self._users.ids)
+
+    def flagged_ids(self) -> np.ndarray:
+        """Every flagged ID, Post or user, sorted: what a file's manifest is checked against."""
+        return self._every
+
+    def for_ids(self, ids: np.ndarray) -> LineVerdicts | None:
+        """The verdicts for a line that holds ``ids``, or None when none of them is flagged."""
+        posts, users = self._posts.hits(ids), self._users.hits(ids)
+        if not len(posts) and not len(users):
+            return None
+        return LineVerdicts(self._posts.verdicts(posts), self._users.verdicts(users))

@@ -1,0 +1,95 @@
+"""The per-file ID manifest: every Post and user ID of the file, kept current by the file's
+stamp, so a run picks the files holding flagged IDs without reading the others."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.lake.conftest import choose_flags, objects, records_in, results
+from tests.lake.generate import FIRST_POST, page, write_flat, write_pages
+from x_compliance.lake.manifest import (
+    build_manifest,
+    current_manifest,
+    file_stamp,
+    manifest_path,
+    read_manifest,
+)
+from x_compliance.lake.rewrite import rewrite_file
+from x_compliance.lake.twarc_lines import Records
+from x_compliance.lake.verdicts import Verdicts
+
+
+def held(manifest) -> np.ndarray:
+    """Every ID of a manifest, once each."""
+    return np.unique(np.concatenate(list(manifest.iter_ids())))
+
+
+def every_id(path: Path) -> set[int]:
+    """The IDs of every Post and user in the file, and every author named, by plain json."""
+    posts, users = records_in(path)
+    authors = set()
+    with path.open("rb") as fh:
+        for line in fh:
+            authors |= {x["author_id"] for x in objects(json.loads(line)) if "author_id" in x}
+    return {int(i) for i in (*posts, *users, *authors)}
+
+
+@pytest.mark.parametrize("name", ["geo_tweets.jsonl", "geo_flat.jsonl", "flat_head.jsonl", "users.jsonl"])
+def test_the_manifest_holds_every_post_and_user_of_a_recorded_file(samples: Path, name: str):
+    manifest = current_manifest(samples / name)
+    ids = held(manifest)
+    assert every_id(samples / name) <= set(ids.tolist())
+    assert list(ids) == sorted(set(ids.tolist()))
+    assert manifest.records is (Records.USERS if name == "users.jsonl" else Records.POSTS)
+    assert manifest_path(samples / name).exists()
+
+
+def test_a_current_manifest_is_not_read_again_and_a_stale_one_is(tmp_path: Path):
+    path = tmp_path / "day.jsonl"
+    path.write_text(json.dumps(page(FIRST_POST, 20)) + "\n")
+    first = current_manifest(path)
+    stamp = path.stat()
+    # The same size and time, other IDs: the stamp cannot tell, so the manifest is trusted.
+    path.write_text(path.read_text().replace(f'"{FIRST_POST + 1}"', f'"{FIRST_POST + 9_000_000}"'))
+    os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert np.array_equal(held(current_manifest(path)), held(first))
+    with path.open("a") as out:  # a page appended: the stamp moves, the file is read again
+        out.write(json.dumps(page(FIRST_POST + 100, 5)) + "\n")
+    again = current_manifest(path)
+    assert FIRST_POST + 9_000_000 in held(again) and FIRST_POST + 104 in held(again)
+    assert read_manifest(path).stamp == file_stamp(path)
+
+
+def test_a_rewrite_leaves_a_current_manifest_equal_to_a_fresh_one(tmp_path: Path):
+    path = write_flat(tmp_path / "flat.jsonl", 400)
+    flags = choose_flags(path, 3, share=0.2)
+    assert len(rewrite_file(path, Verdicts(posts=results(flags.posts), users=results(flags.users))))
+    stored = read_manifest(path)
+    assert stored.stamp == file_stamp(path)
+    assert np.array_equal(held(stored), held(build_manifest(path)))
+
+
+def test_only_files_holding_a_flagged_id_are_picked(tmp_path: Path):
+    files = [write_pages(tmp_path / f"day{d}.jsonl", 100) for d in range(3)]
+    files[1].write_text(json.dumps(page(FIRST_POST + 50_000, 30)) + "\n")
+    target = str(FIRST_POST + 50_007)
+    verdicts = Verdicts(posts=results({target: "deleted"}))
+    picked = [f.name for f in files if current_manifest(f).holds_any(verdicts.flagged_ids())]
+    assert picked == ["day1.jsonl"]
+
+
+def test_a_large_file_is_gathered_a_row_group_at_a_time(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr("x_compliance.lake.manifest.ROW_GROUP_IDS", 2_000)
+    path = write_flat(tmp_path / "flat.jsonl", 3_000)
+    manifest = current_manifest(path)
+    groups = list(manifest.iter_ids())
+    assert len(groups) > 5 and all(len(g) <= 3_000 for g in groups)
+    assert every_id(path) <= set(held(manifest).tolist())  # and the places whose ids are all digits
+    last, absent = groups[-1][-1], FIRST_POST - 1
+    assert manifest.holds_any(np.array([absent, last], np.int64))
+    assert not manifest.holds_any(np.array([absent - 1, absent], np.int64))
