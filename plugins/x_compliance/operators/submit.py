@@ -30,10 +30,11 @@ class XComplianceSubmitJobOperator(XComplianceCreateJobOperator):
 
     Returns ``{"job_id", "ids", "bytes", "uploaded_at", ...}``, and pushes ``job_id``,
     ``uploaded_at`` and ``ids`` under keys of their own (``submit.output["job_id"]``) for the
-    sensor and the download (whose cap ``ids`` sets). ``job_id`` is pushed the moment the job exists, so the task's job link works while
-    it uploads, waits for the slot or has failed. A retry after the upload uploads nothing again
-    (``ids`` is then counted from the file, ``uploaded_at`` is None). While another job holds X's
-    slot the task defers; a job whose upload window lapsed is replaced by a new one.
+    sensor and the download (whose cap ``ids`` sets). ``job_id`` is pushed the moment the job
+    exists, so the task's job link works while it uploads, waits for the slot or has failed. A
+    retry after the upload uploads nothing again (``ids`` is then counted from the file,
+    ``uploaded_at`` is None). While another job holds X's slot the task defers; a job whose
+    upload window lapsed is replaced by a new one.
 
     :param job_type: ``tweets`` or ``users``.
     :param ids_path: the IDs to check (path or ``ObjectStoragePath``), one per line; every line
