@@ -59,7 +59,7 @@ TEST_TOOLS = ["pytest", "pytest-asyncio", "pytest-timeout", "hypothesis"]
 EXTRAS = "postgres,s3,celery"  # installed, so the constraints are known to hold them; run by `make test`
 _install_lock = threading.Lock()  # one editable build of the tree at a time
 # uv builds a venv in seconds where pip takes minutes; it comes with the dev extra.
-UV = shutil.which("uv", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}") or "uv"
+UV = shutil.which("uv", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
 def constraints_of(minor: str) -> Path:
@@ -150,6 +150,8 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=int(os.environ.get("COMPAT_JOBS", "2")))
     parser.add_argument("--ci", action="store_true", help="CI's selection (see above)")
     args = parser.parse_args()
+    if UV is None:
+        raise SystemExit("uv not found beside this Python or on PATH: `make install` (the dev extra has it)")
     older = sorted(p.stem.removeprefix("airflow-") for p in CONSTRAINTS.glob("airflow-*.txt"))
     minors = args.minors or ([*older, MAIN_MINOR] if args.ci else older)
     logs = CACHE / "logs"
