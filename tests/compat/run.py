@@ -45,7 +45,7 @@ TESTS = [
 ]
 # What tells one Airflow from another: the provider info against its schema, the operators'
 # deferrals, XComs and context, the trigger as a triggerer loads and runs it. Not the trigger's
-# pacing under rate limits: plain HTTP against the emulator, a third of these files' time.
+# pacing under rate limits: plain HTTP against the emulator, and the longest of these tests.
 CI_TESTS = [
     "tests/provider/test_operators.py",
     "tests/provider/test_trigger.py",
@@ -58,7 +58,7 @@ CI_TESTED = ["3.1", "3.2"]  # the minors CI runs CI_TESTS on: those managed serv
 TEST_TOOLS = ["pytest", "pytest-asyncio", "pytest-timeout", "hypothesis"]
 EXTRAS = "postgres,s3,celery"  # installed, so the constraints are known to hold them; run by `make test`
 _install_lock = threading.Lock()  # one editable build of the tree at a time
-# uv builds a venv in seconds where pip takes minutes; it comes with the dev extra.
+# uv, not pip, builds the venvs: far faster (docs/airflow-versions-log.md); the dev extra has it.
 UV = shutil.which("uv", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
@@ -79,7 +79,7 @@ class Run:
     def __init__(self, minor: str, logs: Path, *, ci: bool = False) -> None:
         self.minor = minor
         self.tests = TESTS
-        if ci:  # on 3.3 the main suite runs them all
+        if ci:  # the version-sensitive ones where CI runs tests (3.3: the main suite runs them all)
             self.tests = CI_TESTS if minor in CI_TESTED else []
         self.examples = not ci
         self.constraints = constraints_of(minor)
