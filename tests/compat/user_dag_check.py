@@ -24,7 +24,8 @@ DAG_ID = "user_compliance_check"
 IDS = 5000
 # One of each way X and its storage misbehave that a task is expected to ride out, each where it
 # hurts: a create whose answer is lost (the retry must find the job, not make a second), busy
-# and rate-limited status calls while the sensor waits, an upload and a download cut mid-body.
+# and rate-limited status calls (the first ones that come: the upload's and the sensor's look at
+# the job), an upload and a download cut mid-body.
 FAULTS = [
     {"kind": "http_503", "target": "create"},
     {"kind": "drop", "target": "create"},
