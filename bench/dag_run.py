@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import BENCH, redact
+from common import BENCH, OUT, redact
 
 REPO = BENCH.parent
 AIRFLOW = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "airflow"
@@ -28,6 +28,8 @@ def _airflow(env: dict[str, str], *args: str) -> tuple[float, float]:
     started = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
+    if args[:2] == ("dags", "test"):  # kept to read each task's time: bench/out/dags-test-<dag>.log
+        (OUT / f"dags-test-{args[2]}.log").write_text(redact(done.stdout + done.stderr))
     if done.returncode != 0:
         raise RuntimeError(
             f"airflow {' '.join(args)} failed:\n{redact(done.stdout[-3000:] + done.stderr[-3000:])}"

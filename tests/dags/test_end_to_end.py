@@ -41,7 +41,7 @@ def _fate(emulator, job_type):
     return lambda record_id: emulator.emulator.fate(job_type, record_id)
 
 
-def test_tweets_dag_leaves_exactly_the_expected_tables(dag_env):
+def test_tweets_dag_leaves_exactly_the_expected_tables(dag_env, capfd):
     path, emulator = dag_env["warehouse"], dag_env["emulator"]
     tweets, users = read_table(path, "tweets"), read_table(path, "users")
     run = _run("x_compliance_tweets")
@@ -60,6 +60,8 @@ def test_tweets_dag_leaves_exactly_the_expected_tables(dag_env):
     links = job_links(run)  # every task of the job links to it
     page = f"/plugin/x-compliance/x-compliance/jobs/{emulator.emulator.jobs()[0]['id']}"
     assert links == {"submit": page, "wait_for_job": page, "download_results": page}
+    printed = capfd.readouterr()
+    assert "XCom not found" not in printed.out + printed.err  # the links read no missing XCom
 
     again = _run("x_compliance_tweets")  # the same partition once more: nothing left to change
     assert read_table(path, "tweets") == expected.tweets

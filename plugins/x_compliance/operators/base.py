@@ -29,6 +29,7 @@ class XComplianceConnectionMixin(metaclass=BaseOperatorMeta):
 
     ui_color = "#e8f0fe"
     operator_extra_links = (XComplianceJobLink(),)
+    linked_job_id: str | None = None  # the job this try made or fed: what its extra link opens
 
     def __init__(
         self, *, x_compliance_conn_id: str = XComplianceHook.default_conn_name, **kwargs: Any
@@ -59,6 +60,7 @@ class XComplianceConnectionMixin(metaclass=BaseOperatorMeta):
         validated (it crossed a process and a database); a failed, expired or timed-out wait
         raises; the job is read again (its signed URLs never travel in an event)."""
         result = JobEvent.from_payload(event)
+        self.linked_job_id = result.job_id
         result.raise_unless_complete()
         return self.hook.get_job(result.job_id), result
 

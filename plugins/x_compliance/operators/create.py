@@ -88,6 +88,7 @@ class XComplianceCreateJobOperator(XComplianceBaseOperator):
             job = steps.create_or_reuse(self.hook, self.job_type, name, self.resumable)
         except ConflictError:
             self.defer_until_slot_is_free(name, deadline, **state)
+        self.linked_job_id = job.id
         return self.on_job_created(context, job, name=name, deadline=deadline, **state)
 
     def on_job_created(self, context: Any, job: ComplianceJob, **state: Any) -> Any:

@@ -2,10 +2,11 @@
 download, and the all-in-one operator): it opens the job's entry on the Compliance page, inside
 Airflow's UI.
 
-Airflow computes a link in the worker when a try ends (Airflow 3.3 also when it defers) and
-stores it as an XCom, so the job id is read from what the task has at that moment: its return
-value (a job id, or a dict holding one), else the ``job_id`` XCom a task pushes as soon as it
-has created its job, else its own ``job_id`` argument (the sensor's and the download's).
+Airflow computes a link in the worker when a try ends (Airflow 3.3 also when it defers), from
+the task object that ran. So the job is read from that object, never from an XCom (a missing
+XCom costs an error line in the task's log): the job a task made or fed (``linked_job_id``,
+set the moment the job exists, so a deferred or failed try links it too), else the ``job_id``
+the task was given (the sensor's and the download's).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom, conf
+from airflow.providers.common.compat.sdk import BaseOperatorLink, conf
 
 PAGE_PREFIX = "/x-compliance"  # where the plugin mounts the Compliance page on the API server
 # The nav entry's route in Airflow's UI: it shows the page in an iframe beside Airflow's
@@ -35,7 +36,7 @@ def job_page(job_id: str) -> str:
 
 
 def job_id_of(value: Any) -> str | None:
-    """The job id in a task's return value: create and wait return it, the others a dict with it."""
+    """The job id in ``value``: a job id, or a dict holding one under ``job_id``."""
     if isinstance(value, dict):
         value = value.get("job_id")
     return str(value) if isinstance(value, str | int) and str(value).isdigit() else None
@@ -45,9 +46,6 @@ class XComplianceJobLink(BaseOperatorLink):
     name = "X compliance job"
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
-        job_id = (
-            job_id_of(XCom.get_value(ti_key=ti_key, key="return_value"))
-            or job_id_of(XCom.get_value(ti_key=ti_key, key=JOB_ID_KEY))
-            or job_id_of(getattr(operator, "job_id", None))
-        )
+        made_or_fed = getattr(operator, "linked_job_id", None)  # XComplianceConnectionMixin's
+        job_id = job_id_of(made_or_fed) or job_id_of(getattr(operator, "job_id", None))
         return job_page(job_id) if job_id else ""

@@ -31,7 +31,7 @@ class XComplianceSubmitJobOperator(XComplianceCreateJobOperator):
     Returns ``{"job_id", "ids", "bytes", "uploaded_at", ...}``, and pushes ``job_id``,
     ``uploaded_at`` and ``ids`` under keys of their own (``submit.output["job_id"]``) for the
     sensor and the download (whose cap ``ids`` sets). ``job_id`` is pushed the moment the job
-    exists, so the task's job link works while it uploads, waits for the slot or has failed. A
+    exists, and the task's job link opens it from then on, while it uploads or after it failed. A
     retry after the upload uploads nothing again (``ids`` is then counted from the file,
     ``uploaded_at`` is None). While another job holds X's slot the task defers; a job whose
     upload window lapsed is replaced by a new one.
@@ -82,7 +82,8 @@ class XComplianceSubmitJobOperator(XComplianceCreateJobOperator):
         except ReplacementBlockedError as blocked:
             self.log.warning("%s: waiting for the slot", blocked)
             self.defer_until_slot_is_free(blocked.name, deadline, new_jobs_left=blocked.new_jobs_left)
-        if uploaded["job_id"] != job.id:
+        if uploaded["job_id"] != job.id:  # a replacement got the IDs
+            self.linked_job_id = uploaded["job_id"]
             ti.xcom_push(key=JOB_ID_KEY, value=uploaded["job_id"])
         ti.xcom_push(key=UPLOADED_AT_KEY, value=uploaded["uploaded_at"])
         ti.xcom_push(key=IDS_KEY, value=uploaded["ids"])

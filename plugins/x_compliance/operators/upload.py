@@ -37,6 +37,7 @@ class XComplianceUploadOperator(XComplianceBaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         new_jobs = steps.MAX_NEW_JOBS if self.replace_lapsed_job else 0
         summary = steps.upload(self.hook, str(self.job_id), self.ids_path, max_new_jobs=new_jobs)
+        self.linked_job_id = summary["job_id"]  # a replacement, when the window lapsed
         context["ti"].xcom_push(key=JOB_ID_KEY, value=summary["job_id"])
         context["ti"].xcom_push(key="uploaded_at", value=summary["uploaded_at"])
         return summary
