@@ -12,6 +12,7 @@ import requests
 
 from tests.emulator.conftest import XApi, id_file, put_ids, snowflakes
 from x_compliance_emulator.runtime.config import default_tweet_rates
+from x_compliance_emulator.world.fates import TYPE_REASONS
 from x_compliance_emulator.world.idfile import InvalidIdFile, iter_id_chunks
 
 
@@ -105,6 +106,38 @@ def test_scheduled_fates_change_at_their_emulator_time(make_server) -> None:
         emulator.schedule_fate("tweets", ids[3], "vanished", at=now)
     emulator.reset()
     assert emulator.fate("tweets", ids[0], at=now + 86400) is None
+
+
+def test_churn_moves_a_seeded_share_to_other_reasons_from_its_time(make_server) -> None:
+    server = make_server(seed=5, churn_rate=0.05, churn_at=2_000_000_000)
+    emulator = server.emulator
+    ids = np.arange(10**18, 10**18 + 200_000, dtype=np.uint64)
+    before = emulator.fate_model("tweets", at=1_999_999_999).codes(ids)
+    after = emulator.fate_model("tweets", at=2_000_000_000).codes(ids)
+    moved = before != after
+    assert 0.048 < moved.mean() < 0.052
+    # every churned ID now has a reason, spread across all six of the type's reasons
+    assert (after[moved] >= 0).all()
+    counts = np.bincount(after[moved], minlength=6)
+    assert counts.min() > 0.8 * moved.sum() / 6
+    # the same IDs churn on another server with the same seed, other IDs with another seed
+    same = make_server(seed=5, churn_rate=0.05, churn_at=2_000_000_000).emulator
+    assert (same.fate_model("tweets", at=2_000_000_000).codes(ids) == after).all()
+    other = make_server(seed=6, churn_rate=0.05, churn_at=2_000_000_000).emulator
+    other_moved = other.fate_model("tweets", at=2_000_000_000).codes(ids) != other.fate_model(
+        "tweets", at=0
+    ).codes(ids)
+    assert (other_moved & moved).mean() < 0.01
+    with pytest.raises(ValueError, match="churn_rate must be at most 1"):
+        emulator.config.update(churn_rate=1.5)
+
+
+def test_churn_reaches_the_results_file(make_server) -> None:
+    server = make_server(tweet_rates={}, user_rates={}, churn_rate=0.5)
+    ids = snowflakes(2000)
+    reasons = reasons_by_id(results_of(server, "tweets", ids))
+    assert 0.44 < len(reasons) / len(ids) < 0.56
+    assert set(reasons.values()) <= set(TYPE_REASONS["tweets"])
 
 
 def test_world_file_schedules_changes(make_server, tmp_path: Path) -> None:

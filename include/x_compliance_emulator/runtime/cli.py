@@ -18,6 +18,7 @@ from typing import Any
 from x_compliance_emulator.runtime.config import RATE_LIMIT_BODIES, TIER_LIMITS, EmulatorConfig
 from x_compliance_emulator.runtime.faults import Fault
 from x_compliance_emulator.runtime.server import EmulatorServer
+from x_compliance_emulator.world.fates import parse_at
 
 
 def parse_fault(text: str) -> Fault:
@@ -51,6 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--world-file", type=Path, help="CSV of id,reason: exactly these IDs are non-compliant"
     )
+    parser.add_argument(
+        "--churn",
+        type=float,
+        default=0.0,
+        help="share of all IDs whose fate changes from --churn-at on (a store's daily drift)",
+    )
+    parser.add_argument(
+        "--churn-at", type=parse_at, default=0.0, help="emulator time (epoch s or ISO 8601) the churn starts"
+    )
     parser.add_argument("--rate-limit-window", type=float, default=900)
     parser.add_argument("--upload-window", type=float, default=900)
     parser.add_argument("--processing-base", type=float, default=0.5)
@@ -74,6 +84,8 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
         port=args.port,
         tier=args.tier,
         world_file=args.world_file,
+        churn_rate=args.churn,
+        churn_at=args.churn_at,
         rate_limit_window_seconds=args.rate_limit_window,
         upload_window_seconds=args.upload_window,
         processing_seconds_base=args.processing_base,

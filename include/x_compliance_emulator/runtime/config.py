@@ -75,6 +75,9 @@ class EmulatorConfig:
     tweet_rates: dict[str, float] = field(default_factory=default_tweet_rates)
     user_rates: dict[str, float] = field(default_factory=default_user_rates)
     world_file: Path | None = None
+    # The share of all IDs whose fate changes from emulator time ``churn_at`` on (world.fates.Churn).
+    churn_rate: float = 0.0
+    churn_at: float = 0.0
     duplicate_rate: float = 0.01
     blank_lines: bool = True
     created_blocks: bool = True
@@ -94,10 +97,11 @@ class EmulatorConfig:
             raise ValueError(
                 f"rate_limit_body must be one of {RATE_LIMIT_BODIES}, not {self.rate_limit_body!r}"
             )
-        for name in (*_DURATIONS, "duplicate_rate"):
+        for name in (*_DURATIONS, "duplicate_rate", "churn_rate", "churn_at"):
             _non_negative(name, getattr(self, name))
-        if self.duplicate_rate > 1:
-            raise ValueError("duplicate_rate must be at most 1")
+        for name in ("duplicate_rate", "churn_rate"):
+            if getattr(self, name) > 1:
+                raise ValueError(f"{name} must be at most 1")
         if not self.admin_token or self.admin_token in self.tokens:
             raise ValueError("admin_token must be set, and differ from every bearer token")
         for rates in (self.tweet_rates, self.user_rates):

@@ -19,7 +19,7 @@ from x_compliance_emulator.runtime.config import EmulatorConfig
 from x_compliance_emulator.runtime.faults import CORRUPTIONS, FaultQueue
 from x_compliance_emulator.runtime.stats import Stats
 from x_compliance_emulator.storage.signing import Signer
-from x_compliance_emulator.world.fates import FateModel, FateSchedule
+from x_compliance_emulator.world.fates import Churn, FateModel, FateSchedule
 from x_compliance_emulator.world.processing import Processor
 from x_compliance_emulator.world.results import LineDetails
 
@@ -67,7 +67,10 @@ class Emulator:
             raise ValueError(f"job type must be one of {JOB_TYPES}, not {job_type!r}")
         c = self.config
         when = self.clock.now() if at is None else at
-        return FateModel(c.seed, job_type, c.rates(job_type), c.world_file, self.schedules[job_type], when)
+        churn = Churn(c.churn_rate, c.churn_at)
+        return FateModel(
+            c.seed, job_type, c.rates(job_type), c.world_file, self.schedules[job_type], when, churn
+        )
 
     def fate(self, job_type: str, tweet_or_user_id: int | str, at: float | None = None) -> str | None:
         """The reason a job of that type uploaded at emulator time ``at`` (default now) gives the

@@ -6,11 +6,16 @@ schedule (a Post deleted next week, an account protected next month): a world fi
 ``id,reason,at`` or :meth:`FateSchedule.add` says that from emulator time ``at`` on, the ID
 has that fate (``compliant`` restores it). A model answers as of one emulator time. Works on
 whole numpy arrays.
+
+A churn (:class:`Churn`) is the day-to-day drift of a real store: from emulator time ``at`` on, a
+seeded share of all IDs takes another fate (a reason drawn across all the type's reasons), so a
+store already brought into compliance has fresh verdicts the next time it is checked.
 """
 
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +29,8 @@ REASONS = ("deleted", "deactivated", "protected", "suspended", "scrub_geo", "bou
 COMPLIANT = -1
 MAX_ID = (1 << 64) - 1
 COMPLIANT_NAME = "compliant"  # in a schedule: the ID is compliant again from then on
+# The reasons a job of each type can give (X documents "bounced" for Posts only).
+TYPE_REASONS = {"tweets": REASONS, "users": tuple(r for r in REASONS if r != "bounced")}
 
 
 def parse_at(text: str) -> float:
@@ -85,6 +92,36 @@ def overlay(ids: np.ndarray, codes: np.ndarray, keys: np.ndarray, values: np.nda
     return np.where(hit, values[pos], codes).astype(np.int8)
 
 
+@dataclass(frozen=True)
+class Churn:
+    """From emulator time ``at`` on, the share ``rate`` of IDs (a seeded hash picks them) takes a
+    reason other than its own fate, drawn evenly across the type's reasons."""
+
+    rate: float = 0.0
+    at: float = 0.0
+
+    def apply(self, ids: np.ndarray, codes: np.ndarray, reasons: np.ndarray, key: np.uint64) -> np.ndarray:
+        """``codes`` with the churned IDs moved to another of ``reasons`` (the type's codes)."""
+        if self.rate <= 0 or len(reasons) == 0:
+            return codes
+        moved = unit(ids, key) < self.rate
+        if not moved.any():
+            return codes
+        draw = (unit(ids[moved], key ^ _CHURN_REASON) * len(reasons)).astype(np.int64)
+        new = reasons[draw]
+        # An ID drawn to the reason it already has takes the next one: a churned ID always changes.
+        same = new == codes[moved]
+        if len(reasons) > 1:
+            new[same] = reasons[(draw[same] + 1) % len(reasons)]
+        out = codes.copy()
+        out[moved] = new
+        return out
+
+
+# Keeps the churn's reason draw independent of its choice of IDs.
+_CHURN_REASON = np.uint64(0x5DEECE66D)
+
+
 class World:
     """An answer key loaded from a CSV of ``id,reason`` lines (header line optional); a line
     ``id,reason,at`` is a scheduled change instead (``at``: epoch seconds or ISO 8601)."""
@@ -139,11 +176,15 @@ class FateModel:
         world_file: Path | None,
         schedule: FateSchedule | None = None,
         at: float | None = None,
+        churn: Churn | None = None,
     ) -> None:
         unknown = set(rates) - set(REASONS)
         if unknown:
             raise ValueError(f"unknown reasons in rates: {sorted(unknown)}")
         self._key = salt(seed, "fate", job_type)
+        live = churn is not None and at is not None and at >= churn.at
+        self._churn, self._churn_key = (churn if live else None), salt(seed, "churn", job_type)
+        self._type_codes = np.array([REASONS.index(r) for r in TYPE_REASONS[job_type]], dtype=np.int8)
         self._codes = np.array([i for i, r in enumerate(REASONS) if rates.get(r, 0) > 0], dtype=np.int8)
         self._cumulative = np.cumsum([rates[REASONS[i]] for i in self._codes]).astype(np.float64)
         self._world = load_world(str(world_file), world_file.stat().st_mtime) if world_file else None
@@ -162,6 +203,8 @@ class FateModel:
         else:
             slot = np.searchsorted(self._cumulative, unit(ids, self._key), side="right")
             base = np.append(self._codes, np.int8(COMPLIANT))[slot]
+        if self._churn is not None:
+            base = self._churn.apply(ids, base, self._type_codes, self._churn_key)
         return overlay(ids, base, *self._changed)
 
     def reason(self, tweet_or_user_id: int) -> str | None:
