@@ -150,10 +150,16 @@ UPDATE tweets SET place_id = NULL, geo_lat = NULL, geo_lon = NULL
 """
 
 
-def flagged_csv(parquet_path: str, csv_path: str) -> int:
+# What the limit's run changed (a store swept before holds earlier runs' audit rows too).
+AUDITED = "SELECT change, count(*) FROM compliance_audit WHERE run_id = 'limit' GROUP BY change"
+
+
+def flagged_csv(parquet_path: str | list[str], csv_path: str) -> int:
     """The flagged IDs as the CLI imports them (id, reason, change; first row per id), made
-    before the clock starts: the limit is the database's work, not reading Parquet."""
-    table = pq.read_table(parquet_path, columns=["id", "reason"])
+    before the clock starts: the limit is the database's work, not reading Parquet. Several
+    files (a run's jobs) make one CSV."""
+    paths = [parquet_path] if isinstance(parquet_path, str) else parquet_path
+    table = pa.concat_tables(pq.read_table(path, columns=["id", "reason"]) for path in paths)
     ids = pc.cast(table.column("id"), pa.int64())
     frame = pa.table({"id": ids, "reason": table.column("reason")}).to_pandas()
     frame = frame.drop_duplicates("id", keep="first")
@@ -162,8 +168,9 @@ def flagged_csv(parquet_path: str, csv_path: str) -> int:
     return len(frame)
 
 
-def apply(db: str, parquet_path: str) -> dict:
-    """The sqlite3 CLI doing the apply's work: import the flagged IDs, audit, delete, scrub, commit."""
+def apply(db: str, parquet_path: str | list[str]) -> dict:
+    """The sqlite3 CLI doing the apply's work: import the flagged IDs, audit, delete, scrub, commit
+    (every job's results, when ``parquet_path`` lists a run's files, in one transaction)."""
     csv_path = f"{db}.flagged.csv"
     flagged_csv(parquet_path, csv_path)
     script = (
@@ -175,7 +182,7 @@ def apply(db: str, parquet_path: str) -> dict:
     seconds = time.perf_counter() - started
     os.unlink(csv_path)
     with sqlite3.connect(db) as conn:
-        counts = conn.execute("SELECT change, count(*) FROM compliance_audit GROUP BY change")
+        counts = conn.execute(AUDITED)
         audited = dict(counts.fetchall())
     conn.close()
     return {

@@ -28,14 +28,14 @@ def export_daily(folder: str, day: str, recheck_days: int = 7) -> dict:
     from airflow.sdk import BaseHook
 
     from x_compliance.warehouse.export import export_scope
-    from x_compliance.warehouse.run import DEFAULT_MAX_IDS_PER_JOB
+    from x_compliance.warehouse.run import max_ids_per_job_from_env
     from x_compliance.warehouse.scope import resolve_scope
     from x_compliance.warehouse.tables import TWEETS
 
     loaded, started = _loaded(), time.perf_counter()
     scope, _ = resolve_scope({"date": day}, logical_date=None, run_after=None, recheck_days=recheck_days)
     hook = BaseHook.get_hook("warehouse_default")
-    parts = export_scope(hook, TWEETS, scope, folder, max_ids_per_job=DEFAULT_MAX_IDS_PER_JOB)
+    parts = export_scope(hook, TWEETS, scope, folder, max_ids_per_job=max_ids_per_job_from_env())
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,
@@ -77,14 +77,20 @@ def parse(raw_path: str, parquet_path: str, job_id: str) -> dict:
 
 
 def apply(parquet_path: str, ids_path: str, job_id: str) -> dict:
+    return apply_jobs([{"parquet_path": parquet_path, "ids_path": ids_path, "job_id": job_id}])
+
+
+def apply_jobs(jobs: list[dict], run_id: str = "bench") -> dict:
+    """Every job of a run applied as the DAG applies them: one transaction (``apply_jobs``)."""
     from airflow.sdk import BaseHook
 
-    from x_compliance.warehouse.apply import apply_results
+    from x_compliance.warehouse.apply import JobResults, apply_jobs
     from x_compliance.warehouse.tables import TWEETS
 
     loaded, started = _loaded(), time.perf_counter()
     hook = BaseHook.get_hook("warehouse_default")
-    summary = apply_results(hook, TWEETS, parquet_path, ids_path=ids_path, job_id=job_id, run_id="bench")
+    runs = [JobResults(job["job_id"], job["parquet_path"], job["ids_path"]) for job in jobs]
+    summaries = apply_jobs(hook, TWEETS, runs, run_id=run_id)
     seconds = time.perf_counter() - started
-    counts = {key: summary[key] for key in ("results", "deleted", "geo_scrubbed")}
-    return {"seconds": seconds, "import_rss_mb": loaded, **counts}
+    counts = {key: sum(s[key] for s in summaries) for key in ("results", "deleted", "geo_scrubbed")}
+    return {"seconds": seconds, "import_rss_mb": loaded, "jobs": len(runs), **counts}

@@ -107,9 +107,6 @@ def running(n: int, days: int = 1, created_at: str = "timestamptz") -> Iterator[
 # -- the limits: psql alone, run in a child like every other stage ------------------------------
 
 
-_AUDITED = "SELECT change, count(*) FROM compliance_audit GROUP BY change"
-
-
 def _psql(port: int, database: str, script: str) -> float:
     started = time.perf_counter()
     command = [*_PSQL, "-p", str(port), "-U", "postgres", "-d", database]
@@ -139,7 +136,7 @@ def apply(port: int, database: str, parquet_path: str) -> dict:
     finally:
         os.unlink(csv_path)
     counts = subprocess.run(
-        [*_PSQL, "-p", str(port), "-U", "postgres", "-d", database, "-At", "-F", " ", "-c", _AUDITED],
+        [*_PSQL, "-p", str(port), "-U", "postgres", "-d", database, "-At", "-F", " ", "-c", limit.AUDITED],
         text=True, check=True, capture_output=True,
     ).stdout  # fmt: skip
     audited = dict(line.split() for line in counts.splitlines())

@@ -13,63 +13,34 @@ from __future__ import annotations
 
 import argparse
 import filecmp
-import json
 import os
 import shutil
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from contextlib import ExitStack
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import dag_run
 import postgres
 import report
+import store_run
 import twarc
 import warehouse
-from common import OUT, child_env, run_child
-from emulator import TOKEN, Emulator
+from common import OUT, Runner, child_env, run_child
+from emulator import Emulator
 
 START, END = warehouse.DAY_START, warehouse.DAY_END
 DAY = START[:10]
 STORE_DAYS = 30
 RECHECK_DAYS = 7
 # The limit's query, as one would type it: X takes IDs in any order, so no ORDER BY.
-SQL = f"SELECT id FROM tweets WHERE created_at >= '{START}' AND created_at < '{END}'"
+SQL = warehouse.DAY_SQL
 # The daily run's query by hand: the day's Posts or the day's rotation slot (rotation.py's rule).
-DAILY_SLOT = (date.fromisoformat(DAY) - date(1970, 1, 1)).days % RECHECK_DAYS
-DAILY_SQL = f"{SQL} OR (id % 1000003) % {RECHECK_DAYS} = {DAILY_SLOT}"
+DAILY_SQL = warehouse.daily_sql(RECHECK_DAYS)
 WAIT_WINDOW_S = 30.0
 WAIT_PROCESSING_S = 60.0
-
-
-def wait_complete(emu: Emulator, job_id: str, timeout: float = 600.0) -> float:
-    """Poll the job (plain HTTP, from the driver) until complete; return the seconds waited."""
-    started = time.perf_counter()
-    request = urllib.request.Request(
-        f"{emu.url}/2/compliance/jobs/{job_id}", headers={"Authorization": f"Bearer {TOKEN}"}
-    )
-    while time.perf_counter() - started < timeout:
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                status = json.load(response)["data"]["status"]
-        except urllib.error.HTTPError as error:
-            if error.code != 429:
-                raise
-            # A slow job outlasts the polls its window allows: wait for the window, as X asks.
-            reset = float(error.headers.get("x-rate-limit-reset") or time.time() + 1)
-            time.sleep(min(max(reset - time.time(), 0.25), 60.0))
-            continue
-        if status == "complete":
-            return time.perf_counter() - started
-        if status in ("failed", "expired"):
-            raise RuntimeError(f"job {job_id} ended {status}")
-        time.sleep(0.25)
-    raise TimeoutError(f"job {job_id} not complete after {timeout} s")
 
 
 # Sub-second transfers swing with the disk's writeback and with the emulator sharing the two
@@ -100,27 +71,6 @@ def fastest_of(rounds: int, contenders: dict[str, Any]) -> dict[str, dict]:
 
 def _seconds(result: dict) -> float:
     return result["seconds"]
-
-
-class Runner:
-    """Runs children while reading the emulator's CPU, so each result carries both.
-
-    Before each child, the dirty pages of what ran before (copies of the warehouse, ID and
-    results files) are written out: otherwise whoever runs next pays for the kernel writing
-    back the last one's gigabyte (a download after the copies measured 2x curl's, which ran
-    a moment later on a quieter disk)."""
-
-    def __init__(self, emu: Emulator, env: dict[str, str]) -> None:
-        self.emu, self.env = emu, env
-
-    def __call__(self, target: str, env: dict[str, str] | None = None, **params) -> dict:
-        os.sync()
-        before = self.emu.cpu_seconds()
-        result = run_child(target, env or self.env, **params)
-        result["emulator_cpu_s"] = round(self.emu.cpu_seconds() - before, 3)
-        seconds, rss = result["seconds"], result["peak_rss_mb"]
-        print(f"  {target:<16} {seconds:8.2f} s  peak RSS {rss:7.1f} MB", flush=True)
-        return result
 
 
 def pipeline(n: int, work: Path, wh: Any, resumable: bool, daily: bool = False, dag: bool = False) -> dict:
@@ -162,7 +112,7 @@ def pipeline(n: int, work: Path, wh: Any, resumable: bool, daily: bool = False, 
         def uploaded(target: str, **params) -> dict:
             result = run(target, **params)
             cpu = emu.cpu_seconds()
-            result["processing_s"] = round(wait_complete(emu, result["job_id"]), 3)
+            result["processing_s"] = round(emu.wait_complete(result["job_id"]), 3)
             result["processing_cpu_s"] = round(emu.cpu_seconds() - cpu, 3)
             return result
 
@@ -296,6 +246,15 @@ def main() -> None:
         "--daily", action="store_true", help=f"the daily run of an N-row store over {STORE_DAYS} days"
     )
     parser.add_argument("--dag", action="store_true", help="also time the tweets DAG with airflow dags test")
+    parser.add_argument(
+        "--store",
+        action="store_true",
+        help=f"a whole N-row store over {store_run.STORE_DAYS} days, swept once, then a run after "
+        f"{store_run.CHURN:.1%} churn (resumes by phase; bench/store_run.py)",
+    )
+    parser.add_argument(
+        "--recheck-days", type=int, default=RECHECK_DAYS, help="--store: the run's R (1: the full sweep)"
+    )
     parser.add_argument("--twarc", action="store_true", help="one job end to end: ours beside twarc2's CLI")
     parser.add_argument(
         "--warehouse", choices=("sqlite", "postgres"), default="sqlite", help="where export and apply run"
@@ -305,6 +264,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
+    if args.store:
+        store_run.bench(args.n, args.recheck_days, dag=args.dag, keep=args.keep)
+        return
     if args.twarc:
         document = twarc.side_by_side(args.n, keep=args.keep)
         document["load_average_at_end"] = os.getloadavg()

@@ -12,6 +12,7 @@ import json
 import shutil
 import sqlite3
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from x_compliance_demo.warehouse import TWEPOCH_MS
@@ -20,6 +21,15 @@ DAY_START = "2026-11-20T00:00:00.000Z"
 DAY_END = "2026-11-21T00:00:00.000Z"
 DAY_START_MS = 1_795_132_800_000  # DAY_START as epoch milliseconds
 VERSION = 2  # bump when the generated data changes, so cached files are rebuilt
+# The day's Posts, as one would type the query: X takes IDs in any order, so no ORDER BY.
+DAY_SQL = f"SELECT id FROM tweets WHERE created_at >= '{DAY_START}' AND created_at < '{DAY_END}'"
+
+
+def daily_sql(recheck_days: int) -> str:
+    """The daily run's export by hand: the day's Posts or the day's rotation slot (rotation.py's rule)."""
+    slot = (date.fromisoformat(DAY_START[:10]) - date(1970, 1, 1)).days % recheck_days
+    return f"{DAY_SQL} OR (id % 1000003) % {recheck_days} = {slot}"
+
 
 # The demo's ``tweets`` table, with only the index a partition export needs (the demo's extra
 # author_id index would make every DELETE pay a random-access index update on 10M rows).
@@ -74,10 +84,15 @@ def generate(path: Path, n: int, days: int = 1) -> Path:
     return path
 
 
+def cached_path(out_dir: Path, n: int, days: int = 1) -> Path:
+    """Where the pristine warehouse for ``n`` and ``days`` is kept."""
+    spread = f"-{days}d" if days > 1 else ""
+    return out_dir / f"warehouse-{n}{spread}-v{VERSION}.db"
+
+
 def cached(out_dir: Path, n: int, days: int = 1) -> Path:
     """The pristine warehouse for ``n`` and ``days``, generated once and reused by later runs."""
-    spread = f"-{days}d" if days > 1 else ""
-    path = out_dir / f"warehouse-{n}{spread}-v{VERSION}.db"
+    path = cached_path(out_dir, n, days)
     if not path.exists():
         partial = path.with_suffix(".partial")
         generate(partial, n, days)
