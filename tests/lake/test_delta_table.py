@@ -123,3 +123,18 @@ def test_a_table_without_the_id_column_is_refused_and_left_as_it_was(tmp_path: P
     with pytest.raises(ParquetColumnError, match="column 'id' is missing"):
         apply_to_delta_table(root, verdicts(Flags(posts={str(frame["id"].iloc[0]): "deleted"})))
     assert DeltaTable(root).version() == 0 and len(DeltaTable(root).history()) == 1
+
+
+def test_a_change_data_feed_keeps_no_removed_post(tmp_path: Path):
+    """The feed's files under _change_data hold every deleted row, and no tombstone names them."""
+    root = tmp_path / "posts"
+    frame = posts_of_day(date(2026, 11, 8), 200, 3)
+    table = pa.Table.from_pandas(frame, schema=SCHEMA, preserve_index=False)
+    write_deltalake(root, table, configuration={"delta.enableChangeDataFeed": "true"})
+    write_deltalake(root, table.slice(0, 20), mode="append")
+    flags = choose_post_flags([frame], seed=9, share=0.1)
+    gone = removed(frame, flags)
+    audit = apply_to_delta_table(root, verdicts(flags))
+    assert len(audit) == changed_rows(pd.concat([frame, frame.iloc[:20]]), flags)
+    assert delta_files_holding(root, gone) == {}
+    assert set(delta_versions_holding(root, gone).values()) == {0}

@@ -28,6 +28,7 @@ from x_compliance.lake.rewrite import _audit
 from x_compliance.lake.verdicts import Verdicts
 
 LOG_RETENTION = "delta.logRetentionDuration"
+CHANGE_DATA_FEED = "delta.enableChangeDataFeed"
 DELETE, SCRUB = "delete", "scrub"
 BATCH_ROWS = 65_536
 
@@ -37,7 +38,7 @@ def apply_to_delta_table(
     verdicts: Verdicts,
     *,
     retention_hours: int = 0,
-    full_vacuum: bool = False,
+    full_vacuum: bool | None = None,
     columns: PostColumns = POST_COLUMNS,
     storage_options: dict[str, str] | None = None,
 ) -> pd.DataFrame:
@@ -46,9 +47,11 @@ def apply_to_delta_table(
 
     ``retention_hours``: how long the versions before this run stay readable (0: none).
     ``full_vacuum``: also delete the files no version references (a crashed writer's, change
-    data feed files), which hold removed Posts too; with no retention it deletes the files a
-    concurrent writer has written and not committed yet. ``storage_options``: delta-rs's, for
-    a table in an object store.
+    data feed files), which may hold removed Posts too; with no retention it also deletes the
+    files a concurrent writer has written and not committed yet. None (the default): only for
+    a table with a change data feed, whose files under ``_change_data`` keep every deleted
+    row and are named by no tombstone. ``storage_options``: delta-rs's, for a table in an
+    object store.
     """
     table = DeltaTable(str(table_uri), storage_options=storage_options)
     source = str(table_uri)
@@ -100,11 +103,14 @@ def _quoted(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def _forget(table: DeltaTable, retention_hours: int, *, full_vacuum: bool) -> None:
+def _forget(table: DeltaTable, retention_hours: int, *, full_vacuum: bool | None) -> None:
     """Leave no version older than ``retention_hours`` readable, nor any file or log entry it
     alone needed: vacuum, checkpoint, then the log before the checkpoint goes."""
     wanted = f"interval {retention_hours} hours"
-    if table.metadata().configuration.get(LOG_RETENTION) != wanted:
+    configuration = table.metadata().configuration
+    if full_vacuum is None:
+        full_vacuum = configuration.get(CHANGE_DATA_FEED, "false").lower() == "true"
+    if configuration.get(LOG_RETENTION) != wanted:
         table.alter.set_table_properties({LOG_RETENTION: wanted})
     table.vacuum(retention_hours, dry_run=False, enforce_retention_duration=False, full=full_vacuum)
     table.create_checkpoint()
