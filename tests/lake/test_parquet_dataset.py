@@ -26,7 +26,7 @@ from tests.lake.parquet_posts import (
     write_day,
 )
 from tests.lake.truth import Flags
-from x_compliance.exceptions import FileError, ParquetColumnError
+from x_compliance.exceptions import DataFileChangedError, FileError, ParquetColumnError
 from x_compliance.lake.parquet_dataset import (
     apply_to_parquet_dataset,
     apply_to_parquet_file,
@@ -186,3 +186,24 @@ def test_flags_outside_a_file_s_range_leave_it_unread_for_writing(tmp_path: Path
     for flags in (beyond, nothing, Flags()):
         assert apply_to_parquet_file(path, verdicts(flags)).empty
         assert path.stat().st_mtime_ns == OLD
+
+
+def test_a_file_written_during_the_rewrite_keeps_what_its_writer_wrote(tmp_path: Path, monkeypatch):
+    """A collector replaces the file while the rewrite streams: the rewrite is dropped, not its file."""
+    import x_compliance.lake.parquet_dataset as parquet_dataset
+
+    frame = posts_of_day(date(2026, 11, 8), 100, 6)
+    path = write_day(tmp_path, date(2026, 11, 8), frame)
+    flags = Flags(posts={str(frame["id"].iloc[10]): "deleted"})
+    collected = posts_of_day(date(2026, 11, 8), 120, 7)
+    write_rewrite = parquet_dataset._write_changed
+
+    def written_meanwhile(*args):
+        write_rewrite(*args)
+        write_day(tmp_path, date(2026, 11, 8), collected)
+
+    monkeypatch.setattr(parquet_dataset, "_write_changed", written_meanwhile)
+    with pytest.raises(DataFileChangedError, match="changed while it was being rewritten"):
+        apply_to_parquet_file(path, verdicts(flags))
+    assert_same(read(path), collected)
+    assert scratch(tmp_path) == []
