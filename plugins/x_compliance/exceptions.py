@@ -233,3 +233,14 @@ class DataFileChangedError(FileError):
 
     def __init__(self, source: str) -> None:
         super().__init__(source, " changed while it was being rewritten; the rewrite was dropped")
+
+
+class ParquetColumnError(FileError, AirflowFailException):
+    """A Parquet data file lacks a column the verdicts need (the Post ID, or the author's ID for a
+    removed user's Posts), or holds values there that are no IDs. Found before anything is
+    written: the file is left as it was."""
+
+    def __init__(self, source: str, column: str, problem: str) -> None:
+        super().__init__(source, f": column {column!r} {problem}; nothing was rewritten")
+        self.column = column
+        self.problem = problem
