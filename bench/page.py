@@ -66,8 +66,9 @@ def _at(job: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(1_790_000_000 + job * 86_400))
 
 
-def build(path: Path, *, posts: int, audit: int, jobs: int) -> Path:
-    """The warehouse: Posts, then each job's runs row, audit rows and segments."""
+def build(path: Path, *, posts: int, audit: int, jobs: int, store: Path | None = None) -> Path:
+    """The warehouse: Posts (generated, or a copy of ``store``), then each job's runs row, audit
+    rows and segments."""
     from x_compliance.warehouse.apply import AUDIT_DDL
     from x_compliance.warehouse.runs import (
         COLUMNS,
@@ -78,7 +79,10 @@ def build(path: Path, *, posts: int, audit: int, jobs: int) -> Path:
         record_segments,
     )
 
-    warehouse.generate(path, posts, days=30)
+    if store is None:
+        warehouse.generate(path, posts, days=30)
+    else:
+        shutil.copyfile(store, path)
     db = sqlite3.connect(path)
     try:
         db.execute("PRAGMA journal_mode=OFF")
@@ -122,12 +126,13 @@ def build(path: Path, *, posts: int, audit: int, jobs: int) -> Path:
     return path
 
 
-def cached(posts: int, audit: int, jobs: int) -> Path:
-    path = OUT / f"page-v{VERSION}-{posts}-{audit}-{jobs}.db"
+def cached(posts: int, audit: int, jobs: int, store: Path | None = None) -> Path:
+    made_from = f"-{store.stem}" if store else ""
+    path = OUT / f"page-v{VERSION}-{posts}-{audit}-{jobs}{made_from}.db"
     if not path.exists():
         OUT.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        build(path.with_suffix(".part"), posts=posts, audit=audit, jobs=jobs).rename(path)
+        build(path.with_suffix(".part"), posts=posts, audit=audit, jobs=jobs, store=store).rename(path)
         print(f"built {path.name} in {time.perf_counter() - started:.0f} s", flush=True)
     return path
 
@@ -286,10 +291,10 @@ def report(args: argparse.Namespace, sides: dict[str, dict], where: str) -> str:
                 else f"{value['median'] * 1000:>9.0f} ms (max {value['max'] * 1000:>5.0f})"
             )  # fmt: skip
         lines.append(f"  {name:<72} " + " ".join(cells))
-    apply = " ".join(f"{min(side['apply']):>22.2f} s" for side in sides.values())
-    lines.append(
-        f"  {f'an apply auditing {args.apply_rows:,} flagged Posts (best of {args.apply_tries})':<72} {apply}"
-    )
+    if args.apply_tries:
+        apply = " ".join(f"{min(side['apply']):>22.2f} s" for side in sides.values())
+        label = f"an apply auditing {args.apply_rows:,} flagged Posts (best of {args.apply_tries})"
+        lines.append(f"  {label:<72} {apply}")
     csv = next(iter(sides.values())).get("csv")
     if csv:
         lines.append(
@@ -382,6 +387,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--apply-rows", type=int, default=500_000)
     parser.add_argument("--apply-tries", type=int, default=2)
+    parser.add_argument(
+        "--store",
+        type=Path,
+        help="the Posts from this SQLite store (e.g. bench/out/swept-100000000-v2.db, by run.py --store: "
+        "its first sweep's audit stays, the history is added), not generated",
+    )
     parser.add_argument("--compare", type=Path, help="another checkout, to run side by side")
     parser.add_argument("--postgres", action="store_true", help="the same history on PostgreSQL too")
     parser.add_argument("--child-views", nargs=2, help=argparse.SUPPRESS)
@@ -395,7 +406,7 @@ def main() -> None:
         conn, results, ids = args.child_apply
         print(json.dumps(timed_apply(conn, Path(results), Path(ids))))
         return
-    path = cached(args.posts, args.audit, args.jobs)
+    path = cached(args.posts, args.audit, args.jobs, args.store)
     if args.postgres:
         found = on_postgres(path, args)
         (OUT / f"page-postgres-results-{args.audit}.json").write_text(json.dumps(found, indent=2))
