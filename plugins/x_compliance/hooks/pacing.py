@@ -44,7 +44,7 @@ def next_poll_delay(
     rate_limit: RateLimit | None, *, waited: float, floor: float, ceiling: float, keep: int = 0
 ) -> float:
     """Seconds to wait before the next status call of a poller that has waited ``waited`` seconds
-    since its first one.
+    since its start (the upload when known, else its first call).
 
     The pause wanted is ``NOTICE_SHARE * waited``, between ``floor`` and ``ceiling``: short while
     the job may be about to finish, longer as it clearly is not. X's headers (``rate_limit``, the
@@ -75,14 +75,15 @@ def budget_pause(rate_limit: RateLimit | None, keep: int = 0) -> float:
 
 
 def calls_to_keep(rate_limit: RateLimit | None, *, jobs_after: int, job_seconds: float) -> int:
-    """The calls of the current window a wait leaves to its run's later jobs: those that can come
-    before the reset, one every ``job_seconds`` (all of them when that is unknown), each needing
-    ``CALLS_PER_LATER_JOB``. Past a window's length, a job keeps one later job's calls."""
+    """The calls of the current window a wait leaves to its run's later jobs: ``CALLS_PER_LATER_JOB``
+    for each that can come before the reset, one every ``job_seconds`` (all of them when that is
+    unknown). Never more than half the calls left: the job waited on goes first, as no later job
+    can start before it ends."""
     if rate_limit is None or jobs_after <= 0:
         return 0
     if job_seconds > 0:
         jobs_after = min(jobs_after, math.ceil(rate_limit.seconds_to_reset / job_seconds))
-    return CALLS_PER_LATER_JOB * jobs_after
+    return min(CALLS_PER_LATER_JOB * jobs_after, max(rate_limit.remaining - 1, 0) // 2)
 
 
 def monotonic_since(epoch: float | None) -> float:
@@ -117,6 +118,8 @@ class Pacing:
     def next_pause(self, rate_limit: RateLimit | None) -> float:
         """The pause before the next status call, given the last response's headers."""
         waited = time.monotonic() - self.started
-        keep = calls_to_keep(rate_limit, jobs_after=self.plan.jobs_after, job_seconds=self.plan.job_seconds)
+        # A later job likely takes as long as this one: as X's pace said, or as it has taken so far.
+        job_seconds = max(self.plan.job_seconds, waited)
+        keep = calls_to_keep(rate_limit, jobs_after=self.plan.jobs_after, job_seconds=job_seconds)
         pause = next_poll_delay(rate_limit, waited=waited, floor=self.floor, ceiling=self.ceiling, keep=keep)
         return max(min(pause, self.time_left()), 0.0)

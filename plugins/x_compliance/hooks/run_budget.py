@@ -20,6 +20,10 @@ from x_compliance.hooks.jobs import parse_timestamp
 # job late, and every later job of the run would then be planned from that late measurement.
 # Too fast only costs calls: the pauses after a first call that came early grow with the wait.
 PRIOR_IDS_PER_SECOND = 5_000_000.0
+# A job seen complete at its wait's first call took at most that long, maybe much less: it is
+# counted this share shorter, so that the next job's first call comes a little earlier and finds
+# X's pace again instead of keeping a first call that came late.
+UPPER_BOUND_DISCOUNT = 0.1
 
 
 @dataclass(frozen=True)
@@ -98,8 +102,17 @@ def plan_wait(*, ids: int | None, uploaded_at: str | None, pace: RunPace, jobs_a
     return WaitPlan(since, since + seconds, seconds, max(jobs_after, 0))
 
 
-def measured_seconds(uploaded_at: str | None, seen_at: str | None) -> float | None:
-    """X's time on a job: from its upload's end to the status call that saw it complete."""
+def measured_seconds(
+    uploaded_at: str | None, seen_at: str | None, unfinished_at: str | None = None
+) -> float | None:
+    """X's time on a job, from its upload's end: between the last status call that saw it
+    unfinished (``unfinished_at``) and the one that saw it complete (``seen_at``), the middle;
+    with only the upper bound, that bound less ``UPPER_BOUND_DISCOUNT``."""
     if not uploaded_at or not seen_at:
         return None
-    return (parse_timestamp(seen_at) - parse_timestamp(uploaded_at)).total_seconds()
+    uploaded = parse_timestamp(uploaded_at)
+    upper = (parse_timestamp(seen_at) - uploaded).total_seconds()
+    if not unfinished_at:
+        return upper * (1 - UPPER_BOUND_DISCOUNT)
+    lower = max((parse_timestamp(unfinished_at) - uploaded).total_seconds(), 0.0)
+    return (lower + upper) / 2

@@ -25,6 +25,7 @@ from x_compliance.hooks.pacing import Pacing, monotonic_since
 from x_compliance.hooks.responses import RateLimit
 from x_compliance.hooks.retry import error_text, is_retryable
 from x_compliance.hooks.run_budget import WaitPlan
+from x_compliance.hooks.wait_report import now_iso
 
 NO_STATUS = "unknown"  # the last status of a wait whose status calls X never answered
 # Shortest first backoff while X is unreachable, whatever the poll interval.
@@ -107,6 +108,7 @@ class JobWatch:
         self.max_backoff = max(max_poll_interval, self.backoff)
         self.calls = 0
         self.status = NO_STATUS  # what X said of the job last
+        self.unfinished_at: str | None = None  # when a status call last saw it unfinished (ISO)
         self.failures = 0  # failed status calls since X was last reachable
         self.unreachable_since: float | None = None
 
@@ -135,6 +137,7 @@ class JobWatch:
             message = f"{outcome.describe()} after {self.calls} status call(s)"
             self.log.info("%s", message)
             return Step(Next.DONE, message, job=outcome)
+        self.unfinished_at = now_iso()
         step = self._pause(self.pacing.next_pause(rate_limit))
         if step.next is Next.PAUSE:
             budget = (

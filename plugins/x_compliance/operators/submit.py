@@ -144,4 +144,5 @@ class XComplianceSubmitJobOperator(XComplianceCreateJobOperator):
         freed = self.slot_freed_by
         if freed is None or freed.job_id != previous.get("job_id") or freed.job_status != JobStatus.COMPLETE:
             return pace
-        return pace.plus(previous.get("ids"), measured_seconds(previous.get("uploaded_at"), freed.seen_at))
+        seconds = measured_seconds(previous.get("uploaded_at"), freed.seen_at, freed.unfinished_at)
+        return pace.plus(previous.get("ids"), seconds)

@@ -103,6 +103,7 @@ class XComplianceJobTrigger(BaseTrigger):
                 error=step.job.error,
                 status_calls=watch.calls,
                 seen_at=now_iso(),
+                unfinished_at=watch.unfinished_at,
             )
         if step.next is Next.FAIL:
             return JobEvent(ERROR, self.job_id, step.message, status_calls=watch.calls)
