@@ -3,6 +3,7 @@ calls kept for later jobs; by their numbers, then K jobs in a row on the emulato
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -132,3 +133,13 @@ async def test_planned_waits_spend_fewer_calls_than_waits_on_their_own(hook, emu
     for job in planned[1:]:
         assert 1.6 < job["plan"].job_seconds < 2.4
         assert job["noticed"] < 2.0 * 1.15 + 0.3, job  # within about a tenth of its time
+
+
+def test_a_planned_trigger_serializes_to_plain_json_and_back():
+    plan = plan_wait(ids=5_000_000, uploaded_at=now_iso(), pace=RunPace(10_000_000, 20.0), jobs_after=4)
+    trigger = XComplianceJobTrigger("1460323737035677698", deadline=1_900_000_000.0, plan=plan.to_json())
+    classpath, kwargs = trigger.serialize()
+    text = json.dumps(kwargs)  # raises if anything is not plain JSON
+    assert kwargs["plan"] == plan.to_json() and "http" not in text
+    assert XComplianceJobTrigger(**json.loads(text)).serialize() == (classpath, kwargs)
+    assert WaitPlan.from_json(json.loads(text)["plan"]) == plan
