@@ -22,6 +22,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import budget
 import dag_run
 import postgres
 import report
@@ -231,6 +232,20 @@ def wait_cost(work: Path) -> dict:
     }
 
 
+def budget_only() -> None:
+    """``--budget``: a run's jobs in a row, sharing X's budget, in the pro and basic tiers."""
+    OUT.mkdir(exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="work-budget-", dir=OUT))
+    try:
+        rows = budget.compare(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print()
+    print(budget.table(rows))
+    report.write_json(OUT / "results-budget.json", {"load_average_at_end": os.getloadavg(), "rows": rows})
+    print(f"\nwrote {OUT / 'results-budget.json'}")
+
+
 def _load(document: dict, when: str) -> str:
     return " ".join(f"{x:.2f}" for x in document.get(f"load_average_at_{when}", ()))
 
@@ -262,7 +277,10 @@ def main() -> None:
     parser.add_argument(
         "--created-at", choices=("timestamptz", "text"), default="timestamptz", help="postgres: its type"
     )
+    parser.add_argument("--budget", action="store_true", help="only a run's jobs sharing X's budget")
     args = parser.parse_args()
+    if args.budget:
+        return budget_only()
     OUT.mkdir(exist_ok=True)
     if args.store:
         store_run.bench(args.n, args.recheck_days, dag=args.dag, keep=args.keep)

@@ -14,14 +14,21 @@ from airflow.providers.common.compat.sdk import TaskDeferred
 
 
 class FakeTaskInstance(SimpleNamespace):
-    """What operators read of ``context["ti"]``: ids, and XComs they push besides their return."""
+    """What operators read of ``context["ti"]``: ids, XComs they push besides their return, and
+    the XComs of other task instances (``pullable``: ``{(task_id, map_index, key): value}``)."""
 
     def xcom_push(self, key: str, value: Any) -> None:
         self.xcoms[key] = value
 
+    def xcom_pull(self, task_ids: str, key: str = "return_value", map_indexes: int = -1) -> Any:
+        return self.pullable.get((task_ids, map_indexes, key))
 
-def make_context(dag_id: str = "x_compliance_test", task_id: str = "task", run_id: str = "manual__1") -> dict:
-    ti = FakeTaskInstance(dag_id=dag_id, task_id=task_id, run_id=run_id, map_index=-1, try_number=1, xcoms={})
+
+def make_context(
+    dag_id: str = "x_compliance_test", task_id: str = "task", run_id: str = "manual__1", map_index: int = -1
+) -> dict:
+    ids = {"dag_id": dag_id, "task_id": task_id, "run_id": run_id, "map_index": map_index}
+    ti = FakeTaskInstance(**ids, try_number=1, xcoms={}, pullable={})
     return {"ti": ti, "run_id": run_id, "task_instance": ti}
 
 

@@ -103,7 +103,7 @@ def test_slot_held_by_a_job_not_uploaded_yet_is_looked_at_again_soon(hook, emula
     assert 0 < wait <= 0.5
     # after 100 s of trying for the slot, a tenth of that
     with pytest.raises(TaskDeferred) as later:
-        op.defer_until_slot_is_free("n", deadline=time.time() + op.slot_timeout - 100)
+        op.defer_until_slot_is_free(make_context(), "n", deadline=time.time() + op.slot_timeout - 100)
     wait = (later.value.trigger.moment - datetime.now(UTC)).total_seconds()
     assert 9.5 < wait < 10.5
 
@@ -199,6 +199,8 @@ def test_submit_creates_uploads_and_hands_on_the_job(hook, emulator, id_file):
         "bytes": path.stat().st_size,
         "seconds": ANY,
         "uploaded_at": ANY,
+        "pace": {"ids": 0, "seconds": 0.0},  # the run's first job: no pace measured before it
+        "jobs_after": 0,
     }
     assert context["ti"].xcoms == {"job_id": job.id, "uploaded_at": summary["uploaded_at"], "ids": 1000}
     assert not job.resumable  # a small file goes up in one PUT

@@ -21,9 +21,11 @@ from enum import StrEnum
 
 from x_compliance.exceptions import RateLimitedError, WaitTimeoutError
 from x_compliance.hooks.jobs import ComplianceJob
-from x_compliance.hooks.pacing import Pacing
+from x_compliance.hooks.pacing import Pacing, monotonic_since
 from x_compliance.hooks.responses import RateLimit
 from x_compliance.hooks.retry import error_text, is_retryable
+from x_compliance.hooks.run_budget import WaitPlan
+from x_compliance.hooks.wait_report import now_iso
 
 NO_STATUS = "unknown"  # the last status of a wait whose status calls X never answered
 # Shortest first backoff while X is unreachable, whatever the poll interval.
@@ -77,6 +79,9 @@ class JobWatch:
         before their reset or a 429 says how long to wait.
     :param deadline: wall-clock epoch seconds after which the wait gives up; ``None``: never
         (a sensor's own timeout decides).
+    :param plan: the wait's place in its run: no status call before X is likely done, pauses
+        counted from the upload, calls kept for the run's later jobs. ``None``: a wait on its own,
+        from its first call.
     """
 
     def __init__(
@@ -87,16 +92,36 @@ class JobWatch:
         poll_interval: float,
         max_poll_interval: float,
         deadline: float | None = None,
+        plan: WaitPlan | None = None,
     ) -> None:
         self.log = log
         self.job_id = job_id
-        self.pacing = Pacing(floor=poll_interval, ceiling=max_poll_interval, deadline=deadline)
+        plan = plan or WaitPlan()
+        self.pacing = Pacing(
+            floor=poll_interval,
+            ceiling=max_poll_interval,
+            deadline=deadline,
+            started=monotonic_since(plan.since),
+            plan=plan,
+        )
         self.backoff = max(poll_interval, MIN_BACKOFF)
         self.max_backoff = max(max_poll_interval, self.backoff)
         self.calls = 0
         self.status = NO_STATUS  # what X said of the job last
+        self.unfinished_at: str | None = None  # when a status call last saw it unfinished (ISO)
         self.failures = 0  # failed status calls since X was last reachable
         self.unreachable_since: float | None = None
+
+    def first_pause(self) -> float:
+        """The pause before the wait's first status call: until X is likely done (said once)."""
+        pause = self.pacing.first_pause()
+        if pause > 0:
+            self.log.info(
+                "X compliance job %s is likely done in %.0fs (at its run's pace); first status call then",
+                self.job_id,
+                pause,
+            )
+        return pause
 
     def after(self, outcome: ComplianceJob | BaseException, rate_limit: RateLimit | None) -> Step:
         """The step after one status call: ``outcome`` is the job it returned or the error it
@@ -112,6 +137,7 @@ class JobWatch:
             message = f"{outcome.describe()} after {self.calls} status call(s)"
             self.log.info("%s", message)
             return Step(Next.DONE, message, job=outcome)
+        self.unfinished_at = now_iso()
         step = self._pause(self.pacing.next_pause(rate_limit))
         if step.next is Next.PAUSE:
             budget = (

@@ -16,6 +16,7 @@ from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
 from x_compliance.exceptions import ConflictError, WaitTimeoutError
 from x_compliance.hooks.jobs import ComplianceJob, JobStatus, JobType
 from x_compliance.hooks.pacing import Pacing
+from x_compliance.hooks.run_budget import WaitPlan
 from x_compliance.operators import steps
 from x_compliance.operators.base import XComplianceBaseOperator
 from x_compliance.operators.naming import job_name_from_context
@@ -87,7 +88,7 @@ class XComplianceCreateJobOperator(XComplianceBaseOperator):
         try:
             job = steps.create_or_reuse(self.hook, self.job_type, name, self.resumable)
         except ConflictError:
-            self.defer_until_slot_is_free(name, deadline, **state)
+            self.defer_until_slot_is_free(context, name, deadline, **state)
         self.linked_job_id = job.id
         return self.on_job_created(context, job, name=name, deadline=deadline, **state)
 
@@ -96,7 +97,11 @@ class XComplianceCreateJobOperator(XComplianceBaseOperator):
         self.log.info("%s is ready for its upload (until %s)", job.describe(), job.upload_expires_at)
         return job.id
 
-    def defer_until_slot_is_free(self, name: str, deadline: float, **state: Any) -> NoReturn:
+    def slot_wait_plan(self, context: Any, blocker: ComplianceJob) -> WaitPlan | None:
+        """The plan of the wait on the job holding the slot (``None``: a wait on its own)."""
+        return None
+
+    def defer_until_slot_is_free(self, context: Any, name: str, deadline: float, **state: Any) -> NoReturn:
         """Defer until X's slot for the type is free, then resume in ``execute_after_slot_wait``
         (with ``name``, ``deadline`` and ``state``); raise ``WaitTimeoutError`` past ``deadline``."""
         if time.time() >= deadline:
@@ -113,10 +118,12 @@ class XComplianceCreateJobOperator(XComplianceBaseOperator):
                 blocker.describe(),
                 time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(deadline)),
             )
+            plan = self.slot_wait_plan(context, blocker)
             self.defer_wait(
                 blocker.id,
                 poll_interval=self.slot_poll_interval,
                 deadline=deadline,
+                plan=None if plan is None else plan.to_json(),
                 method_name="execute_after_slot_wait",
                 kwargs=kwargs,
             )

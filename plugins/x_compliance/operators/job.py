@@ -13,6 +13,7 @@ from typing import Any
 from airflow.providers.common.compat.sdk import conf
 
 from x_compliance.hooks.jobs import ComplianceJob, JobType
+from x_compliance.hooks.run_budget import RunPace, WaitPlan, plan_wait
 from x_compliance.hooks.wait_report import describe, wait_report
 from x_compliance.operators import steps
 from x_compliance.operators.submit import UPLOADED_AT_KEY, XComplianceSubmitJobOperator
@@ -27,8 +28,9 @@ class XComplianceJobOperator(XComplianceSubmitJobOperator):
     :param name: job name; default derived from dag, task, run and map index.
     :param resumable: use X's resumable upload; default: yes for files of 8 MB and more.
     :param deferrable: wait in the triggerer rather than on a worker.
-    :param poll_interval: first pause between status calls, in seconds; pauses grow with the wait
-        (a tenth of the time waited) and stretch when X's rate-limit headers ask for it.
+    :param poll_interval: shortest pause between status calls, in seconds; the first call comes
+        when X is likely done (:mod:`x_compliance.hooks.run_budget`), pauses grow with the wait (a
+        tenth of the time since the upload) and stretch when X's rate-limit headers ask for it.
     :param max_poll_interval: longest pause between status calls, in seconds, unless X's
         rate-limit headers leave no call before their reset.
     :param wait_timeout: longest wait for X to process the job, in seconds.
@@ -66,39 +68,47 @@ class XComplianceJobOperator(XComplianceSubmitJobOperator):
 
     def on_uploaded(self, context: Any, uploaded: dict[str, Any]) -> dict[str, Any]:
         """The job has its IDs: wait for X, then download its results."""
-        return self.wait_then_download(uploaded["job_id"], uploaded_at=uploaded["uploaded_at"])
+        plan = plan_wait(
+            ids=uploaded["ids"],
+            uploaded_at=uploaded["uploaded_at"],
+            pace=RunPace.from_json(uploaded.get("pace")),
+            jobs_after=uploaded.get("jobs_after", 0),
+        )
+        return self.wait_then_download(uploaded["job_id"], uploaded_at=uploaded["uploaded_at"], plan=plan)
 
-    def wait_then_download(self, job_id: str, *, uploaded_at: str | None) -> dict[str, Any]:
+    def wait_then_download(
+        self, job_id: str, *, uploaded_at: str | None, plan: WaitPlan | None = None
+    ) -> dict[str, Any]:
+        """Wait for X (the first status call when ``plan`` says it is likely done), then download."""
         deadline = time.time() + self.wait_timeout
+        plan = plan or WaitPlan()
+        pacing = {"poll_interval": self.poll_interval, "max_poll_interval": self.max_poll_interval}
         if not self.deferrable:
-            job, calls = steps.wait(
-                self.hook,
-                job_id,
-                poll_interval=self.poll_interval,
-                max_poll_interval=self.max_poll_interval,
-                deadline=deadline,
-            )
+            job, calls = steps.wait(self.hook, job_id, deadline=deadline, plan=plan, **pacing)
             return self.download(job, status_calls=calls, uploaded_at=uploaded_at)
-        job = self.hook.get_job(job_id)  # one look first: no deferral for a job that is already done
-        if not job.status.is_terminal():
-            self.defer_wait(
-                job_id,
-                poll_interval=self.poll_interval,
-                max_poll_interval=self.max_poll_interval,
-                deadline=deadline,
-                method_name="execute_complete",
-                kwargs={"uploaded_at": uploaded_at},
-            )
-        return self.download(job.raise_for_status(), status_calls=1, uploaded_at=uploaded_at)
+        looks = 0
+        if plan.is_due():  # one look first: no deferral for a job that is already done
+            job, looks = self.hook.get_job(job_id), 1
+            if job.status.is_terminal():
+                return self.download(job.raise_for_status(), status_calls=1, uploaded_at=uploaded_at)
+        self.defer_wait(
+            job_id,
+            deadline=deadline,
+            plan=plan.to_json(),
+            method_name="execute_complete",
+            kwargs={"uploaded_at": uploaded_at, "status_calls": looks},
+            **pacing,
+        )
 
     def execute_complete(
-        self, context: Any, event: Any = None, uploaded_at: str | None = None
+        self, context: Any, event: Any = None, uploaded_at: str | None = None, status_calls: int = 1
     ) -> dict[str, Any]:
         job, result = self.complete_job_after_wait(event)
         if uploaded_at is None:
             ti = context["ti"]
             uploaded_at = ti.xcom_pull(task_ids=ti.task_id, key=UPLOADED_AT_KEY, map_indexes=ti.map_index)
-        calls = 2 + (result.status_calls or 0)  # the look before deferring, the trigger's, this one
+        # the looks before deferring, the trigger's calls, and the read of the job just now
+        calls = status_calls + (result.status_calls or 0) + 1
         return self.download(job, status_calls=calls, uploaded_at=uploaded_at, completed_at=result.seen_at)
 
     def download(self, job: ComplianceJob, **seen: Any) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from x_compliance.files.id_files import count_ids, validated_id_file
 from x_compliance.files.normalize import write_results_parquet
 from x_compliance.files.storage_paths import as_storage_path, publish
 from x_compliance.hooks.jobs import ComplianceJob, JobStatus, JobType
+from x_compliance.hooks.run_budget import WaitPlan
 from x_compliance.hooks.storage import DEFAULT_CHUNK_SIZE
 from x_compliance.hooks.wait_report import now_iso
 from x_compliance.hooks.watch import JobWatch
@@ -229,7 +230,13 @@ def publish_results(
 
 
 def wait(
-    hook: XComplianceHook, job_id: str, *, poll_interval: float, max_poll_interval: float, deadline: float
+    hook: XComplianceHook,
+    job_id: str,
+    *,
+    poll_interval: float,
+    max_poll_interval: float,
+    deadline: float,
+    plan: WaitPlan | None = None,
 ) -> tuple[ComplianceJob, int]:
     """Block until the job is complete (the non-deferred wait); return it and the number of status
     calls made. Raises when it failed or expired, when a status call fails for good, and
@@ -238,11 +245,18 @@ def wait(
     Each call's outcome goes to :class:`~x_compliance.hooks.watch.JobWatch`, the rule the deferred
     wait (:class:`~x_compliance.triggers.job.XComplianceJobTrigger`) follows too: the first pause is
     ``poll_interval``, pauses grow with the wait up to ``max_poll_interval`` and stretch when X's
-    rate-limit headers ask for it, and an unreachable X is ridden out until ``deadline``.
+    rate-limit headers ask for it, and an unreachable X is ridden out until ``deadline``. With a
+    ``plan``, the first call comes when X is likely done.
     """
     watch = JobWatch(
-        log, job_id, poll_interval=poll_interval, max_poll_interval=max_poll_interval, deadline=deadline
+        log,
+        job_id,
+        poll_interval=poll_interval,
+        max_poll_interval=max_poll_interval,
+        deadline=deadline,
+        plan=plan,
     )
+    time.sleep(watch.first_pause())
     while True:
         try:
             outcome: ComplianceJob | BaseException = hook.get_job(job_id, once=True)

@@ -13,6 +13,7 @@ from airflow.providers.common.compat.sdk import conf
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from x_compliance.hooks.jobs import ComplianceJob
+from x_compliance.hooks.run_budget import RunPace, WaitPlan, plan_wait
 from x_compliance.hooks.wait_report import REPORT_KEY, describe, wait_report
 from x_compliance.hooks.watch import JobWatch
 from x_compliance.operators.base import XComplianceConnectionMixin
@@ -26,6 +27,12 @@ class XComplianceJobSensor(XComplianceConnectionMixin, BaseSensorOperator):
     :param job_id: the job to wait for.
     :param uploaded_at: when the upload ended (ISO 8601; the upload task's ``uploaded_at``), the
         start of X's processing time; default: the job's creation.
+    :param ids: how many IDs the job has (the upload's ``ids``): with ``uploaded_at`` and
+        ``pace``, when X is likely done, the time of the deferred wait's first status call.
+    :param pace: X's pace over the run's earlier jobs (the submit's ``pace``,
+        :class:`~x_compliance.hooks.run_budget.RunPace` as JSON); default: the prior.
+    :param jobs_after: the run's jobs after this one (the submit's ``jobs_after``): the wait keeps
+        the status calls they need from X's budget.
     :param x_compliance_conn_id: Airflow connection of type ``x_compliance``.
     :param deferrable: hand the wait to the triggerer (``XComplianceJobTrigger``).
     :param max_poll_interval: longest pause, in seconds, between two status calls when deferred:
@@ -42,6 +49,9 @@ class XComplianceJobSensor(XComplianceConnectionMixin, BaseSensorOperator):
         *,
         job_id: str,
         uploaded_at: str | None = None,
+        ids: int | None = None,
+        pace: dict[str, Any] | None = None,
+        jobs_after: int = 0,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         max_poll_interval: float = 900.0,
         **kwargs: Any,
@@ -50,17 +60,32 @@ class XComplianceJobSensor(XComplianceConnectionMixin, BaseSensorOperator):
         super().__init__(**kwargs)
         self.job_id = job_id
         self.uploaded_at = uploaded_at
+        self.ids = ids
+        self.pace = pace
+        self.jobs_after = jobs_after
         self.last_job: ComplianceJob | None = None
         self.pause_asked = 0.0
         self.deferrable = deferrable
         self.max_poll_interval = max_poll_interval
 
     @cached_property
+    def plan(self) -> WaitPlan:
+        """The wait's place in its run: when X is likely done, how many jobs come after."""
+        return plan_wait(
+            ids=self.ids,
+            uploaded_at=self.uploaded_at or None,
+            pace=RunPace.from_json(self.pace),
+            jobs_after=int(self.jobs_after or 0),
+        )
+
+    @cached_property
     def watch(self) -> JobWatch:
         """The rule every wait follows, at the pace of ``poke_interval``; no deadline of its own:
         the sensor's ``timeout`` decides when to stop, so an outage costs no task retry."""
         interval = float(self.poke_interval)
-        return JobWatch(self.log, str(self.job_id), poll_interval=interval, max_poll_interval=interval)
+        return JobWatch(
+            self.log, str(self.job_id), poll_interval=interval, max_poll_interval=interval, plan=self.plan
+        )
 
     def poke(self, context: Any) -> PokeReturnValue:
         """One status call, judged by the watch: X unreachable (or busy) is not done yet."""
@@ -86,15 +111,17 @@ class XComplianceJobSensor(XComplianceConnectionMixin, BaseSensorOperator):
             job_id = super().execute(context)
             self.report(context, status_calls=self.watch.calls)
             return job_id
-        checked = self.poke(context)  # one look first: no deferral for a job that is already done
-        if checked.is_done:
-            self.report(context, status_calls=self.watch.calls)
-            return checked.xcom_value
+        if self.plan.is_due():  # one look first: no deferral for a job that is already done
+            checked = self.poke(context)
+            if checked.is_done:
+                self.report(context, status_calls=self.watch.calls)
+                return checked.xcom_value
         self.defer_wait(
             str(self.job_id),
             poll_interval=float(self.poke_interval),
             max_poll_interval=self.max_poll_interval,
             deadline=time.time() + float(self.timeout),
+            plan=self.plan.to_json(),
             method_name="execute_complete",
             kwargs={"status_calls": self.watch.calls},
         )

@@ -29,6 +29,9 @@ class JobEvent:
     # Optional: events from triggers serialized by earlier versions lack them.
     status_calls: int | None = None
     seen_at: str | None = None
+    # When the last status call that saw the job unfinished was made (ISO): with ``seen_at``,
+    # the bounds of X's time on the job.
+    unfinished_at: str | None = None
 
     def to_payload(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,9 +1,10 @@
 """``XComplianceJobTrigger``: waits in the triggerer until a compliance job is terminal.
 
-Serialized with only JSON values (connection id, job id, intervals, deadline): never a token,
-never a signed URL. The connection is read inside ``run()``. What follows each status call
-(pause, back off while X is unreachable, stop, give up at the deadline) is the rule every wait
-shares, :class:`~x_compliance.hooks.watch.JobWatch`; the trigger only turns its end into an event.
+Serialized with only JSON values (connection id, job id, intervals, deadline, the wait's plan
+in its run): never a token, never a signed URL. The connection is read inside ``run()``. What
+follows each status call (pause, back off while X is unreachable, stop, give up at the deadline)
+is the rule every wait shares, :class:`~x_compliance.hooks.watch.JobWatch`; the trigger only
+turns its end into an event.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from x_compliance.hooks.jobs import ComplianceJob
+from x_compliance.hooks.run_budget import WaitPlan
 from x_compliance.hooks.wait_report import now_iso
 from x_compliance.hooks.watch import JobWatch, Next, Step
 from x_compliance.hooks.x_compliance import XComplianceHook
@@ -32,6 +34,8 @@ class XComplianceJobTrigger(BaseTrigger):
     :param max_poll_interval: longest pause between two status calls, in seconds, unless X's
         rate-limit headers leave no call before their reset.
     :param deadline: wall-clock epoch seconds after which the wait ends with a timeout event.
+    :param plan: the wait's place in its run (:class:`~x_compliance.hooks.run_budget.WaitPlan`
+        as JSON): the first status call when X is likely done, calls kept for the run's later jobs.
     """
 
     def __init__(
@@ -41,6 +45,7 @@ class XComplianceJobTrigger(BaseTrigger):
         poll_interval: float = 1.0,
         max_poll_interval: float = 900.0,
         deadline: float | None = None,
+        plan: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.job_id = job_id
@@ -48,30 +53,34 @@ class XComplianceJobTrigger(BaseTrigger):
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
         self.deadline = deadline
+        self.plan = plan
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "job_id": self.job_id,
-                "x_compliance_conn_id": self.x_compliance_conn_id,
-                "poll_interval": self.poll_interval,
-                "max_poll_interval": self.max_poll_interval,
-                "deadline": self.deadline,
-            },
-        )
+        kwargs = {
+            "job_id": self.job_id,
+            "x_compliance_conn_id": self.x_compliance_conn_id,
+            "poll_interval": self.poll_interval,
+            "max_poll_interval": self.max_poll_interval,
+            "deadline": self.deadline,
+        }
+        if self.plan is not None:  # absent, the kwargs are those an earlier version stored
+            kwargs["plan"] = self.plan
+        return f"{type(self).__module__}.{type(self).__qualname__}", kwargs
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = XComplianceHook(self.x_compliance_conn_id)
-        # The wait starts with the first status call (a triggerer that takes the trigger over
-        # starts it again: short pauses first, still within X's budget).
+        # The wait counts from the upload when the plan says when it ended, else from the first
+        # status call (a triggerer that takes the trigger over then starts it again: short
+        # pauses first, still within X's budget).
         watch = JobWatch(
             self.log,
             self.job_id,
             poll_interval=self.poll_interval,
             max_poll_interval=self.max_poll_interval,
             deadline=self.deadline,
+            plan=WaitPlan.from_json(self.plan),
         )
+        await asyncio.sleep(watch.first_pause())
         while True:
             try:
                 outcome: ComplianceJob | BaseException = await hook.aget_job(self.job_id, once=True)
@@ -94,6 +103,7 @@ class XComplianceJobTrigger(BaseTrigger):
                 error=step.job.error,
                 status_calls=watch.calls,
                 seen_at=now_iso(),
+                unfinished_at=watch.unfinished_at,
             )
         if step.next is Next.FAIL:
             return JobEvent(ERROR, self.job_id, step.message, status_calls=watch.calls)

@@ -110,7 +110,7 @@ def warehouse_compliance(
         parts = export_scope(warehouse, table, scope, folder, max_ids_per_job=limit)
         if not parts:
             raise AirflowSkipException(f"No {table.name} to check ({scope['checked']}): no job sent to X")
-        return parts  # [{"ids_path", "results_path", "ids"}]: one X job each
+        return _numbered(parts)  # [{"ids_path", "results_path", "ids", "jobs_after"}]: one X job each
 
     @task(outlets=outlets)
     def apply_to_warehouse(parts: list[dict[str, Any]], scope: dict[str, Any]) -> dict:
@@ -147,7 +147,7 @@ def warehouse_compliance(
     parts = export_ids(scope)
     submitted = XComplianceSubmitJobOperator.partial(
         task_id=SUBMIT_TASK, job_type=table.job_type, slot_poll_interval=poll_interval, resumable=True
-    ).expand(ids_path=parts.map(_ids_path))
+    ).expand_kwargs(parts.map(_submit_kwargs))
     waited = XComplianceJobSensor.partial(
         task_id=WAIT_TASK,
         deferrable=True,
@@ -164,12 +164,18 @@ def warehouse_compliance(
 
 # The mapped steps' kwargs, one element per file, from the XComs of the steps before
 # (plain functions: Airflow applies them where each task runs).
-def _ids_path(part: dict[str, Any]) -> str:
-    return part["ids_path"]
+def _numbered(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each file with the number of jobs after it: their waits share X's budget with its own."""
+    return [{**part, "jobs_after": len(parts) - 1 - i} for i, part in enumerate(parts)]
+
+
+def _submit_kwargs(part: dict[str, Any]) -> dict[str, Any]:
+    return {"ids_path": part["ids_path"], "jobs_after": part.get("jobs_after", 0)}
 
 
 def _wait_kwargs(uploaded: dict[str, Any]) -> dict[str, Any]:
-    return {"job_id": uploaded[JOB_ID_KEY], "uploaded_at": uploaded["uploaded_at"]}
+    keys = ("uploaded_at", "ids", "pace", "jobs_after")
+    return {"job_id": uploaded[JOB_ID_KEY], **{key: uploaded.get(key) for key in keys}}
 
 
 def _download_kwargs(zipped: tuple[dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
