@@ -83,7 +83,8 @@ def test_a_rewrite_leaves_a_current_manifest_holding_the_file_and_no_record_gone
 
 
 def records(manifest) -> set[tuple[int, int]]:
-    return {(int(i), int(k)) for ids, kinds in manifest.iter_records() for i, k in zip(ids, kinds, strict=True)}
+    pairs = (zip(ids, kinds, strict=True) for ids, kinds in manifest.iter_records())
+    return {(int(i), int(k)) for group in pairs for i, k in group}
 
 
 def test_only_files_holding_a_flagged_id_are_picked(tmp_path: Path):

@@ -2,10 +2,11 @@
 which files hold flagged records, and which IDs to send X, without reading them all again.
 
 The manifest is a Parquet file of an ``id`` and a ``kind`` column (a Post's ID, or a user's:
-an account, an author, a mention) in a ``.x-compliance-manifest`` folder beside the data file, stamped with the file's size and modification time (its ETag on an
-object store). IDs are written as the file streams, a row group of distinct IDs at a time, and
-read back a row group at a time: memory stays flat whatever the file's size. A manifest whose
-stamp no longer matches is stale: the file is read again, checked line by line
+an account, an author, a mention) in a ``.x-compliance-manifest`` folder beside the data file,
+stamped with the file's size and modification time (its ETag on an object store). IDs are
+written as the file streams, a row group of distinct IDs at a time, and read back a row group
+at a time: memory stays flat whatever the file's size. A manifest whose stamp no longer
+matches is stale: the file is read again, checked line by line
 (:func:`~x_compliance.lake.twarc_lines.read_line`: malformed JSON, a line that is no page or
 record, Posts and users in one file are refused) and the manifest written anew. So a current
 manifest also says the file was read whole and found sound.

@@ -93,9 +93,8 @@ def record_ids(obj: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def _as_ids(values: list[str]) -> np.ndarray:
     """The values that are IDs (digits, at most BIGINT max), as int64."""
-    return np.array(
-        [int(v) for v in values if v.isascii() and v.isdigit() and len(v) <= MAX_DIGITS and int(v) <= MAX_BIGINT], np.int64
-    )
+    digits = [v for v in values if v.isascii() and v.isdigit() and len(v) <= MAX_DIGITS]
+    return np.array([int(v) for v in digits if int(v) <= MAX_BIGINT], np.int64)
 
 
 def iter_raw_lines(fh: IO[bytes], *, source: str) -> Iterator[tuple[int, bytes]]:
