@@ -16,6 +16,7 @@ import json
 import re
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,13 +43,21 @@ TEMP_SUFFIX = ".x-compliance-tmp"
 _FIRST_KEY = re.compile(rb'\s*\{\s*"(?:[^"\\]|\\.)*"(\s*):(\s*)')
 
 
-def rewrite_file(data_file: Any, verdicts: Verdicts, *, manifest: Manifest | None = None) -> pd.DataFrame:
+def rewrite_file(
+    data_file: Any,
+    verdicts: Verdicts,
+    *,
+    manifest: Manifest | None = None,
+    before_swap: Callable[[pd.DataFrame], None] | None = None,
+) -> pd.DataFrame:
     """Apply ``verdicts`` to one twarc2 file; return its audit rows (``AUDIT_COLUMNS``: the
     record, Post or user, the file, the line it was on, where in the line, the change and X's
     reason), empty when nothing changed.
 
     ``manifest``: the file's current manifest when the caller already has it; otherwise it is
     read (or built, which checks every line: bad input is refused before anything is written).
+    ``before_swap``: called with the audit rows once the new file is ready, before it replaces
+    the old one (the journal stores them there: :mod:`~x_compliance.lake.journal`).
     """
     path = as_storage_path(data_file)
     manifest = manifest or current_manifest(path)
@@ -63,6 +72,8 @@ def rewrite_file(data_file: Any, verdicts: Verdicts, *, manifest: Manifest | Non
                 if file_stamp(path) != manifest.stamp:
                     raise DataFileChangedError(str(path))
                 gone = _gone(changes, written)
+                if before_swap is not None:
+                    before_swap(_audit(changes))
                 publish(staged, path)
                 _publish_kept(path, manifest, gone)
     finally:
