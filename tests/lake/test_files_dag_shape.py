@@ -48,7 +48,7 @@ def _dataset(tmp_path: Path, bad: bytes) -> tuple[Path, dict[Path, bytes]]:
     ("bad", "error", "words"),
     [
         (b'{"data": [{"id": "1", "text": "cut', TwarcLineError, "not JSON"),
-        (json.dumps({"data": [user(100_000_001)]}).encode() + b"\n", MixedRecordsError, "users after the posts"),
+        (json.dumps({"data": [user(100_000_001)]}).encode(), MixedRecordsError, "users after the posts"),
     ],
 )
 def test_bad_input_fails_the_export_naming_file_and_line(tmp_path: Path, bad: bytes, error, words: str):
