@@ -21,7 +21,7 @@ from tests.dags.harness import audit_rows, job_links
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
 
-def _audit(path, run_id=None) -> set[tuple]:
+def audit_frame(path, run_id=None) -> set[tuple]:
     with sqlite3.connect(path) as db:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if "compliance_audit" not in tables:
@@ -52,7 +52,7 @@ def test_tweets_dag_leaves_exactly_the_expected_tables(dag_env, capfd):
     assert expected.audit, "the seed and rates should flag some Posts"
     assert read_table(path, "tweets") == expected.tweets
     assert read_table(path, "users") == users
-    assert _audit(path, run.run_id) == expected.audit
+    assert audit_frame(path, run.run_id) == expected.audit
     with sqlite3.connect(path) as db:
         (jobs,) = db.execute("SELECT COUNT(DISTINCT job_id) FROM compliance_audit").fetchone()
     assert jobs == 1
@@ -65,7 +65,7 @@ def test_tweets_dag_leaves_exactly_the_expected_tables(dag_env, capfd):
 
     again = _run("x_compliance_tweets")  # the same partition once more: nothing left to change
     assert read_table(path, "tweets") == expected.tweets
-    assert _audit(path, again.run_id) == set()
+    assert audit_frame(path, again.run_id) == set()
 
 
 def test_two_files_under_airflow_dags_test_run_their_jobs_one_after_another(dag_env):
@@ -106,7 +106,7 @@ def test_users_dag_removes_scrubs_and_cascades(dag_env):
     assert any(change == "cascade_deleted" for _, _, change, _ in expected.audit)
     assert read_table(path, "users") == expected.users
     assert read_table(path, "tweets") == expected.tweets
-    assert _audit(path, run.run_id) == expected.audit
+    assert audit_frame(path, run.run_id) == expected.audit
 
 
 def test_two_day_backfill_checks_exactly_its_dates(dag_env):
@@ -121,7 +121,7 @@ def test_two_day_backfill_checks_exactly_its_dates(dag_env):
         )
         state.tweets, state.audit = step.tweets, state.audit | step.audit
     assert read_table(path, "tweets") == state.tweets
-    assert _audit(path) == state.audit
+    assert audit_frame(path) == state.audit
     checked = checked_on(tweets, LOGICAL_DATE.date()) | checked_on(
         tweets, LOGICAL_DATE.date() + timedelta(days=1)
     )
@@ -151,7 +151,7 @@ def test_a_run_without_logical_date_checks_the_day_before_it_was_triggered(dag_e
         tweets, users, checked_on(tweets, date(2026, 11, 19)), _fate(emulator, "tweets")
     )
     assert read_table(path, "tweets") == expected.tweets
-    assert _audit(path, run.run_id) == expected.audit
+    assert audit_frame(path, run.run_id) == expected.audit
     assert "rows created on 2026-11-19 and rotation slot" in caplog.text
     assert "no logical date: the day before the run was triggered" in caplog.text
     assert [p.name for p in (dag_env["storage"] / "tweets").iterdir()] == ["2026-11-19"]
@@ -169,7 +169,7 @@ def test_sweep_of_a_range_sends_the_fewest_jobs(dag_env):
     assert sorted(job["ids_uploaded"] for job in jobs)[-1] == 700
     expected = after_tweets_run(tweets, users, swept, _fate(emulator, "tweets"))
     assert read_table(path, "tweets") == expected.tweets
-    assert _audit(path, run.run_id) == expected.audit
+    assert audit_frame(path, run.run_id) == expected.audit
     with sqlite3.connect(path) as db:
         audited_jobs = {row[0] for row in db.execute("SELECT DISTINCT job_id FROM compliance_audit")}
     assert audited_jobs <= {job["id"] for job in jobs} and len(audited_jobs) == len(jobs)

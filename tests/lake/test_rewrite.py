@@ -71,8 +71,10 @@ def test_generated_files_end_as_the_truth(tmp_path: Path, shape: str, seed: int)
     check(path, flags)
 
 
-def test_a_second_run_with_the_same_verdicts_changes_nothing(tmp_path: Path):
-    path = write_pages(tmp_path / "pages.jsonl", 300)
+@pytest.mark.parametrize("write", [write_pages, write_flat])
+def test_a_second_run_with_the_same_verdicts_changes_nothing(tmp_path: Path, write):
+    """Flattened: a removed user's mention, back to its own keys, is no copy to remove again."""
+    path = write(tmp_path / "data.jsonl", 300)
     flags = choose_flags(path, 7, share=0.2)
     assert len(apply(path, flags))
     after = path.read_bytes()

@@ -24,7 +24,7 @@ import pyarrow as pa
 from deltalake import DeltaTable
 
 from x_compliance.lake.parquet_rows import POST_COLUMNS, PostColumns, audit_rows, row_changes
-from x_compliance.lake.rewrite import _audit
+from x_compliance.lake.rewrite import audit_frame
 from x_compliance.lake.verdicts import Verdicts
 
 LOG_RETENTION = "delta.logRetentionDuration"
@@ -73,7 +73,7 @@ def apply_to_delta_table(
     if changes:
         _merge(table, _source(deleted, scrubbed, dataset.schema.field(columns.id).type, columns), columns)
     _forget(table, retention_hours, full_vacuum=full_vacuum)
-    return _audit(changes)
+    return audit_frame(changes)
 
 
 def _source(

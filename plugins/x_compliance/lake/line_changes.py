@@ -26,6 +26,7 @@ POST, USER = "post", "user"
 # (kind, record id, where in the line, change, reason): the audit rows of a line.
 Change = tuple[str, str, str, str, str]
 MENTION_KEYS = ("start", "end", "username", "id")  # a v2 mention entity's own keys
+MENTION_KEYS_SET = frozenset(MENTION_KEYS)
 REFERENCE_KEYS = ("type", "id")
 USER_SLOTS = ("author", "in_reply_to_user")
 SCRUBBED = {POST: "geo", USER: "location"}  # what scrub_geo takes off a record
@@ -170,7 +171,7 @@ class _LineChange:
         if isinstance(mentions, list):
             post["entities"]["mentions"] = [
                 self.user_copy(m, "entities.mentions", _only(m, MENTION_KEYS))
-                if isinstance(m, dict) and "id" in m
+                if isinstance(m, dict) and "id" in m and m.keys() - MENTION_KEYS_SET  # a user merged in
                 else m
                 for m in mentions
             ]

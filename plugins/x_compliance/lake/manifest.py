@@ -1,11 +1,12 @@
 """A small ID manifest per data file: every Post and user ID the file holds, so a run knows
-which files hold flagged records without reading them all again.
+which files hold flagged records, and which IDs to send X, without reading them all again.
 
-The manifest is a Parquet file of one ``id`` column in a ``.x-compliance-manifest`` folder
-beside the data file, stamped with the file's size and modification time (its ETag on an
-object store). IDs are written as the file streams, a row group of distinct IDs at a time, and
-read back a row group at a time: memory stays flat whatever the file's size. A manifest whose
-stamp no longer matches is stale: the file is read again, checked line by line
+The manifest is a Parquet file of an ``id`` and a ``kind`` column (a Post's ID, or a user's:
+an account, an author, a mention) in a ``.x-compliance-manifest`` folder beside the data file,
+stamped with the file's size and modification time (its ETag on an object store). IDs are
+written as the file streams, a row group of distinct IDs at a time, and read back a row group
+at a time: memory stays flat whatever the file's size. A manifest whose stamp no longer
+matches is stale: the file is read again, checked line by line
 (:func:`~x_compliance.lake.twarc_lines.read_line`: malformed JSON, a line that is no page or
 record, Posts and users in one file are refused) and the manifest written anew. So a current
 manifest also says the file was read whole and found sound.
@@ -27,11 +28,13 @@ from airflow.sdk import ObjectStoragePath
 
 from x_compliance.exceptions import MixedRecordsError
 from x_compliance.files.storage_paths import as_storage_path, local_file, open_source, publish
-from x_compliance.lake.twarc_lines import Records, ids_in, iter_raw_lines, read_line
+from x_compliance.lake.twarc_lines import Records, iter_raw_lines, read_line, record_ids
 
 MANIFEST_FOLDER = ".x-compliance-manifest"
 _STAMP, _RECORDS = b"x_compliance.stamp", b"x_compliance.records"
-_SCHEMA = pa.schema([("id", pa.int64())])
+_VERSION, VERSION = b"x_compliance.manifest", b"2"  # an older manifest is stale: built again
+_SCHEMA = pa.schema([("id", pa.int64()), ("kind", pa.int8())])
+POST_ID, USER_ID = 0, 1  # the ``kind`` of an ID
 # IDs gathered before their distinct ones are written as a row group: 2 MB at a time (a larger
 # group saves little and costs tens of MB at the peak).
 ROW_GROUP_IDS = 1 << 18
@@ -46,11 +49,17 @@ class Manifest:
     stamp: str
 
     def iter_ids(self) -> Iterator[np.ndarray]:
-        """The IDs, a row group at a time (distinct within a row group, sorted)."""
+        """The IDs, a row group at a time (distinct within a row group and kind, sorted)."""
+        for ids, _ in self.iter_records():
+            yield ids
+
+    def iter_records(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """``(ids, kinds)`` a row group at a time (``POST_ID`` or ``USER_ID`` each)."""
         with open_source(self.location) as fh:
             stored = pq.ParquetFile(fh)
             for group in range(stored.num_row_groups):
-                yield stored.read_row_group(group, columns=["id"]).column("id").to_numpy()
+                table = stored.read_row_group(group, columns=["id", "kind"])
+                yield table.column("id").to_numpy(), table.column("kind").to_numpy()
 
     def holds_any(self, ids: np.ndarray) -> bool:
         """Whether the file holds any of ``ids`` (sorted, as ``Verdicts.flagged_ids`` gives them)."""
@@ -65,14 +74,15 @@ class Manifest:
 
 
 class ManifestWriter:
-    """IDs streamed into a local Parquet file, then published beside the data file."""
+    """IDs streamed into a local Parquet file, then published beside the data file (or, for a
+    rewrite, read back to see which IDs the new file still holds: :meth:`holding`)."""
 
     def __init__(self) -> None:
         fd, name = tempfile.mkstemp(suffix=".ids.parquet")
         os.close(fd)
         self._staged = Path(name)
         self._writer = pq.ParquetWriter(name, _SCHEMA)
-        self._parts: list[np.ndarray] = []
+        self._parts: dict[int, list[np.ndarray]] = {POST_ID: [], USER_ID: []}
         self._pending = 0
 
     def __enter__(self) -> ManifestWriter:
@@ -82,25 +92,38 @@ class ManifestWriter:
         self._writer.close()
         self._staged.unlink(missing_ok=True)
 
-    def add(self, ids: np.ndarray) -> None:
-        self._parts.append(ids)
+    def add(self, ids: np.ndarray, kind: int = POST_ID) -> None:
+        self._parts[kind].append(ids)
         self._pending += len(ids)
         if self._pending >= ROW_GROUP_IDS:
             self._flush()
 
     def _flush(self) -> None:
-        if self._parts:
-            distinct = np.unique(np.concatenate(self._parts))
-            self._writer.write_table(pa.table({"id": distinct}, schema=_SCHEMA))
-        self._parts, self._pending = [], 0
+        columns = [(np.unique(np.concatenate(parts)), kind) for kind, parts in self._parts.items() if parts]
+        if columns:
+            ids = np.concatenate([distinct for distinct, _ in columns])
+            kinds = np.concatenate([np.full(len(distinct), kind, np.int8) for distinct, kind in columns])
+            self._writer.write_table(pa.table({"id": ids, "kind": kinds}, schema=_SCHEMA))
+        self._parts, self._pending = {POST_ID: [], USER_ID: []}, 0
 
     def publish(self, data_file: Any, records: Records, stamp: str) -> Manifest:
         """Store the manifest of ``data_file`` (whole or not at all) with the file's stamp."""
         self._flush()
-        self._writer.add_key_value_metadata({_STAMP: stamp.encode(), _RECORDS: records.value.encode()})
+        meta = {_STAMP: stamp.encode(), _RECORDS: records.value.encode(), _VERSION: VERSION}
+        self._writer.add_key_value_metadata(meta)
         self._writer.close()
         location = publish(self._staged, manifest_path(data_file))
         return Manifest(location, records, stamp)
+
+    def holding(self, ids: np.ndarray) -> np.ndarray:
+        """Which of ``ids`` (sorted, distinct) were added, whatever their kind; ends the writer."""
+        self._flush()
+        self._writer.close()
+        held = np.zeros(len(ids), bool)
+        stored = pq.ParquetFile(self._staged)
+        for group in range(stored.num_row_groups):
+            held |= np.isin(ids, stored.read_row_group(group, columns=["id"]).column("id").to_numpy())
+        return held
 
 
 def manifest_path(data_file: Any) -> ObjectStoragePath:
@@ -136,7 +159,7 @@ def read_manifest(data_file: Any) -> Manifest | None:
         return None
     with open_source(location) as fh:
         meta = pq.ParquetFile(fh).metadata.metadata or {}
-    if _STAMP not in meta or _RECORDS not in meta:
+    if meta.get(_VERSION) != VERSION or _STAMP not in meta or _RECORDS not in meta:
         return None
     return Manifest(location, Records(meta[_RECORDS].decode()), meta[_STAMP].decode())
 
@@ -148,7 +171,7 @@ def build_manifest(data_file: Any) -> Manifest:
     kind, first = Records.NONE, 0
     with ManifestWriter() as manifest, open_source(data_file) as fh:
         for number, line in iter_raw_lines(fh, source=source):
-            _, records, _ = read_line(line, source=source, line_number=number)
+            _, records, obj = read_line(line, source=source, line_number=number)
             if records is not Records.NONE:
                 if kind is Records.NONE:
                     kind, first = records, number
@@ -156,5 +179,7 @@ def build_manifest(data_file: Any) -> Manifest:
                     raise MixedRecordsError(
                         source, number, f"{records.value} after the {kind.value} of line {first}"
                     )
-            manifest.add(ids_in(line))
+            posts, users = record_ids(obj)
+            manifest.add(posts, POST_ID)
+            manifest.add(users, USER_ID)
         return manifest.publish(data_file, kind, stamp)

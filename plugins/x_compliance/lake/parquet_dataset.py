@@ -37,7 +37,7 @@ from x_compliance.lake.parquet_rows import (
     id_column,
     row_changes,
 )
-from x_compliance.lake.rewrite import _audit, _staging_beside, _staging_local
+from x_compliance.lake.rewrite import audit_frame, staging_beside, staging_local
 from x_compliance.lake.verdicts import Verdicts
 
 PARTITION_KEY = "date"
@@ -76,7 +76,7 @@ def apply_to_parquet_dataset(
 ) -> pd.DataFrame:
     """:func:`apply_to_parquet_file` over every file of the dataset (or of ``dates``)."""
     audits = [apply_to_parquet_file(path, verdicts, columns=columns) for path in dataset_files(root, dates)]
-    return pd.concat(audits, ignore_index=True) if audits else _audit([])
+    return pd.concat(audits, ignore_index=True) if audits else audit_frame([])
 
 
 def apply_to_parquet_file(
@@ -89,9 +89,9 @@ def apply_to_parquet_file(
     stamp = file_stamp(path)
     plan = _plan(path, verdicts, columns)
     if not plan:
-        return _audit([])
+        return audit_frame([])
     local = local_file(path)
-    staged = _staging_beside(local) if local is not None else _staging_local()
+    staged = staging_beside(local) if local is not None else staging_local()
     try:
         _write_changed(path, staged, plan, columns)
         if file_stamp(path) != stamp:
@@ -100,7 +100,7 @@ def apply_to_parquet_file(
     finally:
         staged.unlink(missing_ok=True)
     geo_part = ",".join(columns.geo)
-    return _audit(
+    return audit_frame(
         [row for first, changes in plan.values() for row in audit_rows(changes, source, first, geo_part)]
     )
 
@@ -129,9 +129,9 @@ def _plan(
 def _may_hold(meta: pq.RowGroupMetaData, names: list[str], verdicts: Verdicts, columns: PostColumns) -> bool:
     """Whether a row group's ID (or author) statistics leave room for a flagged one; without
     integer statistics, it may."""
-    checks = [(columns.id, verdicts._posts.ids)]
+    checks = [(columns.id, verdicts.posts.ids)]
     if columns.author is not None:
-        checks.append((columns.author, verdicts._users.ids[verdicts._users.cascades]))
+        checks.append((columns.author, verdicts.users.ids[verdicts.users.cascades]))
     for column, flagged in checks:
         stats = meta.column(names.index(column)).statistics
         if stats is None or not stats.has_min_max or not isinstance(stats.min, int):

@@ -92,7 +92,7 @@ def row_changes(
     rows: pa.Table | pa.RecordBatch, verdicts: Verdicts, columns: PostColumns, source: str
 ) -> RowChanges:
     """What ``verdicts`` ask of ``rows`` (which hold at least ``columns.needed``)."""
-    posts, users = verdicts._posts, verdicts._users  # the sorted arrays, looked up all at once
+    posts, users = verdicts.posts, verdicts.users  # the sorted arrays, looked up all at once
     ids = id_column(rows, columns.id, source)
     at, hit = _lookup(posts.ids, ids)
     deleted = hit & _at(posts.removes, at)

@@ -16,53 +16,91 @@ import json
 import re
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from x_compliance.exceptions import DataFileChangedError
 from x_compliance.files.storage_paths import as_storage_path, local_file, open_source, publish
 from x_compliance.lake.line_changes import change_line
-from x_compliance.lake.manifest import Manifest, ManifestWriter, current_manifest, file_stamp
+from x_compliance.lake.manifest import (
+    POST_ID,
+    USER_ID,
+    Manifest,
+    ManifestWriter,
+    current_manifest,
+    file_stamp,
+)
 from x_compliance.lake.twarc_lines import ids_in, iter_raw_lines, read_line
 from x_compliance.lake.verdicts import Verdicts
+from x_compliance.warehouse.tables import GEO_SCRUBBED
 
 AUDIT_COLUMNS = ["record_id", "kind", "file", "line", "part", "change", "reason"]
 TEMP_SUFFIX = ".x-compliance-tmp"
 _FIRST_KEY = re.compile(rb'\s*\{\s*"(?:[^"\\]|\\.)*"(\s*):(\s*)')
 
 
-def rewrite_file(data_file: Any, verdicts: Verdicts, *, manifest: Manifest | None = None) -> pd.DataFrame:
+def rewrite_file(
+    data_file: Any,
+    verdicts: Verdicts,
+    *,
+    manifest: Manifest | None = None,
+    before_swap: Callable[[pd.DataFrame], None] | None = None,
+) -> pd.DataFrame:
     """Apply ``verdicts`` to one twarc2 file; return its audit rows (``AUDIT_COLUMNS``: the
     record, Post or user, the file, the line it was on, where in the line, the change and X's
     reason), empty when nothing changed.
 
     ``manifest``: the file's current manifest when the caller already has it; otherwise it is
     read (or built, which checks every line: bad input is refused before anything is written).
+    ``before_swap``: called with the audit rows once the new file is ready, before it replaces
+    the old one (the journal stores them there: :mod:`~x_compliance.lake.journal`).
     """
     path = as_storage_path(data_file)
     manifest = manifest or current_manifest(path)
     if not manifest.holds_any(verdicts.flagged_ids()):
-        return _audit([])
+        return audit_frame([])
     local = local_file(path)
-    staged = _staging_beside(local) if local is not None else _staging_local()
+    staged = staging_beside(local) if local is not None else staging_local()
     try:
-        with ManifestWriter() as kept:
-            changes = _write_changed(path, staged, verdicts, kept)
+        with ManifestWriter() as written:
+            changes = _write_changed(path, staged, verdicts, written)
             if changes:
                 if file_stamp(path) != manifest.stamp:
                     raise DataFileChangedError(str(path))
+                gone = _gone(changes, written)
+                if before_swap is not None:
+                    before_swap(audit_frame(changes))
                 publish(staged, path)
-                kept.publish(path, manifest.records, file_stamp(path))
+                _publish_kept(path, manifest, gone)
     finally:
         staged.unlink(missing_ok=True)
-    return _audit(changes)
+    return audit_frame(changes)
 
 
-def _write_changed(path: Any, staged: Path, verdicts: Verdicts, kept: ManifestWriter) -> list[tuple]:
+def _gone(changes: list[tuple], written: ManifestWriter) -> np.ndarray:
+    """The IDs of removed records that the new file no longer holds anywhere (a removed user
+    named by a mention, or a Post by a bare reference, is still there)."""
+    removed = np.unique(np.array([row[0] for row in changes if row[5] != GEO_SCRUBBED], np.int64))
+    return removed[~written.holding(removed)]
+
+
+def _publish_kept(path: Any, manifest: Manifest, gone: np.ndarray) -> None:
+    """The new file's manifest: the old one's IDs and kinds, less those ``gone``."""
+    with ManifestWriter() as kept:
+        for ids, kinds in manifest.iter_records():
+            stays = ~np.isin(ids, gone)
+            for kind in (POST_ID, USER_ID):
+                kept.add(ids[stays & (kinds == kind)], kind)
+        kept.publish(path, manifest.records, file_stamp(path))
+
+
+def _write_changed(path: Any, staged: Path, verdicts: Verdicts, written: ManifestWriter) -> list[tuple]:
     """Stream ``path`` into ``staged`` with the verdicts applied, the IDs written going to
-    ``kept`` (the new manifest); return the audit rows."""
+    ``written`` (what the new file holds); return the audit rows."""
     source = str(path)
     changes: list[tuple] = []
     with open_source(path) as src, staged.open("wb") as out:
@@ -80,7 +118,7 @@ def _write_changed(path: Any, staged: Path, verdicts: Verdicts, kept: ManifestWr
                     line = dump_like(line, obj) if keep else b""
                     ids = ids_in(line)
             out.write(line)
-            kept.add(ids)
+            written.add(ids)
     return changes
 
 
@@ -95,7 +133,7 @@ def dump_like(original: bytes, obj: Any) -> bytes:
     return text.encode() + ending
 
 
-def _staging_beside(local: Path) -> Path:
+def staging_beside(local: Path) -> Path:
     """A hidden name in the file's own folder (so the replace is one rename), after removing
     what a crashed rewrite of the same file left there."""
     for stale in local.parent.glob(f".{glob.escape(local.name)}.*{TEMP_SUFFIX}"):
@@ -103,11 +141,11 @@ def _staging_beside(local: Path) -> Path:
     return local.parent / f".{local.name}.{uuid.uuid4().hex}{TEMP_SUFFIX}"
 
 
-def _staging_local() -> Path:
+def staging_local() -> Path:
     """For a file in an object store: a local file, published by one upload."""
     return Path(tempfile.gettempdir()) / f"x-compliance-{uuid.uuid4().hex}{TEMP_SUFFIX}"
 
 
-def _audit(changes: list[tuple]) -> pd.DataFrame:
+def audit_frame(changes: list[tuple]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(changes, columns=AUDIT_COLUMNS)
     return frame.astype({"record_id": "int64", "line": "int64"})

@@ -65,6 +65,38 @@ def ids_in(line: bytes) -> np.ndarray:
         return np.array([int(value) for value in found if int(value) <= MAX_BIGINT], np.int64)
 
 
+USER_KEYS = ("author_id", "in_reply_to_user_id")  # keys whose value is a user's ID
+
+
+def record_ids(obj: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(Post IDs, user IDs)`` of a parsed line, wherever they sit: every object with an ID and
+    a ``text`` is a Post, with an ID and a ``username`` a user (a mention too), and the values of
+    ``author_id`` and ``in_reply_to_user_id`` name users. What X's two jobs are sent."""
+    posts: list[str] = []
+    users: list[str] = []
+    stack = [obj]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, list):
+            stack.extend(x)
+        elif isinstance(x, dict):
+            record = x.get("id")
+            if isinstance(record, str):
+                if "text" in x:
+                    posts.append(record)
+                elif "username" in x:
+                    users.append(record)
+            users.extend(x[key] for key in USER_KEYS if isinstance(x.get(key), str))
+            stack.extend(v for v in x.values() if isinstance(v, dict | list))
+    return _as_ids(posts), _as_ids(users)
+
+
+def _as_ids(values: list[str]) -> np.ndarray:
+    """The values that are IDs (digits, at most BIGINT max), as int64."""
+    digits = [v for v in values if v.isascii() and v.isdigit() and len(v) <= MAX_DIGITS]
+    return np.array([int(v) for v in digits if int(v) <= MAX_BIGINT], np.int64)
+
+
 def iter_raw_lines(fh: IO[bytes], *, source: str) -> Iterator[tuple[int, bytes]]:
     """``(line number, the line's bytes with its ending)`` of a binary stream (a local file or
     an object store's), a block of lines in memory at a time; a line past ``MAX_LINE`` bytes

@@ -35,7 +35,7 @@ class LineVerdicts:
     users: dict[str, Verdict]
 
 
-class _Flagged:
+class FlaggedRecords:
     """One job type's flagged records: sorted IDs, and per ID its reason and change."""
 
     def __init__(self, flagged: pd.DataFrame | None, *, cascades: bool) -> None:
@@ -73,9 +73,19 @@ class Verdicts:
     each a DataFrame with X's ``id`` and ``reason`` (or as :func:`read_flagged` returns it)."""
 
     def __init__(self, posts: pd.DataFrame | None = None, users: pd.DataFrame | None = None) -> None:
-        self._posts = _Flagged(posts, cascades=False)
-        self._users = _Flagged(users, cascades=True)
+        self._posts = FlaggedRecords(posts, cascades=False)
+        self._users = FlaggedRecords(users, cascades=True)
         self._every = np.union1d(self._posts.ids, self._users.ids)
+
+    @property
+    def posts(self) -> FlaggedRecords:
+        """The flagged Posts, sorted by ID: for formats that look up whole columns at once."""
+        return self._posts
+
+    @property
+    def users(self) -> FlaggedRecords:
+        """The flagged users, sorted by ID (``cascades``: their Posts go too)."""
+        return self._users
 
     def flagged_ids(self) -> np.ndarray:
         """Every flagged ID, Post or user, sorted: what a file's manifest is checked against."""

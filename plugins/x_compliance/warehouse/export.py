@@ -167,24 +167,24 @@ def export_query(
         log.info("Reading the ids of %s as Arrow columns through %s", table.name, source.name)
         try:
             with closing(read_id_columns(source, sql, parameters, batch_rows=chunk_rows)) as columns:
-                return _write_parts(table, columns, arrow_id_lines, destination, limit)
+                return write_parts(table.name, columns, arrow_id_lines, destination, limit)
         except NotArrowClean as why:
             log.info("Reading %s again through DB-API: %s", table.name, why)
     with closing(sql_hook.get_conn()) as conn, closing(conn.cursor()) as cur:
         cur.execute(sql, parameters) if parameters else cur.execute(sql)
         columns = iter(lambda: [row[0] for row in cur.fetchmany(chunk_rows)], [])
-        return _write_parts(table, columns, partial(id_lines, table=table), destination, limit)
+        return write_parts(table.name, columns, partial(id_lines, table=table), destination, limit)
 
 
-def _write_parts(
-    table: ComplianceTable,
+def write_parts(
+    name: str,
     columns: Iterable[Any],
     lines: Callable[..., bytes],
     destination: Callable[[int], Any],
     limit: int,
 ) -> list[dict[str, Any]]:
     """Write ``lines(values, first_row=...)`` of each chunk of ids to scratch files of at most
-    ``limit`` lines, publishing each whole as it fills."""
+    ``limit`` lines, publishing each whole as it fills (``name``: what the ids are, for the log)."""
     parts: list[dict[str, Any]] = []
     count = 0
     with tempfile.TemporaryDirectory(prefix="x-compliance-export-") as scratch:
@@ -207,7 +207,7 @@ def _write_parts(
                     if in_file == limit:
                         finish()
                         out, in_file = local.open("wb"), 0
-                log.info("Exported %s %s ids so far", f"{count:,}", table.name)
+                log.info("Exported %s %s ids so far", f"{count:,}", name)
             if in_file:
                 finish()
         finally:

@@ -1,0 +1,111 @@
+"""Apply a run's jobs to a dataset of files: a pandas task, file by file, journaled.
+
+X's results are read and checked against what was uploaded, as in the warehouse
+(:func:`~x_compliance.warehouse.flagged.read_flagged`, ``check_all_uploaded``). Only files
+whose IDs include a flagged one are opened (their manifests say so); each is changed whole or
+not at all by its format's apply, and its audit rows go to the journal before it is swapped
+(:mod:`~x_compliance.lake.journal`). The audit names, per change, the record, file, line,
+change, X's reason, the job that asked for it and the run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from x_compliance.lake.dataset import DataFormat, data_files
+from x_compliance.lake.journal import Journal, store_audit
+from x_compliance.lake.verdicts import Verdicts
+from x_compliance.warehouse.flagged import check_all_uploaded, per_reason, read_flagged
+from x_compliance.warehouse.tables import CASCADE_DELETED
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FilesJob:
+    """One X job of a run: its id and type, its results and the IDs uploaded to it."""
+
+    job_id: str
+    job_type: str
+    results_path: Any
+    ids_path: Any
+
+
+class RunVerdicts:
+    """Every job's flagged records, by type, and which job flagged each."""
+
+    def __init__(self, jobs: list[FilesJob]) -> None:
+        flagged: dict[str, list[pd.DataFrame]] = {"tweets": [], "users": []}
+        for job in jobs:
+            frame = read_flagged(job.results_path, job_id=job.job_id, cascades=job.job_type == "users")
+            check_all_uploaded(frame, job.ids_path, job_id=job.job_id)
+            flagged[job.job_type].append(frame.assign(job_id=job.job_id))
+        self.frames = {
+            t: pd.concat(f, ignore_index=True).sort_values("id", ignore_index=True) if f else None
+            for t, f in flagged.items()
+        }
+        self.verdicts = Verdicts(posts=self.frames["tweets"], users=self.frames["users"])
+        self.users_jobs = sorted(job.job_id for job in jobs if job.job_type == "users")
+
+    def per_reason(self) -> dict[str, dict[str, int]]:
+        return {t: per_reason(f) if f is not None else {} for t, f in self.frames.items()}
+
+    def jobs_of(self, audit: pd.DataFrame) -> pd.Series:
+        """The job behind each audit row: the one that flagged the record, and for a Post that
+        went with its author, the users job (the users jobs, when a run had several)."""
+        jobs = pd.Series(",".join(self.users_jobs), index=audit.index, dtype="object")
+        for kind, job_type in (("post", "tweets"), ("user", "users")):
+            frame = self.frames[job_type]
+            own = (audit["kind"] == kind) & (audit["change"] != CASCADE_DELETED)
+            if frame is not None and own.any():
+                ids = frame["id"].to_numpy(np.int64)
+                at = np.searchsorted(ids, audit.loc[own, "record_id"].to_numpy(np.int64))
+                jobs[own] = frame["job_id"].to_numpy(object)[np.minimum(at, len(ids) - 1)]
+        return jobs
+
+
+def apply_jobs_to_files(root: Any, data: DataFormat, jobs: list[FilesJob], *, run_id: str) -> dict[str, Any]:
+    """Apply every job of a run to the dataset under ``root``; return what changed."""
+    run = RunVerdicts(jobs)
+    key = "-".join(sorted(job.job_id for job in jobs))
+    journal = Journal(root, key)
+    flagged = run.verdicts.flagged_ids()
+    checked = rewritten = 0
+    for path in data_files(root, data):
+        checked += 1
+        if not data.holds_any(path, flagged):
+            continue
+
+        def journaled(audit: pd.DataFrame, path: Any = path) -> None:
+            at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+            journal.record(path, audit.assign(job_id=run.jobs_of(audit), run_id=run_id, changed_at=at))
+
+        audit = data.apply(path, run.verdicts, before_swap=journaled)
+        if len(audit):
+            rewritten += 1
+            log.info("Rewrote %s: %s", path, _counts(audit))
+    location, added = store_audit(root, journal, key)
+    summary = {
+        "jobs": [job.job_id for job in jobs],
+        "files": checked,
+        "files_rewritten": rewritten,
+        "audit_rows": added,
+        "audit_path": str(location),
+        "flagged_per_reason": run.per_reason(),
+    }
+    log.info(
+        "Applied jobs %s to %d file(s) of %s: %d rewritten, %d audit rows in %s",
+        ", ".join(summary["jobs"]), checked, root, rewritten, added, location,
+    )  # fmt: skip
+    return summary
+
+
+def _counts(audit: pd.DataFrame) -> str:
+    counts = audit.groupby(["change", "reason"]).size()
+    return ", ".join(f"{change} ({reason}) {n}" for (change, reason), n in counts.items())

@@ -1,0 +1,73 @@
+"""A dataset of files' compliance run as tasks, one per step, each watched in the grid:
+``decide_scope → export_ids → submit → wait_for_job → download_results → apply_to_files``.
+
+The scope and the mapped job steps are the warehouse DAGs' (:mod:`x_compliance.run_steps`).
+The export reads the files' ID manifests (a file is read again only when it changed) and
+sends Post IDs to a tweets job and user IDs to a users job; X runs the two at once. The
+pandas task ``apply_to_files`` rewrites, file by file, only the files holding a flagged ID,
+and audits every change (:mod:`~x_compliance.lake.apply`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.providers.common.compat.sdk import AirflowSkipException
+from airflow.sdk import get_current_context, task
+
+from x_compliance.lake.apply import FilesJob, apply_jobs_to_files
+from x_compliance.lake.dataset import data_format
+from x_compliance.lake.export import export_dataset
+from x_compliance.run_steps import (
+    decide_scope_task,
+    jobs_of_run,
+    max_ids_per_job,
+    numbered,
+    run_folder,
+    submit_wait_download,
+)
+from x_compliance.warehouse.scope import folder_name
+
+FILES_ROOT_PARAM, FORMAT_PARAM = "files_root", "format"
+
+
+def files_compliance(*, storage_root: str, poll_interval: float, outlets: list) -> Any:
+    """Add the run's tasks to the DAG being defined (its params name the dataset root and its
+    format); returns the apply task."""
+
+    @task
+    def export_ids(scope: dict[str, Any]) -> list[dict[str, Any]]:
+        context = get_current_context()
+        params = context["params"]
+        folder = run_folder(storage_root, "files", folder_name(scope), context["run_id"])
+        data = data_format(params[FORMAT_PARAM])
+        parts = export_dataset(
+            params[FILES_ROOT_PARAM], data, scope, folder, max_ids_per_job=max_ids_per_job(params)
+        )
+        if not parts:
+            raise AirflowSkipException(f"No records to check ({scope['checked']}): no job sent to X")
+        return numbered(
+            parts
+        )  # [{"ids_path", "results_path", "ids", "job_type", "jobs_after"}]: one X job each
+
+    @task(outlets=outlets)
+    def apply_to_files(parts: list[dict[str, Any]]) -> dict[str, Any]:
+        """Rewrite the files holding what X flagged, each whole or not at all, and audit it."""
+        context = get_current_context()
+        params = context["params"]
+        jobs = [
+            FilesJob(d["job_id"], p["job_type"], d["path"], p["ids_path"]) for p, d, _ in jobs_of_run(parts)
+        ]
+        applied = apply_jobs_to_files(
+            params[FILES_ROOT_PARAM], data_format(params[FORMAT_PARAM]), jobs, run_id=context["run_id"]
+        )
+        for outlet in outlets:
+            context["outlet_events"][outlet].extra = applied
+        return applied
+
+    scope = decide_scope_task("files")
+    parts = export_ids(scope)
+    downloaded = submit_wait_download(parts, poll_interval=poll_interval)
+    applied = apply_to_files(parts)
+    downloaded >> applied
+    return applied
