@@ -79,7 +79,11 @@ def swept(n: int, work: Path) -> Path:
     sweeping.rename(target)
     meta = OUT / f"store-{n}.json"
     document = json.loads(meta.read_text()) if meta.exists() else {"n": n}
-    document["sweep"] = {"seconds": round(time.perf_counter() - started, 1), "jobs": len(jobs), **applied}
+    document["sweep"] = {
+        "seconds": round(time.perf_counter() - started, 1),
+        "jobs": len(jobs),
+        "apply": applied,
+    }
     meta.write_text(json.dumps(document))
     return target
 
