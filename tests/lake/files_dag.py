@@ -1,20 +1,65 @@
 """A dataset of twarc2 files for the files DAG, and what it must hold after the DAG checked every
-record, from the emulator's fates and the truth (:mod:`tests.lake.truth`) alone."""
+record, from the emulator's fates and the truth (:mod:`tests.lake.truth`) alone; the
+environment and the daily runs every format's DAG test shares."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from tests.conftest import TOKEN
+from tests.dags.conftest import load_dag
 from tests.lake.conftest import SAMPLES, objects
 from tests.lake.generate import page, write_flat, write_pages
 from tests.lake.truth import Flags, expected_lines
 
 OLD_MTIME = 1_600_000_000_000_000_000
 SNOWFLAKE_EPOCH_MS = 1_288_834_974_657
+RECHECK_DAYS = 3
+FIRST_DAY = date(2026, 11, 19)
+DAYS = [FIRST_DAY + timedelta(days=k) for k in range(RECHECK_DAYS + 1)]  # R runs after the late file
+
+
+def dag_env(emulator, monkeypatch, root: str, storage: str) -> None:
+    """The files DAG against the emulator (fast jobs, every reason three times as often) over
+    the dataset at ``root``, its job files under ``storage``."""
+    config = emulator.emulator.config
+    config.processing_seconds_base = 0.5
+    config.rate_limit_window_seconds = 30
+    config.tweet_rates = {reason: rate * 3 for reason, rate in config.tweet_rates.items()}
+    config.user_rates = {reason: rate * 3 for reason, rate in config.user_rates.items()}
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_X_COMPLIANCE_DEFAULT",
+        json.dumps({"conn_type": "x_compliance", "host": emulator.url, "password": TOKEN}),
+    )
+    monkeypatch.setenv("X_COMPLIANCE_FILES_ROOT", root)
+    monkeypatch.setenv("X_COMPLIANCE_STORAGE_ROOT", storage)
+    monkeypatch.setenv("X_COMPLIANCE_POLL_SECONDS", "0.1")
+    monkeypatch.setenv("X_COMPLIANCE_RETRY_DELAY_SECONDS", "1")
+    monkeypatch.setenv("X_COMPLIANCE_RECHECK_DAYS", str(RECHECK_DAYS))
+
+
+def run_day(day: date, **conf):
+    """The files DAG's run for ``day`` (``conf``: its params), which must succeed."""
+    dag = load_dag("x_compliance_files")
+    run = dag.test(logical_date=datetime(day.year, day.month, day.day, tzinfo=UTC), run_conf=conf or None)
+    assert run.state == "success", f"the run for {day} ended {run.state}"
+    return run
+
+
+def sent(storage: Path, day: date, job_type: str) -> set[str]:
+    found = storage.glob(f"files/{day.isoformat()}/*/{job_type}/part-*/ids.txt")
+    return {line for path in found for line in path.read_text().split()}
+
+
+def checked_on(ids: set[str], day: date) -> set[str]:
+    """The rule the README states: created on ``day``, or in its rotation slot."""
+    low, high = first_id_of(day), first_id_of(day + timedelta(days=1))
+    slot = (day - date(1970, 1, 1)).days % RECHECK_DAYS
+    return {i for i in ids if low <= int(i) < high or (int(i) % 1_000_003) % RECHECK_DAYS == slot}
 
 
 def first_id_of(day: date) -> int:

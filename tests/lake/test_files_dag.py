@@ -6,70 +6,39 @@ removed record; a run again changes nothing."""
 
 from __future__ import annotations
 
-import json
 import shutil
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from tests.conftest import TOKEN
-from tests.dags.conftest import airflow_db, load_dag  # noqa: F401 (a fixture)
+from tests.dags.conftest import airflow_db  # noqa: F401 (a fixture)
 from tests.lake.files_dag import (
+    DAYS,
+    FIRST_DAY,
     OLD_MTIME,
     add_late_old_file,
     build_dataset,
+    checked_on,
+    dag_env,
     files,
     first_id_of,
     records,
+    run_day,
+    sent,
     truth,
 )
 from tests.lake.truth import CASCADING, assert_file_matches
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("airflow_db")]  # one DAG run after another
-RECHECK_DAYS = 3
-FIRST_DAY = date(2026, 11, 19)
-DAYS = [FIRST_DAY + timedelta(days=k) for k in range(RECHECK_DAYS + 1)]  # R runs after the late file
 
 
 @pytest.fixture
 def files_env(emulator, tmp_path: Path, monkeypatch) -> dict[str, Path]:
-    config = emulator.emulator.config
-    config.processing_seconds_base = 0.5
-    config.rate_limit_window_seconds = 30
-    config.tweet_rates = {reason: rate * 3 for reason, rate in config.tweet_rates.items()}
-    config.user_rates = {reason: rate * 3 for reason, rate in config.user_rates.items()}
     root, storage = tmp_path / "dataset", tmp_path / "storage"
     build_dataset(root, FIRST_DAY)
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_X_COMPLIANCE_DEFAULT",
-        json.dumps({"conn_type": "x_compliance", "host": emulator.url, "password": TOKEN}),
-    )
-    monkeypatch.setenv("X_COMPLIANCE_FILES_ROOT", root.as_uri())
-    monkeypatch.setenv("X_COMPLIANCE_STORAGE_ROOT", storage.as_uri())
-    monkeypatch.setenv("X_COMPLIANCE_POLL_SECONDS", "0.1")
-    monkeypatch.setenv("X_COMPLIANCE_RETRY_DELAY_SECONDS", "1")
-    monkeypatch.setenv("X_COMPLIANCE_RECHECK_DAYS", str(RECHECK_DAYS))
+    dag_env(emulator, monkeypatch, root.as_uri(), storage.as_uri())
     return {"root": root, "storage": storage}
-
-
-def run_day(day: date):
-    run = load_dag("x_compliance_files").test(logical_date=datetime(day.year, day.month, day.day, tzinfo=UTC))
-    assert run.state == "success", f"the run for {day} ended {run.state}"
-    return run
-
-
-def sent(storage: Path, day: date, job_type: str) -> set[str]:
-    found = storage.glob(f"files/{day.isoformat()}/*/{job_type}/part-*/ids.txt")
-    return {line for path in found for line in path.read_text().split()}
-
-
-def checked_on(ids: set[str], day: date) -> set[str]:
-    """The rule the README states: created on ``day``, or in its rotation slot."""
-    low, high = first_id_of(day), first_id_of(day + timedelta(days=1))
-    slot = (day - date(1970, 1, 1)).days % RECHECK_DAYS
-    return {i for i in ids if low <= int(i) < high or (int(i) % 1_000_003) % RECHECK_DAYS == slot}
 
 
 def every_record(paths) -> tuple[set[str], set[str]]:

@@ -32,7 +32,7 @@ def test_each_step_is_a_task_and_the_wait_defers(dagbag):  # noqa: F811
     wait = dag.get_task("wait_for_job")
     assert wait.operator_class is XComplianceJobSensor and wait.partial_kwargs["deferrable"] is True
     assert {"mode", "date", "max_ids_per_job", "files_root", "format"} <= set(dag.params)
-    assert dag.params.get_param("format").schema["enum"] == ["twarc2"]
+    assert dag.params.get_param("format").schema["enum"] == ["twarc2", "parquet", "delta"]
     assert dag.get_task("apply_to_files").outlets
 
 

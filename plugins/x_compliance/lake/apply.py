@@ -2,8 +2,9 @@
 
 X's results are read and checked against what was uploaded, as in the warehouse
 (:func:`~x_compliance.warehouse.flagged.read_flagged`, ``check_all_uploaded``). Only files
-whose IDs include a flagged one are opened (their manifests say so); each is changed whole or
-not at all by its format's apply, and its audit rows go to the journal before it is swapped
+that may hold a flagged ID are opened (a twarc2 file's manifest, a Parquet row group's
+statistics say so); each is changed whole or not at all by its format's apply, and its audit
+rows go to the journal before it is swapped, or before a Delta table's one merge commits
 (:mod:`~x_compliance.lake.journal`). The audit names, per change, the record, file, line,
 change, X's reason, the job that asked for it and the run.
 """
@@ -86,7 +87,7 @@ def apply_jobs_to_files(root: Any, data: DataFormat, jobs: list[FilesJob], *, ru
             at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
             journal.record(path, audit.assign(job_id=run.jobs_of(audit), run_id=run_id, changed_at=at))
 
-        audit = data.apply(path, run.verdicts, before_swap=journaled)
+        audit = data.apply(path, run.verdicts, before_swap=journaled, tag=key)
         if len(audit):
             rewritten += 1
             log.info("Rewrote %s: %s", path, _counts(audit))

@@ -12,17 +12,23 @@ So the table is then cleaned: the log's retention (``delta.logRetentionDuration`
 the commits before it that are older than that removed. With the default of no retention, the
 only version left is the newest, and no file under the table root names a removed Post
 (:mod:`~x_compliance.lake.delta_check` checks every one).
+
+A retry of the same run finds its merge already committed: the commit carries the run's
+application transaction (``app_id``, Delta's own idempotent-write marker) and names it in
+``userMetadata``, and its audit was handed to ``before_commit`` before the commit.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from deltalake import DeltaTable
+from deltalake import CommitProperties, DeltaTable, Transaction
 
+from x_compliance.lake.parquet_dataset import post_and_user_ids
 from x_compliance.lake.parquet_rows import POST_COLUMNS, PostColumns, audit_rows, row_changes
 from x_compliance.lake.rewrite import audit_frame
 from x_compliance.lake.verdicts import Verdicts
@@ -31,6 +37,33 @@ LOG_RETENTION = "delta.logRetentionDuration"
 CHANGE_DATA_FEED = "delta.enableChangeDataFeed"
 DELETE, SCRUB = "delete", "scrub"
 BATCH_ROWS = 65_536
+DELTA_LOG = "_delta_log"
+
+
+def delta_tables(root: Any) -> Iterator[Any]:
+    """The Delta tables under ``root`` (folders holding a ``_delta_log``, hidden ones left out),
+    in name order; ``root`` is their folder, never a table itself, so what the files DAG keeps
+    beside them (``.x-compliance``: its journal and audit) is no file of a table."""
+    if (root / DELTA_LOG).exists():
+        raise ValueError(f"{root} is a Delta table: give the folder that holds it as the dataset root")
+    for child in sorted(root.iterdir(), key=str):
+        if child.is_dir() and not child.name.startswith((".", "_")):
+            if (child / DELTA_LOG).exists():
+                yield child
+            else:
+                yield from delta_tables(child)
+
+
+def records_in_delta_table(
+    table_uri: Any, columns: PostColumns = POST_COLUMNS, storage_options: dict[str, str] | None = None
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The Post and author IDs of the table's current version, a batch at a time, as ``(ids,
+    kinds)`` (:func:`~x_compliance.lake.parquet_dataset.post_and_user_ids`)."""
+    source = str(table_uri)
+    dataset = DeltaTable(source, storage_options=storage_options).to_pyarrow_dataset()
+    columns.needed(dataset.schema.names, source)
+    for batch in dataset.to_batches(columns=columns.keys, batch_size=BATCH_ROWS):
+        yield post_and_user_ids(batch, columns, source)
 
 
 def apply_to_delta_table(
@@ -41,6 +74,8 @@ def apply_to_delta_table(
     full_vacuum: bool | None = None,
     columns: PostColumns = POST_COLUMNS,
     storage_options: dict[str, str] | None = None,
+    app_id: str | None = None,
+    before_commit: Callable[[pd.DataFrame], None] | None = None,
 ) -> pd.DataFrame:
     """Apply ``verdicts`` to the Delta table at ``table_uri`` in one merge; return the audit
     (``rewrite.AUDIT_COLUMNS``: ``file`` the data file that held the row, ``line`` its row).
@@ -51,9 +86,14 @@ def apply_to_delta_table(
     files a concurrent writer has written and not committed yet. None (the default): only for
     a table with a change data feed, whose files under ``_change_data`` keep every deleted
     row and are named by no tombstone. ``storage_options``: delta-rs's, for a table in an
-    object store.
+    object store. ``app_id``: names the merge's commit (a run's jobs); when the table already
+    holds a commit of that name, nothing is merged again. ``before_commit``: called with the
+    audit before the merge commits (the files DAG's journal stores it).
     """
     table = DeltaTable(str(table_uri), storage_options=storage_options)
+    if app_id is not None and table.transaction_version(app_id) is not None:
+        _forget(table, retention_hours, full_vacuum=full_vacuum)
+        return audit_frame([])
     source = str(table_uri)
     changes: list[tuple] = []
     deleted: list[np.ndarray] = []
@@ -70,10 +110,14 @@ def apply_to_delta_table(
                 deleted.append(found.ids[found.drop[found.rows]])
                 scrubbed.append(found.ids[found.scrub[found.rows]])
             first += batch.num_rows
+    audit = audit_frame(changes)
     if changes:
-        _merge(table, _source(deleted, scrubbed, dataset.schema.field(columns.id).type, columns), columns)
+        if before_commit is not None:
+            before_commit(audit)
+        source_rows = _source(deleted, scrubbed, dataset.schema.field(columns.id).type, columns)
+        _merge(table, source_rows, columns, app_id)
     _forget(table, retention_hours, full_vacuum=full_vacuum)
-    return audit_frame(changes)
+    return audit
 
 
 def _source(
@@ -88,10 +132,17 @@ def _source(
     return pa.table({columns.id: pa.array(ids).cast(id_type), "change": pa.array(change)})
 
 
-def _merge(table: DeltaTable, source: pa.Table, columns: PostColumns) -> None:
+def _merge(table: DeltaTable, source: pa.Table, columns: PostColumns, app_id: str | None) -> None:
     """The one commit of the run: delete and scrub the source's Posts wherever they are."""
     key = _quoted(columns.id)
-    merge = table.merge(source, f"t.{key} = s.{key}", source_alias="s", target_alias="t")
+    named = None
+    if app_id is not None:
+        named = CommitProperties(
+            custom_metadata={"userMetadata": app_id}, app_transactions=[Transaction(app_id, 1)]
+        )
+    merge = table.merge(
+        source, f"t.{key} = s.{key}", source_alias="s", target_alias="t", commit_properties=named
+    )
     merge = merge.when_matched_delete(f"s.change = '{DELETE}'")
     geo = [name for name in columns.geo if name in table.schema().to_arrow().names]
     if geo:

@@ -32,14 +32,18 @@ class PostColumns:
     author: str | None = "author_id"
     geo: tuple[str, ...] = ("geo_lat", "geo_lon", "place_id")
 
+    @property
+    def keys(self) -> list[str]:
+        """The ID columns: the Post's, and its author's when the table has one."""
+        return [self.id] if self.author is None else [self.id, self.author]
+
     def needed(self, names: list[str], source: str) -> list[str]:
         """The columns of a file with ``names`` to read for its verdicts; a missing ID or author
         column is refused."""
         for column in (self.id, self.author):
             if column is not None and column not in names:
                 raise ParquetColumnError(source, column, "is missing")
-        keys = [self.id] if self.author is None else [self.id, self.author]
-        return keys + [name for name in self.geo if name in names]
+        return self.keys + [name for name in self.geo if name in names]
 
 
 POST_COLUMNS = PostColumns()

@@ -2,10 +2,11 @@
 ``decide_scope → export_ids → submit → wait_for_job → download_results → apply_to_files``.
 
 The scope and the mapped job steps are the warehouse DAGs' (:mod:`x_compliance.run_steps`).
-The export reads the files' ID manifests (a file is read again only when it changed) and
-sends Post IDs to a tweets job and user IDs to a users job; X runs the two at once. The
-pandas task ``apply_to_files`` rewrites, file by file, only the files holding a flagged ID,
-and audits every change (:mod:`~x_compliance.lake.apply`).
+The export reads the IDs the dataset holds (twarc2: the files' ID manifests; Parquet: the ID
+and author columns; Delta: those of the table's current version) and sends Post IDs to a
+tweets job and user IDs to a users job; X runs the two at once. The pandas task
+``apply_to_files`` rewrites, file by file, only the files holding a flagged ID (a Delta table:
+one merge), and audits every change (:mod:`~x_compliance.lake.apply`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from airflow.providers.common.compat.sdk import AirflowSkipException
 from airflow.sdk import get_current_context, task
 
 from x_compliance.lake.apply import FilesJob, apply_jobs_to_files
-from x_compliance.lake.dataset import data_format
+from x_compliance.lake.dataset import DataFormat, data_format
 from x_compliance.lake.export import export_dataset
 from x_compliance.run_steps import (
     decide_scope_task,
@@ -28,7 +29,12 @@ from x_compliance.run_steps import (
 )
 from x_compliance.warehouse.scope import folder_name
 
-FILES_ROOT_PARAM, FORMAT_PARAM = "files_root", "format"
+FILES_ROOT_PARAM, FORMAT_PARAM, RETENTION_PARAM = "files_root", "format", "delta_retention_hours"
+
+
+def data_format_of(params: dict[str, Any]) -> DataFormat:
+    """The run's format, as its params name it (and, for Delta, how long older versions stay)."""
+    return data_format(params[FORMAT_PARAM], retention_hours=int(params.get(RETENTION_PARAM) or 0))
 
 
 def files_compliance(*, storage_root: str, poll_interval: float, outlets: list) -> Any:
@@ -40,7 +46,7 @@ def files_compliance(*, storage_root: str, poll_interval: float, outlets: list) 
         context = get_current_context()
         params = context["params"]
         folder = run_folder(storage_root, "files", folder_name(scope), context["run_id"])
-        data = data_format(params[FORMAT_PARAM])
+        data = data_format_of(params)
         parts = export_dataset(
             params[FILES_ROOT_PARAM], data, scope, folder, max_ids_per_job=max_ids_per_job(params)
         )
@@ -59,7 +65,7 @@ def files_compliance(*, storage_root: str, poll_interval: float, outlets: list) 
             FilesJob(d["job_id"], p["job_type"], d["path"], p["ids_path"]) for p, d, _ in jobs_of_run(parts)
         ]
         applied = apply_jobs_to_files(
-            params[FILES_ROOT_PARAM], data_format(params[FORMAT_PARAM]), jobs, run_id=context["run_id"]
+            params[FILES_ROOT_PARAM], data_format_of(params), jobs, run_id=context["run_id"]
         )
         for outlet in outlets:
             context["outlet_events"][outlet].extra = applied
