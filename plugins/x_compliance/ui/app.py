@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, Query
+from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from x_compliance.operators.links import PAGE_PREFIX
 from x_compliance.ui import pages
 from x_compliance.ui.audit import AuditFilter, audit_page, csv_lines, csv_name
 from x_compliance.ui.coverage import coverage
+from x_compliance.ui.files import FilesAudit, FilesSourceUnavailable, files_sources
+from x_compliance.ui.files_view import files_path, files_section, files_view
 from x_compliance.ui.queries import Warehouse, warehouse_hook
 from x_compliance.warehouse.rotation import recheck_days_from_env
 from x_compliance.warehouse.tables import TWEETS, USERS
@@ -45,6 +47,7 @@ def _overview(wh: Warehouse, flt: AuditFilter, page: int) -> str:
     cover = [coverage(t.name, window, days, first.get(t.name)) for t in (TWEETS, USERS)]
     section = pages.audit_section(audit_page(wh, flt, page), path=f"{PAGE_PREFIX}/")
     runs = wh.latest_runs()
+    section += files_section(files_sources())
     return pages.overview(wh, runs, wh.changed_before(runs[: pages.LATEST_JOBS]), cover, section)
 
 
@@ -54,6 +57,18 @@ def _closed_after(
     """``lines`` over a warehouse connection that lives as long as the stream."""
     with _warehouse() as wh:
         yield from lines(wh, flt)
+
+
+def _files_source(index: int) -> tuple[int, str, FilesAudit | FilesSourceUnavailable]:
+    sources = files_sources()
+    if index >= len(sources):
+        raise HTTPException(404, f"no files dataset {index}: {len(sources)} configured")
+    return sources[index]
+
+
+def _csv(lines: Iterator[str], flt: AuditFilter) -> StreamingResponse:
+    headers = {"Content-Disposition": f'attachment; filename="{csv_name(flt)}"'}
+    return StreamingResponse(lines, media_type="text/csv", headers=headers)
 
 
 def create_app() -> FastAPI:
@@ -81,7 +96,25 @@ def create_app() -> FastAPI:
     def audit_csv(reason: str = "", table: str = "", job: str = "") -> StreamingResponse:
         """The audited changes the page's filter shows, every page of them, streamed."""
         flt = AuditFilter(reason=reason, table=table, job_id=job)
-        headers = {"Content-Disposition": f'attachment; filename="{csv_name(flt)}"'}
-        return StreamingResponse(_closed_after(csv_lines, flt), media_type="text/csv", headers=headers)
+        return _csv(_closed_after(csv_lines, flt), flt)
+
+    @app.get("/files/{index}", response_class=HTMLResponse)
+    def files(index: int, reason: str = "", job: str = "", page: int = PAGE) -> str:
+        """A files dataset audited as Parquet: its jobs, counts and audited changes."""
+        index, shown, audit = _files_source(index)
+        section = ""
+        if isinstance(audit, FilesAudit):
+            audited = audit_page(audit, AuditFilter(reason=reason, job_id=job), page)
+            path = files_path(index)
+            section = pages.audit_section(audited, path=path, csv_path=f"{path}/audit.csv")
+        return files_view(index, shown, audit, section)
+
+    @app.get("/files/{index}/audit.csv")
+    def files_csv(index: int, reason: str = "", job: str = "") -> StreamingResponse:
+        _, _, audit = _files_source(index)
+        if isinstance(audit, FilesSourceUnavailable):
+            raise HTTPException(503, str(audit))
+        flt = AuditFilter(reason=reason, job_id=job)
+        return _csv(csv_lines(audit, flt), flt)
 
     return app
