@@ -108,6 +108,8 @@ def test_a_parquet_audited_dataset_shows_its_jobs_counts_pages_and_export(audite
     assert f"Download CSV ({sum(r[2] == 'deleted' for r in expected):,} rows)" in deleted
     assert f'href="{PAGE}/files/0/audit.csv?reason=deleted' in deleted
 
+    job = get(client, "/jobs/2")  # a job of the Parquet audit has its own entry too
+    assert 'data-job="2"' in job and shown_rows(job) == [r for r in expected if r[3] == "2"][:PAGE_SIZE]
     exported = list(csv.reader(io.StringIO(get(client, "/files/0/audit.csv"))))
     assert exported[0] == list(FILES_FIELDS) and len(exported) == len(frame) + 1
     assert sorted((r[2], r[3], r[4], r[8], r[9]) for r in exported[1:]) == sorted(

@@ -66,6 +66,14 @@ def _files_source(index: int) -> tuple[int, str, FilesAudit | FilesSourceUnavail
     return sources[index]
 
 
+def _files_job(job_id: str) -> tuple[int, FilesAudit, dict] | None:
+    """The first files dataset audited as Parquet that holds the job, and its runs row."""
+    for index, _, audit in files_sources():
+        if isinstance(audit, FilesAudit) and (row := audit.job(job_id)):
+            return index, audit, row
+    return None
+
+
 def _csv(lines: Iterator[str], flt: AuditFilter) -> StreamingResponse:
     headers = {"Content-Disposition": f'attachment; filename="{csv_name(flt)}"'}
     return StreamingResponse(lines, media_type="text/csv", headers=headers)
@@ -86,10 +94,16 @@ def create_app() -> FastAPI:
 
     @app.get("/jobs/{job_id}", response_class=HTMLResponse)
     def job(job_id: str, reason: str = "", table: str = "", page: int = PAGE) -> str:
+        path, flt = f"{PAGE_PREFIX}/jobs/{quote(job_id, safe='')}", AuditFilter(reason, table, job_id)
         with _warehouse() as wh:
             row = wh.job(job_id)
-            audited = audit_page(wh, AuditFilter(reason=reason, table=table, job_id=job_id), page)
-            section = pages.audit_section(audited, path=f"{PAGE_PREFIX}/jobs/{quote(job_id, safe='')}")
+            if row is None and (found := _files_job(job_id)):  # a job of a files dataset's Parquet audit
+                index, audit, row = found
+                card = pages.job_card(row, audit.job_counts(row))
+                csv_path = f"{files_path(index)}/audit.csv"
+                section = pages.audit_section(audit_page(audit, flt, page), path=path, csv_path=csv_path)
+                return pages.job_view(audit, job_id, card, section)
+            section = pages.audit_section(audit_page(wh, flt, page), path=path)
             return pages.job_view(wh, job_id, _card(wh, row) if row else None, section)
 
     @app.get("/audit.csv")
