@@ -85,11 +85,13 @@ def check_summary(path: Path, root: Path, rows: int, changed_now: int | None = N
             assert found == (n,) == (last - first + 1,)
 
 
-def test_the_sql_audit_holds_what_the_parquet_audit_holds(tmp_path, sql_warehouse):  # noqa: F811
+def test_the_sql_audit_holds_what_the_parquet_audit_holds(tmp_path, sql_warehouse, monkeypatch):  # noqa: F811
     root, jobs = dataset(tmp_path)
     truth = expected(tmp_path, root, jobs)
     assert len(truth) > 20 and {r[5] for r in truth} >= {"deleted", "cascade_deleted"}
-    summary = apply_jobs_to_files(root.as_uri(), TWARC2, jobs, run_id="run", audit_conn_id=CONN_ID)
+    monkeypatch.setenv("X_COMPLIANCE_FILES_AUDIT_CONN_ID", CONN_ID)  # as the DAG's task is given it
+    summary = apply_jobs_to_files(root.as_uri(), TWARC2, jobs, run_id="run")
+    monkeypatch.delenv("X_COMPLIANCE_FILES_AUDIT_CONN_ID")
     assert summary["audit_rows"] == len(truth) and summary["audit_path"].startswith(CONN_ID)
     assert sql_rows(sql_warehouse) == truth
     check_summary(sql_warehouse, root, len(truth))
@@ -119,3 +121,34 @@ def test_a_sigkill_beside_the_sql_commit_loses_and_doubles_no_row(tmp_path, sql_
     assert sql_rows(sql_warehouse) == truth  # every row, once
     check_summary(sql_warehouse, root, len(truth))
     assert not journal.exists()
+
+
+@pytest.mark.postgres
+def test_on_postgres_the_page_reads_the_files_audit_by_its_columns(tmp_path, monkeypatch):
+    """PostgreSQL (no rowids): the same rows stored once, and the page's pages and export of
+    the dataset read by the segments' columns."""
+    import psycopg
+
+    from tests.deploy.conftest import parts_required
+    from tests.lake.test_files_audit_page import get, page_client, shown_rows
+    from x_compliance_demo.services import postgres
+
+    root, jobs = dataset(tmp_path)
+    truth = expected(tmp_path, root, jobs)
+    with parts_required(), postgres(databases=("warehouse",)) as running:
+        for conn_id in (CONN_ID, "warehouse_default"):
+            monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", running.airflow_conn("warehouse"))
+        for _ in range(2):  # the second apply finds nothing left to change
+            apply_jobs_to_files(root.as_uri(), TWARC2, jobs, run_id="run", audit_conn_id=CONN_ID)
+        columns = "record_id, kind, file, line, part, change, reason, job_id, run_id"
+        with psycopg.connect(running.dsn("warehouse")) as db:
+            stored = sorted(db.execute(f"SELECT {columns} FROM compliance_file_audit").fetchall())
+            spans = db.execute(
+                "SELECT DISTINCT first_row, last_row FROM compliance_audit_segments"
+            ).fetchall()
+        assert stored == truth and spans == [(None, None)]
+        table, client = dataset_name(root.as_uri()), page_client()
+        served = [shown_rows(get(client, "/", table=table, page=p)) for p in range(-(-len(truth) // 50))]
+        assert sorted(row for rows in served for row in rows) == sorted(
+            (str(r[0]), r[5], r[6], r[7], r[2], str(r[3])) for r in truth
+        )
