@@ -24,6 +24,7 @@ import pandas as pd
 
 from x_compliance.lake.audit_summary import dataset_name, in_audit_order, run_rows, segment_job, segments
 from x_compliance.warehouse.apply import AUDIT_DDL, _last_rowid
+from x_compliance.warehouse.flagged import BATCH_ROWS
 from x_compliance.warehouse.runs import RUNS_DDL, SEGMENTS_DDL, Segment, record_run, record_segments
 from x_compliance.warehouse.stage import ApplyConnection
 from x_compliance.warehouse.tables import AUDIT_TABLE, DELETED
@@ -67,18 +68,12 @@ def store_in_sql(conn_id: str, root: Any, key: str, entries: list[Any], applied:
             with closing(warehouse.cursor()) as cur, closing(conn.cursor()) as bulk:
                 stored = _stored(conn, ph, table, key)
                 fresh = [e for e in entries if (e.name, e.digest) not in stored]
-                frames = [e.frame for e in fresh]
-                audit = in_audit_order(pd.concat(frames, ignore_index=True)) if frames else pd.DataFrame()
-                audit = (
-                    audit.assign(table_name=table, job_id=audit["job_id"].map(segment_job))
-                    if frames
-                    else audit
-                )
+                audit = _audit_of(fresh, table)
                 written = []
                 for segment in segments(audit, table, at):
-                    rows = audit.iloc[segment.first_row : segment.last_row + 1]
-                    bulk.executemany(_insert(FILE_AUDIT_TABLE, FILE_AUDIT_COLUMNS, ph), _tuples(rows))
-                    last = last_rowid() if last_rowid else None
+                    last = _insert_rows(
+                        bulk, ph, audit.iloc[segment.first_row : segment.last_row + 1], last_rowid
+                    )
                     first = None if last is None else last - segment.rows + 1
                     written.append(replace(segment, first_row=first, last_row=last))  # rowids, or none
                 for entry in fresh:
@@ -113,6 +108,23 @@ def _stored(conn: Any, ph: str, table: str, key: str) -> set[tuple[str, str]]:
             (table, key),
         )
         return {(str(entry), str(digest)) for entry, digest in query.fetchall()}
+
+
+def _audit_of(fresh: list[Any], table: str) -> pd.DataFrame:
+    """The entries' rows in audit order, named as the warehouse audit names them."""
+    if not fresh:
+        return pd.DataFrame()
+    audit = in_audit_order(pd.concat([e.frame for e in fresh], ignore_index=True))
+    return audit.assign(table_name=table, job_id=audit["job_id"].map(segment_job))
+
+
+def _insert_rows(cursor: Any, ph: str, rows: pd.DataFrame, last_rowid: Any) -> int | None:
+    """Insert one segment's rows, ``BATCH_ROWS`` at a time (one transaction: on SQLite their
+    rowids follow each other); returns the last one's rowid on SQLite, else None."""
+    insert = _insert(FILE_AUDIT_TABLE, FILE_AUDIT_COLUMNS, ph)
+    for start in range(0, len(rows), BATCH_ROWS):
+        cursor.executemany(insert, _tuples(rows.iloc[start : start + BATCH_ROWS]))
+    return last_rowid() if last_rowid else None
 
 
 def _insert(table: str, columns: tuple[str, ...], ph: str) -> str:
