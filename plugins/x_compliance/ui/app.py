@@ -2,8 +2,9 @@
 
 Mounted by :mod:`x_compliance.ui.plugin` at ``/x-compliance`` on the API server, and shown by
 Airflow's UI under ``/plugin/x-compliance/...``. Every route reads the warehouse with bounded
-queries; nothing here can show a token or a signed URL, because nothing here reads the X
-connection.
+queries, and the files datasets' Parquet audits by their footers and row groups
+(:mod:`x_compliance.ui.files`); nothing here can show a token or a signed URL, because nothing
+here reads the X connection, and a dataset's root is shown without login or query string.
 """
 
 from __future__ import annotations
