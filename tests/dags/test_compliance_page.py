@@ -305,7 +305,7 @@ def test_a_job_applied_again_shows_what_its_first_apply_changed(wh, tmp_path):
             in html
         )
         assert wh.changed_before([row]) == {row["job_id"]: {"deleted": 43, "geo_scrubbed": 7}}
-        table = pages._runs_table([row], wh.changed_before([row]))
+        table = pages.runs_table([row], wh.changed_before([row]))
         assert "43 earlier" in table and "7 earlier" in table
 
 

@@ -108,6 +108,17 @@ class Api:
         return found
 
 
+def files_dataset(folder: Path) -> str:
+    """The root of a small twarc2 dataset with its Parquet audit written by the files apply."""
+    from tests.lake.files_audit import dataset
+    from x_compliance.lake.apply import apply_jobs_to_files
+    from x_compliance.lake.dataset import TWARC2
+
+    root, jobs = dataset(folder)
+    apply_jobs_to_files(root.as_uri(), TWARC2, jobs, run_id="run")
+    return root.as_uri()
+
+
 @pytest.fixture(scope="module")
 def standalone(tmp_path_factory) -> Iterator[SimpleNamespace]:
     """One Airflow standalone for the module: a dated and an undated manual run, a two-day
@@ -121,6 +132,7 @@ def standalone(tmp_path_factory) -> Iterator[SimpleNamespace]:
             airflow_home=tmp_path / "airflow", emulator_url=emulator.url, warehouse=db,
             storage=tmp_path / "storage", poll_seconds=1,
         )  # fmt: skip
+        env["X_COMPLIANCE_FILES_ROOTS"] = files_dataset(tmp_path / "files")  # a files source on the page
         subprocess.run(["airflow", "db", "migrate"], env=env, check=True, capture_output=True)
         log = tmp_path / "standalone.log"
         with airflow_standalone(env, port=free_port(), log=log) as ui:
@@ -398,6 +410,8 @@ def test_compliance_page_in_a_real_browser(standalone):
                 assert state["broken_ids"] == [], state  # job and run ids on one line each
                 assert state["bare_numbers"] == [], state  # 1,234 not 1234
                 assert state["runs"] == applied[0] == len(standalone.jobs), state
+                files = driver.find_element(By.CSS_SELECTOR, '[data-files-source][data-available="true"]')
+                assert int(files.get_attribute("data-rows")) > 0  # the files dataset, a source of its own
                 if width == WIDTHS[0]:
                     name = "compliance-page.png" if mode == "light" else "compliance-page-dark.png"
                     screenshot(driver, name, standalone.tmp_path)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from x_compliance.lake.dataset import DataFormat, data_files
-from x_compliance.lake.journal import Journal, store_audit
+from x_compliance.lake.journal import AppliedRun, Journal, store_audit
 from x_compliance.lake.verdicts import Verdicts
 from x_compliance.warehouse.flagged import check_all_uploaded, per_reason, read_flagged
 from x_compliance.warehouse.tables import CASCADE_DELETED
@@ -71,8 +71,11 @@ class RunVerdicts:
         return jobs
 
 
-def apply_jobs_to_files(root: Any, data: DataFormat, jobs: list[FilesJob], *, run_id: str) -> dict[str, Any]:
-    """Apply every job of a run to the dataset under ``root``; return what changed."""
+def apply_jobs_to_files(
+    root: Any, data: DataFormat, jobs: list[FilesJob], *, run_id: str, audit_conn_id: str | None = None
+) -> dict[str, Any]:
+    """Apply every job of a run to the dataset under ``root``; return what changed. The audit
+    goes beside the dataset, or to the warehouse of ``audit_conn_id`` (see ``store_audit``)."""
     run = RunVerdicts(jobs)
     key = "-".join(sorted(job.job_id for job in jobs))
     journal = Journal(root, key)
@@ -91,7 +94,9 @@ def apply_jobs_to_files(root: Any, data: DataFormat, jobs: list[FilesJob], *, ru
         if len(audit):
             rewritten += 1
             log.info("Rewrote %s: %s", path, _counts(audit))
-    location, added = store_audit(root, journal, key)
+    location, added = store_audit(
+        root, journal, key, applied=AppliedRun(jobs, run, run_id), conn_id=audit_conn_id
+    )
     summary = {
         "jobs": [job.job_id for job in jobs],
         "files": checked,

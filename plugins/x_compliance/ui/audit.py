@@ -6,7 +6,10 @@ first. Each apply's rows of one job, table, change and reason are a *segment*
 without counting ``compliance_audit`` and a page is found by arithmetic. On SQLite a segment is
 a range of rowids, and a page is read as a range of the table's own key, at any depth. Where the
 warehouse gives no rowids, a segment is read by its columns, from whichever end is nearer (fast
-with :data:`~x_compliance.warehouse.runs.AUDIT_INDEX_DDL`).
+with :data:`~x_compliance.warehouse.runs.AUDIT_INDEX_DDL`). A files dataset audited to the
+warehouse has its own segments and table (``compliance_file_audit``), read the same way with
+each row's file and line; one audited as Parquet is a source of its own
+(:class:`~x_compliance.ui.files.FilesAudit`), which reads its segments' rows itself.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from x_compliance.lake.audit_summary import is_files_table
+from x_compliance.lake.sql_audit import FILE_AUDIT_TABLE
+from x_compliance.ui.files import FILES_FIELDS, FilesAudit
 from x_compliance.ui.queries import Warehouse
 from x_compliance.warehouse.runs import REASONS, Segment
 from x_compliance.warehouse.tables import AUDIT_TABLE, TWEETS, USERS
@@ -23,6 +29,8 @@ from x_compliance.warehouse.tables import AUDIT_TABLE, TWEETS, USERS
 PAGE_SIZE = 50
 CSV_BATCH = 10_000
 FIELDS = ("changed_at", "table_name", "record_id", "change", "reason", "job_id", "run_id")
+WHERE = ("file", "line")  # a files dataset's rows: where the record was
+Source = Warehouse | FilesAudit
 MANAGED_TABLES = (TWEETS.name, USERS.name)
 
 
@@ -72,7 +80,7 @@ def segments(wh: Warehouse, flt: AuditFilter) -> tuple[list[Segment], set[str], 
 def audit_page(wh: Warehouse, flt: AuditFilter, page: int) -> AuditPage:
     chosen, seen_reasons, seen_tables = segments(wh, flt)
     reasons = sorted(set(REASONS) | seen_reasons)
-    tables = sorted(set(MANAGED_TABLES) | seen_tables)
+    tables = sorted(set(getattr(wh, "managed_tables", MANAGED_TABLES)) | seen_tables)
     unknown = [f"reason {flt.reason!r}"] if flt.reason and flt.reason not in reasons else []
     unknown += [f"table {flt.table!r}"] if flt.table and flt.table not in tables else []
     result = AuditPage(flt, requested=page, unknown=unknown, reasons=reasons, tables=tables)
@@ -93,6 +101,11 @@ def audit_page(wh: Warehouse, flt: AuditFilter, page: int) -> AuditPage:
     return result
 
 
+def _table(segment: Segment) -> tuple[str, tuple[str, ...]]:
+    """The audit table that holds the segment's rows, and the fields a row shows."""
+    return (FILE_AUDIT_TABLE, FIELDS + WHERE) if is_files_table(segment.table) else (AUDIT_TABLE, FIELDS)
+
+
 def _columns(wh: Warehouse, segment: Segment) -> tuple[str, tuple]:
     where = " AND ".join(f"{c} = {wh.ph}" for c in ("job_id", "table_name", "change", "reason"))
     return where, (segment.job_id, segment.table, segment.change, segment.reason)
@@ -105,7 +118,7 @@ def _ranged(wh: Warehouse, segment: Segment) -> bool:
         return False
     where, params = _columns(wh, segment)
     ends = (segment.first_row, segment.last_row)
-    sql = f"SELECT COUNT(*) FROM {AUDIT_TABLE} WHERE rowid IN ({wh.ph}, {wh.ph}) AND {where}"
+    sql = f"SELECT COUNT(*) FROM {_table(segment)[0]} WHERE rowid IN ({wh.ph}, {wh.ph}) AND {where}"
     return wh.records(sql, (*ends, *params))[0][0] == len(set(ends))
 
 
@@ -121,9 +134,12 @@ def _where(wh: Warehouse, segment: Segment, ranged: bool) -> tuple[str, tuple, s
     )
 
 
-def _read(wh: Warehouse, segment: Segment, offset: int, count: int) -> list[dict]:
+def _read(wh: Source, segment: Segment, offset: int, count: int) -> list[dict]:
     """``count`` rows of a segment from ``offset``: a range of rowids, or else read from
-    whichever end of the segment is nearer."""
+    whichever end of the segment is nearer (a Parquet audit reads its own)."""
+    if isinstance(wh, FilesAudit):
+        return wh.read(segment, offset, count)
+    table, fields = _table(segment)
     ranged = _ranged(wh, segment)
     where, params, key = _where(wh, segment, ranged)
     if ranged:
@@ -134,10 +150,10 @@ def _read(wh: Warehouse, segment: Segment, offset: int, count: int) -> list[dict
         tail = segment.rows - offset - count
         order, skip = ("DESC", offset) if offset <= tail else ("ASC", tail)
     sql = (
-        f"SELECT {', '.join(FIELDS)} FROM {AUDIT_TABLE} WHERE {where} "
+        f"SELECT {', '.join(fields)} FROM {table} WHERE {where} "
         f"ORDER BY {key} {order} LIMIT {int(count)} OFFSET {int(skip)}"
     )
-    rows = [dict(zip(FIELDS, row, strict=True)) for row in wh.records(sql, params)]
+    rows = [dict(zip(fields, row, strict=True)) for row in wh.records(sql, params)]
     return rows if order == "DESC" else rows[::-1]
 
 
@@ -148,10 +164,17 @@ def csv_name(flt: AuditFilter) -> str:
     return "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in name) + ".csv"
 
 
-def csv_lines(wh: Warehouse, flt: AuditFilter) -> Iterator[str]:
+def csv_fields(wh: Source, flt: AuditFilter) -> tuple[str, ...]:
+    """The export's columns: a files dataset's say where each record was."""
+    if isinstance(wh, FilesAudit):
+        return FILES_FIELDS
+    return FIELDS + WHERE if is_files_table(flt.table) else FIELDS
+
+
+def csv_lines(wh: Source, flt: AuditFilter) -> Iterator[str]:
     """The filter's rows as CSV, in the page's order, ``CSV_BATCH`` rows per query (keyset on
-    the rowid, or the record id, within each segment): memory stays flat however many rows
-    there are."""
+    the rowid, or the record id, within each segment; row groups of a Parquet audit): memory
+    stays flat however many rows there are."""
     buffer = io.StringIO()
     out = csv.writer(buffer, lineterminator="\n")
 
@@ -161,16 +184,23 @@ def csv_lines(wh: Warehouse, flt: AuditFilter) -> Iterator[str]:
         buffer.truncate()
         return text
 
-    out.writerow(FIELDS)
+    fields = csv_fields(wh, flt)
+    out.writerow(fields)
     yield flush()
     chosen, _, _ = segments(wh, flt)
     for segment in chosen:
+        if isinstance(wh, FilesAudit):
+            for rows in wh.batches(segment):
+                out.writerows([row.get(f) for f in fields] for row in rows)
+                yield flush()
+            continue
+        table, shown = _table(segment)
         where, filters, key = _where(wh, segment, _ranged(wh, segment))
-        select = f"SELECT {key}, {', '.join(FIELDS)} FROM {AUDIT_TABLE} WHERE {where}"
+        select = f"SELECT {key}, {', '.join(shown)} FROM {table} WHERE {where}"
         sql, params = select, filters
         while True:
             rows = wh.records(f"{sql} ORDER BY {key} DESC LIMIT {CSV_BATCH}", params)
-            out.writerows(row[1:] for row in rows)
+            out.writerows(row[1 : 1 + len(fields)] for row in rows)
             yield flush()
             if len(rows) < CSV_BATCH:
                 break

@@ -220,7 +220,7 @@ def _changed(row: dict, change: str, before: dict[str, int]) -> str:
     return _two(now, f"{before[change]:,} earlier") if before.get(change) else now
 
 
-def _runs_table(runs: list[dict], changed_before: dict[str, dict[str, int]]) -> str:
+def runs_table(runs: list[dict], changed_before: dict[str, dict[str, int]]) -> str:
     if not runs:
         return '<p class="empty">No job applied yet: the table fills as the DAGs run.</p>'
     head = "".join(
@@ -252,13 +252,20 @@ def _runs_table(runs: list[dict], changed_before: dict[str, dict[str, int]]) -> 
 
 
 def _audit_table(rows: list[dict]) -> str:
-    head = "".join(
-        f"<th>{h}</th>" for h in ("Changed at", "Table", "Record", "Change", "Reason", "Job", "Run")
+    """The rows, and where each record was (file and line) when a files dataset's are among them."""
+    where = any("file" in r for r in rows)
+    heads = ("Changed at", "Table", "Record", "Change", "Reason", "Job", "Run") + (
+        ("File", "Line") if where else ()
     )
+    head = "".join(f"<th>{h}</th>" for h in heads)
+
+    def place(r: dict) -> str:
+        return f"<td class=file>{e(r.get('file'))}</td><td class=n>{e(r.get('line'))}</td>" if where else ""
+
     body = "".join(
         f"<tr><td class=t>{e(when(r['changed_at']))}</td><td>{e(r['table_name'])}</td>"
         f"<td class=id>{e(r['record_id'])}</td><td>{e(r['change'])}</td><td>{e(r['reason'])}</td>"
-        f"<td>{job_link(r['job_id'])}</td><td class=id>{e(r['run_id'])}</td></tr>"
+        f"<td>{job_link(r['job_id'])}</td><td class=id>{e(r['run_id'])}</td>{place(r)}</tr>"
         for r in rows
     )
     return (
@@ -278,10 +285,10 @@ def _select(name: str, values: list[str], chosen: str) -> str:
     return f'<label>{name.capitalize()} <select name="{name}">{items}</select></label>'
 
 
-def audit_section(result: AuditPage, *, path: str) -> str:
+def audit_section(result: AuditPage, *, path: str, csv_path: str = f"{PAGE_PREFIX}/audit.csv") -> str:
     """The filter, the download, one page of audited changes and an honest pager."""
     flt = result.filter
-    csv = f"{PAGE_PREFIX}/audit.csv?" + urlencode({**flt.params(), "job": flt.job_id})
+    csv = f"{csv_path}?" + urlencode({**flt.params(), "job": flt.job_id})
     form = (
         f'<form class="filter" method="get" action="{e(path)}">'
         f"{_select('reason', result.reasons, flt.reason)}"
@@ -334,7 +341,7 @@ def overview(
         + "what is still there to change (a record deleted earlier, or with no geo left, stays as it is). "
         + "Each job's entry says, per reason, how many and why. A job applied again (a re-run of a "
         + "complete job) changes nothing its earlier apply changed: those rows show as earlier.</p>"
-        + _runs_table(runs, changed_before)
+        + runs_table(runs, changed_before)
         + '<h2 id="audited">Audited changes</h2>' + audit
     )  # fmt: skip
     return layout("X compliance", f"Warehouse connection <b>{e(wh.described)}</b> · times in UTC", body)
