@@ -25,7 +25,14 @@ from airflow.sdk import DAG, Asset, Param
 
 from x_compliance.compat import CronDataIntervalTimetable
 from x_compliance.lake.dataset import FORMATS
-from x_compliance.lake.run import FILES_ROOT_PARAM, FORMAT_PARAM, RETENTION_PARAM, files_compliance
+from x_compliance.lake.journal import AUDIT_CONN_ENV
+from x_compliance.lake.run import (
+    AUDIT_CONN_PARAM,
+    FILES_ROOT_PARAM,
+    FORMAT_PARAM,
+    RETENTION_PARAM,
+    files_compliance,
+)
 from x_compliance.run_steps import compliance_params, max_ids_per_job_from_env
 
 X_CONN_ID = os.environ.get("X_COMPLIANCE_CONN_ID", "x_compliance_default")
@@ -57,6 +64,11 @@ with DAG(
         ),
         RETENTION_PARAM: Param(
             0, type="integer", minimum=0, title="Delta: hours older table versions stay readable"
+        ),
+        AUDIT_CONN_PARAM: Param(
+            os.environ.get(AUDIT_CONN_ENV, ""),
+            type="string",
+            title="SQL connection for the audit (compliance_file_audit); empty: Parquet beside the dataset",
         ),
     },
     tags=["x", "compliance", "files"],

@@ -30,6 +30,7 @@ from x_compliance.run_steps import (
 from x_compliance.warehouse.scope import folder_name
 
 FILES_ROOT_PARAM, FORMAT_PARAM, RETENTION_PARAM = "files_root", "format", "delta_retention_hours"
+AUDIT_CONN_PARAM = "audit_conn_id"  # a SQL connection for the audit; empty: Parquet beside the dataset
 
 
 def data_format_of(params: dict[str, Any]) -> DataFormat:
@@ -52,9 +53,7 @@ def files_compliance(*, storage_root: str, poll_interval: float, outlets: list) 
         )
         if not parts:
             raise AirflowSkipException(f"No records to check ({scope['checked']}): no job sent to X")
-        return numbered(
-            parts
-        )  # [{"ids_path", "results_path", "ids", "job_type", "jobs_after"}]: one X job each
+        return numbered(parts)  # [{ids_path, results_path, ids, job_type, jobs_after}]: one X job each
 
     @task(outlets=outlets)
     def apply_to_files(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -65,7 +64,11 @@ def files_compliance(*, storage_root: str, poll_interval: float, outlets: list) 
             FilesJob(d["job_id"], p["job_type"], d["path"], p["ids_path"]) for p, d, _ in jobs_of_run(parts)
         ]
         applied = apply_jobs_to_files(
-            params[FILES_ROOT_PARAM], data_format_of(params), jobs, run_id=context["run_id"]
+            params[FILES_ROOT_PARAM],
+            data_format_of(params),
+            jobs,
+            run_id=context["run_id"],
+            audit_conn_id=params.get(AUDIT_CONN_PARAM) or None,
         )
         for outlet in outlets:
             context["outlet_events"][outlet].extra = applied
