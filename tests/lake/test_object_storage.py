@@ -19,6 +19,14 @@ BUCKET, CONN_ID = "lake", "lake_s3"
 
 @pytest.fixture
 def bucket(tmp_path: Path, monkeypatch):
+    """A moto server holding ``BUCKET``, reached through the ``lake_s3`` connection. Each test
+    gets its own server (and port): the filesystems Airflow and s3fs cache per connection would
+    still point at the last test's, so they are forgotten first."""
+    from airflow.sdk.io import store
+    from s3fs import S3FileSystem
+
+    monkeypatch.setattr(store, "_STORE_CACHE", {})
+    S3FileSystem.clear_instance_cache()
     with s3(BUCKET, log=tmp_path / "moto.log") as url:
         connection = {
             "conn_type": "aws",
