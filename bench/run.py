@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import dag_run
+import lake
 import postgres
 import report
 import store_run
@@ -257,6 +258,9 @@ def main() -> None:
     )
     parser.add_argument("--twarc", action="store_true", help="one job end to end: ours beside twarc2's CLI")
     parser.add_argument(
+        "--lake", action="store_true", help="verdicts applied to Parquet and twarc2 files, beside DuckDB and orjson"
+    )
+    parser.add_argument(
         "--warehouse", choices=("sqlite", "postgres"), default="sqlite", help="where export and apply run"
     )
     parser.add_argument(
@@ -264,6 +268,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
+    if args.lake:
+        lake.main(args.n, keep=args.keep)
+        return
     if args.store:
         store_run.bench(args.n, args.recheck_days, dag=args.dag, keep=args.keep)
         return
