@@ -42,7 +42,9 @@ def redact(text: str) -> str:
     return _SIGNED_QUERY.sub("?***", text)
 
 
-def run_child(target: str, env: dict[str, str], *, python: str | None = None, **params: Any) -> dict[str, Any]:
+def run_child(
+    target: str, env: dict[str, str], *, python: str | None = None, **params: Any
+) -> dict[str, Any]:
     """Run ``module:function(**params)`` in a fresh interpreter (``python``: another venv's,
     e.g. the bench's own with tools that are no dependency); return its measurements."""
     with tempfile.TemporaryDirectory(prefix="xc-bench-child-") as scratch:

@@ -108,7 +108,9 @@ def lake_python() -> str:
         print(f"creating {LAKE_VENV} (uv pip install {' '.join(LAKE_REQUIREMENTS)})", flush=True)
         shutil.rmtree(LAKE_VENV, ignore_errors=True)
         subprocess.run([str(UV), "venv", "-q", "-p", sys.executable, str(LAKE_VENV)], check=True)
-        subprocess.run([str(UV), "pip", "install", "-q", "--python", str(python), *LAKE_REQUIREMENTS], check=True)
+        subprocess.run(
+            [str(UV), "pip", "install", "-q", "--python", str(python), *LAKE_REQUIREMENTS], check=True
+        )
         marker.touch()
     return str(python)
 
@@ -136,7 +138,9 @@ def _parquet_totals(root: Path) -> dict[str, int]:
         names = [meta.schema.column(i).name for i in range(meta.num_columns)]
         for group in range(meta.num_row_groups):
             for column in lake_data.GEO:
-                totals[f"null_{column}"] += meta.row_group(group).column(names.index(column)).statistics.null_count
+                totals[f"null_{column}"] += (
+                    meta.row_group(group).column(names.index(column)).statistics.null_count
+                )
     return totals
 
 
@@ -158,7 +162,9 @@ def parquet_stage(n: int, env: dict, python: str, work: Path) -> dict:
         row_group_rows=lake_data.ROW_GROUP_ROWS,
         **flags,
     )
-    limit["command"] = "DuckDB: COPY (SELECT p.* REPLACE (geo nulled) ... ANTI JOIN removed, gone authors) TO file"
+    limit["command"] = (
+        "DuckDB: COPY (SELECT p.* REPLACE (geo nulled) ... ANTI JOIN removed, gone authors) TO file"
+    )
     written = {"ours": _parquet_totals(ours_root), "limit": _parquet_totals(work / "duckdb-dataset")}
     same = written["ours"] == written["limit"]
     assert same, f"ours and DuckDB wrote different datasets: {written}"
@@ -188,7 +194,9 @@ def twarc_stages(n: int, env: dict, python: str, work: Path) -> dict[str, dict]:
     parse["command"] = "for line in file: orjson.loads(line)"
     rewrite = _run("lake:twarc_rewrite", env, root=str(ours_root), **flags)
     (work / "orjson").mkdir()
-    roundtrip = _run("lake_limit:jsonl_roundtrip", env, python=python, root=str(files), out=str(work / "orjson"))
+    roundtrip = _run(
+        "lake_limit:jsonl_roundtrip", env, python=python, root=str(files), out=str(work / "orjson")
+    )
     roundtrip["command"] = "for line in file: out.write(orjson.dumps(orjson.loads(line)) + b'\\n')"
     copy = _run("lake_limit:byte_copy", env, python=python, root=str(files), out=str(work / "orjson"))
     shutil.rmtree(ours_root)
@@ -228,7 +236,9 @@ def _peaks_elsewhere(n: int) -> list[str]:
     for path in sorted(OUT.glob("results-lake-*.json")):
         other = json.loads(path.read_text())
         if other.get("n") != n and "stages" in other:
-            peaks = ", ".join(f"{name} {s['ours']['peak_rss_mb']:.0f} MB" for name, s in other["stages"].items())
+            peaks = ", ".join(
+                f"{name} {s['ours']['peak_rss_mb']:.0f} MB" for name, s in other["stages"].items()
+            )
             lines.append(f"  at N = {other['n']:,}: {peaks}")
     return lines
 
@@ -237,7 +247,9 @@ def table(document: dict) -> str:
     stages = document["stages"]
     parquet, rewrite = stages[PARQUET], stages[REWRITE]
     plan, copy = parquet["plan"], rewrite["byte_copy"]
-    load = {when: " ".join(f"{x:.2f}" for x in document[f"load_average_at_{when}"]) for when in ("start", "end")}
+    load = {
+        when: " ".join(f"{x:.2f}" for x in document[f"load_average_at_{when}"]) for when in ("start", "end")
+    }
     lines = [
         f"load average at start {load['start']}, at end {load['end']}; limits: "
         + ", ".join(f"{k} {v}" for k, v in document["limit_venv"].items()),
@@ -246,7 +258,7 @@ def table(document: dict) -> str:
         f"{plan['row_groups_to_change']} row groups to change); verdicts read in "
         f"{parquet['ours']['verdicts_s']:.2f} s; DuckDB {parquet['limit']['threads']} threads, "
         f"{parquet['limit']['cpu_seconds']:.2f} CPU s, ours {parquet['ours']['cpu_seconds']:.2f} CPU s",
-        f"Parquet changes: {parquet['ours']['changes']}; rows written by both: {parquet['written']['rows']:,}",
+        f"Parquet changes: {parquet['ours']['changes']}; rows written, each: {parquet['written']['rows']:,}",
         f"twarc2: byte copy {copy['seconds']:.2f} s (peak RSS {copy['peak_rss_mb']:.0f} MB); "
         f"verdicts read in {rewrite['ours']['verdicts_s']:.2f} s; changes {rewrite['ours']['changes']}",
         report.limit_commands(stages),

@@ -31,7 +31,27 @@ ROW_GROUP_ROWS = 122_880  # DuckDB's writer's default, so both sides write row g
 COMPRESSION = "zstd"
 AUTHORS = 200_000
 PLACES = 20_000
-WORDS = "the a compliance data lake post today news city rain sun match vote music film new old".split()
+WORDS = tuple(
+    [
+        "the",
+        "a",
+        "compliance",
+        "data",
+        "lake",
+        "post",
+        "today",
+        "news",
+        "city",
+        "rain",
+        "sun",
+        "match",
+        "vote",
+        "music",
+        "film",
+        "new",
+        "old",
+    ]
+)
 SCHEMA = pa.schema(
     [
         ("id", pa.int64()),
@@ -65,7 +85,8 @@ def posts_of_day(day: date, count: int, seed: int) -> pa.Table:
     seconds = pa.array((ms // 1000).astype("datetime64[s]"))
     created = pc.strftime(seconds, format="%Y-%m-%dT%H:%M:%S.000Z")
     sentences = np.array(
-        [" ".join(rng.choice(WORDS, int(rng.integers(6, 24)))) + " caf\u00e9" for _ in range(997)], dtype=object
+        [" ".join(rng.choice(WORDS, int(rng.integers(6, 24)))) + " caf\u00e9" for _ in range(997)],
+        dtype=object,
     )
     text = pc.binary_join_element_wise(
         pa.array(sentences[rng.integers(0, len(sentences), count)]), pc.cast(pa.array(ids), pa.string()), " #"
@@ -150,7 +171,12 @@ def make_twarc(root: str, posts: int) -> dict:
                 lines += 1
     post_ids = np.arange(generate.FIRST_POST, generate.FIRST_POST + posts, dtype=np.int64)
     user_ids = np.arange(generate.FIRST_USER, generate.FIRST_USER + generate.USERS, dtype=np.int64)
-    summary = {"posts": posts, "files": TWARC_FILES, "lines": lines, **_write_verdicts(folder, [post_ids], user_ids)}
+    summary = {
+        "posts": posts,
+        "files": TWARC_FILES,
+        "lines": lines,
+        **_write_verdicts(folder, [post_ids], user_ids),
+    }
     summary["bytes"] = sum(p.stat().st_size for p in (folder / "twarc").glob("*.jsonl"))
     (folder / "done.json").write_text(json.dumps(summary))
     return summary

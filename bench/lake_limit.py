@@ -22,7 +22,9 @@ def _files(root: str, pattern: str) -> list[Path]:
     return sorted(p for p in Path(root).rglob(pattern) if not p.name.startswith((".", "_")))
 
 
-def parquet_duckdb(root: str, out: str, posts: str, users: str, compression: str, row_group_rows: int) -> dict:
+def parquet_duckdb(
+    root: str, out: str, posts: str, users: str, compression: str, row_group_rows: int
+) -> dict:
     """The dataset at ``root`` rewritten into ``out`` (same layout); DuckDB's own defaults
     otherwise (its threads included)."""
     import duckdb
@@ -31,7 +33,9 @@ def parquet_duckdb(root: str, out: str, posts: str, users: str, compression: str
     db.execute(f"CREATE TABLE posts AS SELECT id, reason FROM read_parquet('{posts}')")
     db.execute(f"CREATE TABLE removed AS SELECT DISTINCT id FROM posts WHERE reason NOT IN {REMOVES_NOT!r}")
     db.execute("CREATE TABLE scrub AS SELECT DISTINCT id FROM posts WHERE reason IN ('scrub_geo')")
-    db.execute(f"CREATE TABLE gone AS SELECT DISTINCT id FROM read_parquet('{users}') WHERE reason IN {CASCADES}")
+    db.execute(
+        f"CREATE TABLE gone AS SELECT DISTINCT id FROM read_parquet('{users}') WHERE reason IN {CASCADES}"
+    )
     nulled = ", ".join(f"CASE WHEN s.id IS NULL THEN p.{c} END AS {c}" for c in GEO)
     rows = 0
     for source in _files(root, "*.parquet"):

@@ -258,7 +258,9 @@ def main() -> None:
     )
     parser.add_argument("--twarc", action="store_true", help="one job end to end: ours beside twarc2's CLI")
     parser.add_argument(
-        "--lake", action="store_true", help="verdicts applied to Parquet and twarc2 files, beside DuckDB and orjson"
+        "--lake",
+        action="store_true",
+        help="verdicts applied to Parquet and twarc2 files, beside DuckDB and orjson",
     )
     parser.add_argument(
         "--warehouse", choices=("sqlite", "postgres"), default="sqlite", help="where export and apply run"
