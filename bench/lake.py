@@ -21,7 +21,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import lake_data
@@ -34,67 +33,6 @@ LAKE_VENV = OUT / "lake-venv"
 LAKE_REQUIREMENTS = ("duckdb", "orjson", "pyarrow")
 UV = Path(sys.executable).parent / "uv"
 PARQUET, MANIFESTS, REWRITE = "parquet apply", "twarc manifests", "twarc rewrite"
-
-
-# --- ours, run by child.py ------------------------------------------------------------------------
-
-
-def _verdicts(posts: str, users: str):
-    from x_compliance.lake.verdicts import Verdicts
-    from x_compliance.warehouse.flagged import read_flagged
-
-    return Verdicts(posts=read_flagged(posts), users=read_flagged(users, cascades=True))
-
-
-def _timed_verdicts(posts: str, users: str):
-    started = time.perf_counter()
-    verdicts = _verdicts(posts, users)
-    return verdicts, round(time.perf_counter() - started, 3)
-
-
-def _changes(audit) -> dict[str, int]:
-    return {str(k): int(v) for k, v in audit["change"].value_counts().sort_index().items()}
-
-
-def parquet_ours(root: str, posts: str, users: str) -> dict:
-    """The verdicts read, then ``apply_to_parquet_dataset`` over the whole dataset."""
-    from x_compliance.lake.parquet_dataset import apply_to_parquet_dataset
-
-    verdicts, verdicts_s = _timed_verdicts(posts, users)
-    return {"verdicts_s": verdicts_s, "changes": _changes(apply_to_parquet_dataset(root, verdicts))}
-
-
-def parquet_plan(root: str, posts: str, users: str) -> dict:
-    """Ours' planning pass alone over every file (nothing written): its time, verdicts not counted."""
-    from x_compliance.lake.parquet_dataset import _plan, dataset_files
-    from x_compliance.lake.parquet_rows import POST_COLUMNS
-
-    verdicts = _verdicts(posts, users)
-    started = time.perf_counter()
-    groups = sum(len(_plan(path, verdicts, POST_COLUMNS)) for path in dataset_files(root))
-    return {"seconds": time.perf_counter() - started, "row_groups_to_change": groups}
-
-
-def _jsonl(root: str) -> list[Path]:
-    return sorted(Path(root).glob("*.jsonl"))
-
-
-def twarc_manifests(root: str) -> dict:
-    """Every file's manifest built (each line read and checked, its IDs stored)."""
-    from x_compliance.lake.manifest import build_manifest
-
-    return {"files": len([build_manifest(path) for path in _jsonl(root)])}
-
-
-def twarc_rewrite(root: str, posts: str, users: str) -> dict:
-    """The verdicts read, then ``rewrite_file`` over every file, its manifest current."""
-    import pandas as pd
-
-    from x_compliance.lake.rewrite import rewrite_file
-
-    verdicts, verdicts_s = _timed_verdicts(posts, users)
-    audit = pd.concat([rewrite_file(path, verdicts) for path in _jsonl(root)], ignore_index=True)
-    return {"verdicts_s": verdicts_s, "changes": _changes(audit)}
 
 
 # --- the driver -----------------------------------------------------------------------------------
@@ -149,9 +87,9 @@ def parquet_stage(n: int, env: dict, python: str, work: Path) -> dict:
     dataset = folder / "dataset"
     flags = {"posts": str(folder / "flagged-posts.parquet"), "users": str(folder / "flagged-users.parquet")}
     print(f"Parquet: {n:,} Posts in {made['files']} files ({made['bytes'] / 1e6:.0f} MB)", flush=True)
-    plan = _run("lake:parquet_plan", env, root=str(dataset), **flags)
+    plan = _run("lake_ours:parquet_plan", env, root=str(dataset), **flags)
     ours_root = Path(shutil.copytree(dataset, work / "ours-dataset"))
-    ours = _run("lake:parquet_ours", env, root=str(ours_root), **flags)
+    ours = _run("lake_ours:parquet_ours", env, root=str(ours_root), **flags)
     limit = _run(
         "lake_limit:parquet_duckdb",
         env,
@@ -189,10 +127,10 @@ def twarc_stages(n: int, env: dict, python: str, work: Path) -> dict[str, dict]:
     print(f"twarc2: {posts:,} Posts as {made['lines']:,} pages in {made['files']} files "
           f"({made['bytes'] / 1e6:.0f} MB)", flush=True)  # fmt: skip
     ours_root = Path(shutil.copytree(files, work / "ours-twarc"))
-    manifests = _run("lake:twarc_manifests", env, root=str(ours_root))
+    manifests = _run("lake_ours:twarc_manifests", env, root=str(ours_root))
     parse = _run("lake_limit:jsonl_parse", env, python=python, root=str(files))
     parse["command"] = "for line in file: orjson.loads(line)"
-    rewrite = _run("lake:twarc_rewrite", env, root=str(ours_root), **flags)
+    rewrite = _run("lake_ours:twarc_rewrite", env, root=str(ours_root), **flags)
     (work / "orjson").mkdir()
     roundtrip = _run(
         "lake_limit:jsonl_roundtrip", env, python=python, root=str(files), out=str(work / "orjson")

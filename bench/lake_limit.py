@@ -6,11 +6,15 @@
   for ``scrub_geo``, write Parquet with the same codec and row group size.
 - twarc2 JSON lines: one streaming pass that parses every line once with orjson (and, for the
   rewrite, writes it back); a plain byte copy beside them for reference.
+Imported with this module, before the clock starts, as ours has the provider loaded.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import duckdb
+import orjson
 
 REMOVES_NOT = ("scrub_geo",)  # a Post flagged with any other reason goes
 CASCADES = ("deleted", "deactivated", "protected", "suspended")  # warehouse.tables.CASCADE_REASONS
@@ -27,8 +31,6 @@ def parquet_duckdb(
 ) -> dict:
     """The dataset at ``root`` rewritten into ``out`` (same layout); DuckDB's own defaults
     otherwise (its threads included)."""
-    import duckdb
-
     db = duckdb.connect()
     db.execute(f"CREATE TABLE posts AS SELECT id, reason FROM read_parquet('{posts}')")
     db.execute(f"CREATE TABLE removed AS SELECT DISTINCT id FROM posts WHERE reason NOT IN {REMOVES_NOT!r}")
@@ -53,8 +55,6 @@ def parquet_duckdb(
 
 def jsonl_parse(root: str) -> dict:
     """Every line of every file parsed once (orjson), nothing written."""
-    import orjson
-
     lines = 0
     for source in _files(root, "*.jsonl"):
         with source.open("rb") as src:
@@ -66,8 +66,6 @@ def jsonl_parse(root: str) -> dict:
 
 def jsonl_roundtrip(root: str, out: str) -> dict:
     """Every line parsed once (orjson) and written back, file by file, streaming."""
-    import orjson
-
     lines = 0
     for source in _files(root, "*.jsonl"):
         with source.open("rb") as src, (Path(out) / source.name).open("wb") as dst:
