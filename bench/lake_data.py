@@ -31,27 +31,10 @@ ROW_GROUP_ROWS = 122_880  # DuckDB's writer's default, so both sides write row g
 COMPRESSION = "zstd"
 AUTHORS = 200_000
 PLACES = 20_000
-WORDS = tuple(
-    [
-        "the",
-        "a",
-        "compliance",
-        "data",
-        "lake",
-        "post",
-        "today",
-        "news",
-        "city",
-        "rain",
-        "sun",
-        "match",
-        "vote",
-        "music",
-        "film",
-        "new",
-        "old",
-    ]
-)
+WORDS = (
+    "the", "a", "compliance", "data", "lake", "post", "today", "news", "city",
+    "rain", "sun", "match", "vote", "music", "film", "new", "old",
+)  # fmt: skip
 SCHEMA = pa.schema(
     [
         ("id", pa.int64()),
