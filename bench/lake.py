@@ -108,6 +108,8 @@ def parquet_stage(n: int, env: dict, python: str, work: Path) -> dict:
     assert same, f"ours and DuckDB wrote different datasets: {written}"
     shutil.rmtree(ours_root)
     shutil.rmtree(work / "duckdb-dataset")
+    first = next(iter(sorted(dataset.rglob("*.parquet"))))
+    made["row_group_rows"] = pq.ParquetFile(first).metadata.row_group(0).num_rows
     return {
         "ids": n,
         "bytes": made["bytes"],
@@ -181,6 +183,14 @@ def _peaks_elsewhere(n: int) -> list[str]:
     return lines
 
 
+def _ours_memory(what: str, ours: dict) -> str:
+    return (
+        f"{what}, ours: peak RSS {ours['import_rss_mb']:.0f} MB with imports, "
+        f"{ours['verdicts_peak_rss_mb']:.0f} MB once the verdicts were read ({ours['verdicts_s']:.2f} s), "
+        f"{ours['peak_rss_mb']:.0f} MB at the end; the audit returned weighs {ours['audit_mb']:.0f} MB"
+    )
+
+
 def table(document: dict) -> str:
     stages = document["stages"]
     parquet, rewrite = stages[PARQUET], stages[REWRITE]
@@ -193,12 +203,14 @@ def table(document: dict) -> str:
         + ", ".join(f"{k} {v}" for k, v in document["limit_venv"].items()),
         report.table(document["n"], document["table"]),
         f"Parquet: ours' planning pass alone {plan['seconds']:.2f} s (peak RSS {plan['peak_rss_mb']:.0f} MB, "
-        f"{plan['row_groups_to_change']} row groups to change); verdicts read in "
-        f"{parquet['ours']['verdicts_s']:.2f} s; DuckDB {parquet['limit']['threads']} threads, "
-        f"{parquet['limit']['cpu_seconds']:.2f} CPU s, ours {parquet['ours']['cpu_seconds']:.2f} CPU s",
+        f"{plan['row_groups_to_change']} groups to change); DuckDB {parquet['limit']['threads']} threads, "
+        f"{parquet['limit']['cpu_seconds']:.2f} CPU s, ours {parquet['ours']['cpu_seconds']:.2f} CPU s; "
+        f"row groups of {parquet['data']['row_group_rows']:,} rows",
+        _ours_memory("Parquet", parquet["ours"]),
         f"Parquet changes: {parquet['ours']['changes']}; rows written, each: {parquet['written']['rows']:,}",
         f"twarc2: byte copy {copy['seconds']:.2f} s (peak RSS {copy['peak_rss_mb']:.0f} MB); "
-        f"verdicts read in {rewrite['ours']['verdicts_s']:.2f} s; changes {rewrite['ours']['changes']}",
+        f"changes {rewrite['ours']['changes']}",
+        _ours_memory("twarc2 rewrite", rewrite["ours"]),
         report.limit_commands(stages),
     ]
     elsewhere = _peaks_elsewhere(document["n"])

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from child import peak_rss_mb
 
 from x_compliance.lake.manifest import build_manifest
 from x_compliance.lake.parquet_dataset import _plan, apply_to_parquet_dataset, dataset_files
@@ -24,20 +25,28 @@ def _verdicts(posts: str, users: str) -> Verdicts:
     return Verdicts(posts=read_flagged(posts), users=read_flagged(users, cascades=True))
 
 
-def _timed_verdicts(posts: str, users: str) -> tuple[Verdicts, float]:
+def _timed_verdicts(posts: str, users: str) -> tuple[Verdicts, dict]:
+    """The verdicts, with how long they took to read and the peak RSS once read."""
     started = time.perf_counter()
     verdicts = _verdicts(posts, users)
-    return verdicts, round(time.perf_counter() - started, 3)
+    return verdicts, {
+        "verdicts_s": round(time.perf_counter() - started, 3),
+        "verdicts_peak_rss_mb": peak_rss_mb(),
+    }
 
 
-def _changes(audit: pd.DataFrame) -> dict[str, int]:
-    return {str(k): int(v) for k, v in audit["change"].value_counts().sort_index().items()}
+def _audited(audit: pd.DataFrame) -> dict:
+    """The changes by kind, and what the returned audit weighs (it grows with the changes)."""
+    return {
+        "changes": {str(k): int(v) for k, v in audit["change"].value_counts().sort_index().items()},
+        "audit_mb": round(audit.memory_usage(deep=True).sum() / 1e6, 1),
+    }
 
 
 def parquet_ours(root: str, posts: str, users: str) -> dict:
     """The verdicts read, then ``apply_to_parquet_dataset`` over the whole dataset."""
-    verdicts, verdicts_s = _timed_verdicts(posts, users)
-    return {"verdicts_s": verdicts_s, "changes": _changes(apply_to_parquet_dataset(root, verdicts))}
+    verdicts, read = _timed_verdicts(posts, users)
+    return {**read, **_audited(apply_to_parquet_dataset(root, verdicts))}
 
 
 def parquet_plan(root: str, posts: str, users: str) -> dict:
@@ -59,6 +68,6 @@ def twarc_manifests(root: str) -> dict:
 
 def twarc_rewrite(root: str, posts: str, users: str) -> dict:
     """The verdicts read, then ``rewrite_file`` over every file, its manifest current."""
-    verdicts, verdicts_s = _timed_verdicts(posts, users)
+    verdicts, read = _timed_verdicts(posts, users)
     audit = pd.concat([rewrite_file(path, verdicts) for path in _jsonl(root)], ignore_index=True)
-    return {"verdicts_s": verdicts_s, "changes": _changes(audit)}
+    return {**read, **_audited(audit)}
