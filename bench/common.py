@@ -42,12 +42,15 @@ def redact(text: str) -> str:
     return _SIGNED_QUERY.sub("?***", text)
 
 
-def run_child(target: str, env: dict[str, str], **params: Any) -> dict[str, Any]:
-    """Run ``module:function(**params)`` in a fresh interpreter; return its measurements."""
+def run_child(
+    target: str, env: dict[str, str], *, python: str | None = None, **params: Any
+) -> dict[str, Any]:
+    """Run ``module:function(**params)`` in a fresh interpreter (``python``: another venv's,
+    e.g. the bench's own with tools that are no dependency); return its measurements."""
     with tempfile.TemporaryDirectory(prefix="xc-bench-child-") as scratch:
         params_file, out_file = Path(scratch) / "params.json", Path(scratch) / "out.json"
         params_file.write_text(json.dumps(params))
-        command = [sys.executable, str(BENCH / "child.py"), target, str(params_file), str(out_file)]
+        command = [python or sys.executable, str(BENCH / "child.py"), target, str(params_file), str(out_file)]
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"{target} failed:\n{redact(done.stderr[-4000:])}")

@@ -24,6 +24,7 @@ from typing import Any
 
 import budget
 import dag_run
+import lake
 import postgres
 import report
 import store_run
@@ -272,6 +273,11 @@ def main() -> None:
     )
     parser.add_argument("--twarc", action="store_true", help="one job end to end: ours beside twarc2's CLI")
     parser.add_argument(
+        "--lake",
+        action="store_true",
+        help="verdicts applied to Parquet and twarc2 files, beside DuckDB and orjson",
+    )
+    parser.add_argument(
         "--warehouse", choices=("sqlite", "postgres"), default="sqlite", help="where export and apply run"
     )
     parser.add_argument(
@@ -282,6 +288,9 @@ def main() -> None:
     if args.budget:
         return budget_only()
     OUT.mkdir(exist_ok=True)
+    if args.lake:
+        lake.main(args.n, keep=args.keep)
+        return
     if args.store:
         store_run.bench(args.n, args.recheck_days, dag=args.dag, keep=args.keep)
         return
