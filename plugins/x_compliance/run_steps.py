@@ -16,7 +16,7 @@ import logging
 import os
 from typing import Any
 
-from airflow.sdk import Param, get_current_context, task
+from airflow.sdk import Param, XComArg, get_current_context, task
 
 from x_compliance.hooks.wait_report import REPORT_KEY
 from x_compliance.operators.download import XComplianceDownloadOperator
@@ -106,7 +106,12 @@ def submit_wait_download(parts: Any, *, poll_interval: float) -> Any:
     """Map the provider's steps over the export's ``parts`` (an XComArg); returns the download
     step, which the apply task follows."""
     submitted = XComplianceSubmitJobOperator.partial(
-        task_id=SUBMIT_TASK, slot_poll_interval=poll_interval, resumable=True
+        task_id=SUBMIT_TASK,
+        slot_poll_interval=poll_interval,
+        resumable=True,
+        # One submit of a run at a time, in map-index order (a deferred one counts): a submit waits
+        # on its run's previous job alone, and the later ones wait for it to end, not on X.
+        max_active_tis_per_dagrun=1,
     ).expand_kwargs(parts.map(_submit_kwargs))
     waited = XComplianceJobSensor.partial(
         task_id=WAIT_TASK,
@@ -114,8 +119,9 @@ def submit_wait_download(parts: Any, *, poll_interval: float) -> Any:
         poke_interval=poll_interval,
         timeout=WAIT_TIMEOUT_SECONDS,
     ).expand_kwargs(submitted.output.map(_wait_kwargs))
+    reports = XComArg(waited, key=REPORT_KEY)
     downloaded = XComplianceDownloadOperator.partial(task_id=DOWNLOAD_TASK).expand_kwargs(
-        submitted.output.zip(parts).map(_download_kwargs)
+        submitted.output.zip(parts, reports).map(_download_kwargs)
     )
     waited >> downloaded
     return downloaded
@@ -147,17 +153,18 @@ def _submit_kwargs(part: dict[str, Any]) -> dict[str, Any]:
 
 
 def _wait_kwargs(uploaded: dict[str, Any]) -> dict[str, Any]:
-    keys = ("uploaded_at", "ids", "pace", "jobs_after")
+    keys = ("uploaded_at", "ids", "pace", "jobs_after", "status_limit")
     return {"job_id": uploaded[JOB_ID_KEY], **{key: uploaded.get(key) for key in keys}}
 
 
-def _download_kwargs(zipped: tuple[dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
-    uploaded, part = zipped
+def _download_kwargs(zipped: tuple[dict[str, Any], dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
+    uploaded, part, report = zipped
     return {
         "job_id": uploaded[JOB_ID_KEY],
         "results_path": part["results_path"],
         "uploaded_ids": uploaded["ids"] or part["ids"],
         "ids_path": part["ids_path"],
+        "wait_report": report,
     }
 
 
