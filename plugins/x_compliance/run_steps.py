@@ -16,7 +16,7 @@ import logging
 import os
 from typing import Any
 
-from airflow.sdk import Param, XComArg, get_current_context, task
+from airflow.sdk import Param, get_current_context, task
 
 from x_compliance.hooks.wait_report import REPORT_KEY
 from x_compliance.operators.download import XComplianceDownloadOperator
@@ -119,9 +119,8 @@ def submit_wait_download(parts: Any, *, poll_interval: float) -> Any:
         poke_interval=poll_interval,
         timeout=WAIT_TIMEOUT_SECONDS,
     ).expand_kwargs(submitted.output.map(_wait_kwargs))
-    reports = XComArg(waited, key=REPORT_KEY)
     downloaded = XComplianceDownloadOperator.partial(task_id=DOWNLOAD_TASK).expand_kwargs(
-        submitted.output.zip(parts, reports).map(_download_kwargs)
+        submitted.output.zip(parts).map(_download_kwargs)
     )
     waited >> downloaded
     return downloaded
@@ -157,14 +156,13 @@ def _wait_kwargs(uploaded: dict[str, Any]) -> dict[str, Any]:
     return {"job_id": uploaded[JOB_ID_KEY], **{key: uploaded.get(key) for key in keys}}
 
 
-def _download_kwargs(zipped: tuple[dict[str, Any], dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
-    uploaded, part, report = zipped
+def _download_kwargs(zipped: tuple[dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
+    uploaded, part = zipped
     return {
         "job_id": uploaded[JOB_ID_KEY],
         "results_path": part["results_path"],
         "uploaded_ids": uploaded["ids"] or part["ids"],
         "ids_path": part["ids_path"],
-        "wait_report": report,
     }
 
 
