@@ -1,8 +1,9 @@
 """One rate-limit budget for a run: K jobs in a row, each waited on by the trigger the DAG defers
 to, planned from the run's pace (the waits sharing X's budget) or each on its own.
 
-Each job goes as in the example DAG: create, upload, the trigger's wait, then the steps' reads
-of the job by id (the upload's, the wait task's first look, the download's). Reports the status
+Each job goes as in the example DAG: create, upload (to the job create returned: no read), the
+trigger's wait, then the download's read of the job by id (for its signed URL), within the status
+headers the wait's event handed on, as the next wait's plan carries them too. Reports the status
 calls, the 429s, the pauses that lasted until a window's reset, and each job's completion (the
 emulator's modelled processing time after the upload) to its noticing.
 """
@@ -22,9 +23,9 @@ from x_compliance.operators.steps import upload_ids
 from x_compliance.triggers.events import JobEvent
 from x_compliance.triggers.job import XComplianceJobTrigger
 
-# The steps' reads of a job by id besides its wait (the upload's, the wait task's first look,
-# the download's): they come out of the same budget.
-STEP_READS_PER_JOB = 3
+# The steps' reads of a job by id besides its wait (the download's, for its signed URL): they
+# come out of the same budget.
+STEP_READS_PER_JOB = 1
 
 
 def _record_status_calls(calls: list[tuple[float, object]]) -> None:
@@ -69,13 +70,23 @@ def sweep(jobs: int, ids: int, job_seconds: float, poll_interval: float, planned
             job = hook.create_job("tweets")
             upload_ids(hook, job, path)
             uploaded_at, uploaded = now_iso(), time.monotonic()
-            plan = plan_wait(ids=ids, uploaded_at=uploaded_at, pace=pace, jobs_after=jobs - 1 - k)
+            known = hook.status_rate_limit
+            plan = plan_wait(
+                ids=ids,
+                uploaded_at=uploaded_at,
+                pace=pace,
+                jobs_after=jobs - 1 - k,
+                status_limit=known.to_json() if known is not None and planned else None,
+            )
             del calls[:]
             event = asyncio.run(_wait(job.id, plan.to_json() if planned else None, poll_interval))
             late.append(calls[-1][0] - uploaded - job_seconds)
             wait_calls += len(calls)
             slept += _windows_slept_out(calls)
             pace = pace.plus(ids, measured_seconds(uploaded_at, event.seen_at, event.unfinished_at))
+            if planned:  # the download's hook heard of the wait's last headers from its event
+                hook.rate_limits.pop("status", None)
+                hook.knows_status_limit(event.status_limit)
             for _ in range(STEP_READS_PER_JOB):
                 hook.get_job(job.id)
     return {

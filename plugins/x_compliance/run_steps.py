@@ -106,7 +106,12 @@ def submit_wait_download(parts: Any, *, poll_interval: float) -> Any:
     """Map the provider's steps over the export's ``parts`` (an XComArg); returns the download
     step, which the apply task follows."""
     submitted = XComplianceSubmitJobOperator.partial(
-        task_id=SUBMIT_TASK, slot_poll_interval=poll_interval, resumable=True
+        task_id=SUBMIT_TASK,
+        slot_poll_interval=poll_interval,
+        resumable=True,
+        # One submit of a run at a time, in map-index order (a deferred one counts): a submit waits
+        # on its run's previous job alone, and the later ones wait for it to end, not on X.
+        max_active_tis_per_dagrun=1,
     ).expand_kwargs(parts.map(_submit_kwargs))
     waited = XComplianceJobSensor.partial(
         task_id=WAIT_TASK,
@@ -147,7 +152,7 @@ def _submit_kwargs(part: dict[str, Any]) -> dict[str, Any]:
 
 
 def _wait_kwargs(uploaded: dict[str, Any]) -> dict[str, Any]:
-    keys = ("uploaded_at", "ids", "pace", "jobs_after")
+    keys = ("uploaded_at", "ids", "pace", "jobs_after", "status_limit")
     return {"job_id": uploaded[JOB_ID_KEY], **{key: uploaded.get(key) for key in keys}}
 
 

@@ -13,7 +13,7 @@ from airflow.providers.common.compat.sdk import TaskDeferred
 from airflow.sdk import DAG
 
 from tests.conftest import TOKEN
-from tests.provider.conftest import expected_results, wait_for_status
+from tests.provider.conftest import expected_results, status_count, wait_for_status
 from tests.provider.runner import make_context, run_task
 from x_compliance import (
     XComplianceCreateJobOperator,
@@ -201,7 +201,10 @@ def test_submit_creates_uploads_and_hands_on_the_job(hook, emulator, id_file):
         "uploaded_at": ANY,
         "pace": {"ids": 0, "seconds": 0.0},  # the run's first job: no pace measured before it
         "jobs_after": 0,
+        "status_limit": None,  # no status call made, none handed on
     }
+    # The upload went to the job as create returned it: no read of the job by id.
+    assert status_count(emulator, "get", 200) == 0
     assert context["ti"].xcoms == {"job_id": job.id, "uploaded_at": summary["uploaded_at"], "ids": 1000}
     assert not job.resumable  # a small file goes up in one PUT
     again, _ = run_task(op, make_context(task_id="submit"))  # a retry: same job, nothing sent again
@@ -303,9 +306,11 @@ def test_sensor_reports_status_calls_and_x_processing_time(hook, emulator, id_fi
     emulator.emulator.clock.advance(60)
     run_task(sensor, context, deferred=deferred.value)
     report = context["ti"].xcoms["wait_report"]
-    # One look before deferring, at least one by the trigger, one to read the finished job.
-    assert report["status_calls"] >= 3 and report["status"] == "complete"
+    # One look before deferring, at least one by the trigger; the event tells the rest, no read after.
+    assert report["status_calls"] >= 2 and report["status"] == "complete"
+    assert report["status_calls"] == status_count(emulator, "get", 200)  # every call counted
     assert report["uploaded_at"] == uploaded_at and report["x_processing_seconds"] > 0
+    assert report["status_limit"]["limit"] == 150 and "http" not in json.dumps(report)
 
 
 def test_sensor_returns_at_once_when_already_complete(hook, emulator, id_file):

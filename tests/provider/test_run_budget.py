@@ -10,7 +10,7 @@ import pytest
 
 from tests.provider.conftest import status_count
 from tests.provider.runner import first_event
-from x_compliance.hooks.pacing import RESET_SLACK_SECONDS, budget_pause, calls_to_keep
+from x_compliance.hooks.pacing import RESET_SLACK_SECONDS, Pacing, budget_pause, calls_to_keep
 from x_compliance.hooks.responses import RateLimit
 from x_compliance.hooks.run_budget import RunPace, WaitPlan, measured_seconds, plan_wait
 from x_compliance.hooks.wait_report import now_iso
@@ -143,3 +143,46 @@ def test_a_planned_trigger_serializes_to_plain_json_and_back():
     assert kwargs["plan"] == plan.to_json() and "http" not in text
     assert XComplianceJobTrigger(**json.loads(text)).serialize() == (classpath, kwargs)
     assert WaitPlan.from_json(json.loads(text)["plan"]) == plan
+
+
+def test_status_headers_travel_as_plain_json_on_this_machines_clock():
+    seen = RateLimit(limit=5, remaining=2, reset_epoch=5000.0, server_epoch=4900.0)  # a skewed server
+    as_json = seen.to_json()
+    assert set(as_json) == {"limit", "remaining", "seen_at", "reset_in"} and as_json["reset_in"] == 100.0
+    back = RateLimit.from_json(json.loads(json.dumps(as_json)))
+    assert (back.limit, back.remaining) == (5, 2) and 99 < back.seconds_to_reset <= 100.01
+    assert RateLimit.from_json({**as_json, "seen_at": time.time() - 101}) is None  # reset since
+    assert RateLimit.from_json(None) is RateLimit.from_json({"limit": "x"}) is None
+
+
+@pytest.mark.parametrize(
+    ("remaining", "jobs_after", "waits"),
+    [
+        (1, 0, True),  # the last call in hand: the first call waits for the reset
+        (0, 0, True),
+        (2, 0, False),  # one to spend, one in hand
+        (3, 4, False),  # one kept for the later jobs, one to spend
+        (None, 4, False),  # nothing known: at once
+    ],
+)
+def test_the_first_call_waits_for_the_reset_when_the_known_headers_leave_none(remaining, jobs_after, waits):
+    known = None if remaining is None else _limit(remaining, 30.0, limit=5).to_json()
+    plan = WaitPlan(first_call_at=time.time() - 1, jobs_after=jobs_after, status_limit=known)
+    pause = Pacing(floor=1.0, ceiling=60.0, plan=plan).first_pause()
+    assert (29 < pause <= 30.01 + RESET_SLACK_SECONDS) if waits else pause == 0.0
+
+
+def test_a_call_the_known_headers_leave_no_room_for_waits_for_the_reset(hook, emulator, id_file):
+    """Basic tier over HTTP: every status call of the window spent, the next waits for the reset
+    instead of drawing a 429, also in a hook that only heard of the headers (from a wait's event)."""
+    config = emulator.emulator.config
+    config.tier, config.rate_limit_window_seconds = "basic", 2.0
+    job = hook.create_job("tweets")
+    for _ in range(5):
+        hook.get_job(job.id)
+    assert hook.status_rate_limit.remaining == 0 and hook.rate_limits["create"].remaining == 14
+    other = type(hook)(max_attempts=1, timeout=10.0)  # a 429 would fail it at once
+    other.knows_status_limit(hook.status_rate_limit.to_json())
+    started = time.monotonic()
+    assert other.get_job(job.id).id == job.id
+    assert time.monotonic() - started >= 1.0 and status_count(emulator, "get", 429) == 0

@@ -110,10 +110,16 @@ class Pacing:
         return math.inf if self.deadline is None else self.deadline - time.time()
 
     def first_pause(self) -> float:
-        """The pause before the first status call: until X is likely done, within the deadline."""
-        if self.plan.first_call_at is None:
-            return 0.0
-        return max(min(self.plan.first_call_at - time.time(), self.time_left()), 0.0)
+        """The pause before the first status call: until X is likely done, and until the window
+        resets when the status headers last seen (the plan's) leave no call to spend; within the
+        deadline."""
+        until_done = 0.0 if self.plan.first_call_at is None else self.plan.first_call_at - time.time()
+        known = RateLimit.from_json(self.plan.status_limit)
+        keep = calls_to_keep(known, jobs_after=self.plan.jobs_after, job_seconds=self.plan.job_seconds)
+        until_reset = 0.0
+        if known is not None and known.remaining - 1 - keep <= 0:
+            until_reset = known.seconds_to_reset + RESET_SLACK_SECONDS
+        return max(min(max(until_done, until_reset), self.time_left()), 0.0)
 
     def next_pause(self, rate_limit: RateLimit | None) -> float:
         """The pause before the next status call, given the last response's headers."""

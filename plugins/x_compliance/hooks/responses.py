@@ -51,6 +51,29 @@ class RateLimit:
     def reset_at(self) -> datetime:
         return datetime.fromtimestamp(self.reset_epoch, tz=UTC)
 
+    def to_json(self) -> dict[str, Any]:
+        """The headers as plain JSON for XCom and trigger kwargs, the reset on this machine's clock
+        (``reset_in`` from ``seen_at``), so that a reader elsewhere needs no server ``Date``."""
+        return {
+            "limit": self.limit,
+            "remaining": self.remaining,
+            "seen_at": round(time.time(), 3),
+            "reset_in": round(self.seconds_to_reset, 3),
+        }
+
+    @classmethod
+    def from_json(cls, value: Any) -> RateLimit | None:
+        """Headers read back from :meth:`to_json`, as now (the reset nearer by the time since);
+        ``None`` for anything unreadable, or a window that has reset since: nothing known of it."""
+        if not isinstance(value, dict):
+            return None
+        try:
+            reset_epoch = float(value["seen_at"]) + float(value["reset_in"])
+            known = cls(int(value["limit"]), int(value["remaining"]), reset_epoch, time.time())
+        except (KeyError, TypeError, ValueError):
+            return None
+        return known if known.seconds_to_reset > 0 else None
+
 
 def server_epoch(headers: Mapping[str, str]) -> float:
     """The server's 'now' from its ``Date`` header, or the local clock when there is none."""

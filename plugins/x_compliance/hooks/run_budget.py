@@ -72,12 +72,15 @@ class WaitPlan:
     :param first_call_at: when X is likely done (epoch seconds): no status call before.
     :param job_seconds: how long X likely takes on this job: how soon later jobs come.
     :param jobs_after: the run's jobs still to come after this one, whose waits share X's budget.
+    :param status_limit: the job-status endpoint's headers as last seen by the run's steps
+        (:meth:`~x_compliance.hooks.responses.RateLimit.to_json`): the first call keeps within them.
     """
 
     since: float | None = None
     first_call_at: float | None = None
     job_seconds: float = 0.0
     jobs_after: int = 0
+    status_limit: dict[str, Any] | None = None
 
     def is_due(self) -> bool:
         """Whether X is likely done by now: a look at the job is worth its call."""
@@ -92,14 +95,23 @@ class WaitPlan:
         return None if value is None else cls(**value)
 
 
-def plan_wait(*, ids: int | None, uploaded_at: str | None, pace: RunPace, jobs_after: int = 0) -> WaitPlan:
+def plan_wait(
+    *,
+    ids: int | None,
+    uploaded_at: str | None,
+    pace: RunPace,
+    jobs_after: int = 0,
+    status_limit: dict[str, Any] | None = None,
+) -> WaitPlan:
     """The plan of a wait on a job of ``ids`` IDs uploaded at ``uploaded_at`` (ISO; ``None``
-    when unknown: then the first call comes at once), after jobs that went at ``pace``."""
+    when unknown: then the first call comes at once), after jobs that went at ``pace``, with the
+    status endpoint's headers as last seen (``status_limit``)."""
     seconds = pace.likely_seconds(ids)
+    jobs_after = max(jobs_after, 0)
     if not uploaded_at:
-        return WaitPlan(job_seconds=seconds, jobs_after=max(jobs_after, 0))
+        return WaitPlan(job_seconds=seconds, jobs_after=jobs_after, status_limit=status_limit)
     since = parse_timestamp(uploaded_at).timestamp()
-    return WaitPlan(since, since + seconds, seconds, max(jobs_after, 0))
+    return WaitPlan(since, since + seconds, seconds, jobs_after, status_limit)
 
 
 def measured_seconds(

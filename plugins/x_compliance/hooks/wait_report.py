@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from x_compliance.hooks.jobs import ComplianceJob, parse_timestamp
+from x_compliance.hooks.jobs import parse_timestamp
 from x_compliance.hooks.progress import duration
 
 REPORT_KEY = "wait_report"  # the XCom key the wait step pushes it under
@@ -22,19 +22,32 @@ def now_iso() -> str:
 
 
 def wait_report(
-    job: ComplianceJob, *, status_calls: int, uploaded_at: str | None, completed_at: str | None = None
+    job_id: str,
+    status: str,
+    *,
+    created_at: str | None,
+    status_calls: int,
+    uploaded_at: str | None,
+    completed_at: str | None = None,
+    status_limit: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A JSON-safe report for XCom and for the ``compliance_runs`` row."""
+    """A JSON-safe report for XCom and for the ``compliance_runs`` row: the job's id, its status
+    and creation time (ISO; ``None`` when unknown), as a status call or a deferred wait's event
+    told them. ``status_limit``: the status endpoint's headers after the wait's last call, for the
+    download's read of the job to keep within."""
     completed_at = completed_at or now_iso()
-    since = parse_timestamp(uploaded_at) if uploaded_at else job.created_at
-    seconds = max((parse_timestamp(completed_at) - since).total_seconds(), 0.0)
+    since = uploaded_at or created_at
+    seconds = None
+    if since:
+        seconds = max((parse_timestamp(completed_at) - parse_timestamp(since)).total_seconds(), 0.0)
     return {
-        "job_id": job.id,
-        "status": job.status.value,
+        "job_id": job_id,
+        "status": status,
         "status_calls": status_calls,
         "uploaded_at": uploaded_at,
         "completed_at": completed_at,
-        "x_processing_seconds": round(seconds, 3),
+        "x_processing_seconds": None if seconds is None else round(seconds, 3),
+        "status_limit": status_limit,
     }
 
 

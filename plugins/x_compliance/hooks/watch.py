@@ -113,11 +113,13 @@ class JobWatch:
         self.unreachable_since: float | None = None
 
     def first_pause(self) -> float:
-        """The pause before the wait's first status call: until X is likely done (said once)."""
+        """The pause before the wait's first status call: until X is likely done, or until the
+        window resets when the run's last known status headers leave no call (said once)."""
         pause = self.pacing.first_pause()
         if pause > 0:
             self.log.info(
-                "X compliance job %s is likely done in %.0fs (at its run's pace); first status call then",
+                "First status call of X compliance job %s in %.0fs (when X is likely done, at its "
+                "run's pace, and within the run's status-call budget)",
                 self.job_id,
                 pause,
             )

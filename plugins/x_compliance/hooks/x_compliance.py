@@ -17,7 +17,9 @@ the download cap, that value object): no numpy, pyarrow or pandas.
 
 from __future__ import annotations
 
+import asyncio
 import math
+import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -36,12 +38,15 @@ from x_compliance.files.limits import MAX_COMPRESSION_RATIO, results_byte_cap
 from x_compliance.files.validated import ValidatedIdFile
 from x_compliance.hooks import redact
 from x_compliance.hooks.jobs import ComplianceJob, JobStatus, JobType
+from x_compliance.hooks.pacing import RESET_SLACK_SECONDS
 from x_compliance.hooks.progress import Progress, human_size
 from x_compliance.hooks.responses import RateLimit, api_payload, rate_limit_of
 from x_compliance.hooks.retry import retry_policy
 from x_compliance.hooks.storage import DEFAULT_CHUNK_SIZE, SignedUrlClient
 
 JOBS_ENDPOINT = "2/compliance/jobs"
+# X counts each endpoint's calls in a window of its own: these name them in `rate_limits`.
+CREATE, STATUS, LIST = "create", "status", "list"
 MAX_NAME_LENGTH = 64
 DEFAULT_TIMEOUT = 60.0
 
@@ -108,7 +113,8 @@ class XComplianceHook(HttpHook):
         self.max_attempts = max_attempts
         self.max_rate_limit_wait = max_rate_limit_wait
         self._timeout_arg = timeout
-        self.last_rate_limit: RateLimit | None = None
+        self.last_rate_limit: RateLimit | None = None  # the last response's, whatever its endpoint
+        self.rate_limits: dict[str, RateLimit] = {}  # the last known of each endpoint (CREATE...)
         self._storage: SignedUrlClient | None = None
         redact.install()
 
@@ -149,6 +155,39 @@ class XComplianceHook(HttpHook):
             self._storage = SignedUrlClient(self._policy, self.timeout, self.log)
         return self._storage
 
+    # -- rate limits ------------------------------------------------------------------------
+
+    @property
+    def status_rate_limit(self) -> RateLimit | None:
+        """The job-status endpoint's last known headers: what every wait's pacing reads."""
+        return self.rate_limits.get(STATUS)
+
+    def knows_status_limit(self, known: Any) -> None:
+        """Take the job-status endpoint's headers another task or trigger saw last
+        (:meth:`RateLimit.to_json`), unless this hook has seen newer ones itself."""
+        limit = RateLimit.from_json(known)
+        if limit is not None and STATUS not in self.rate_limits:
+            self.rate_limits[STATUS] = limit
+
+    def _noted(self, kind: str, headers: Any) -> None:
+        self.last_rate_limit = rate_limit_of(headers)
+        if self.last_rate_limit is not None:
+            self.rate_limits[kind] = self.last_rate_limit
+
+    def _window_wait(self, kind: str) -> float:
+        """Seconds until ``kind``'s window resets when its last known headers left no call
+        (a call now would be a 429 of our own making), else 0."""
+        known = self.rate_limits.get(kind)
+        if known is None or known.remaining > 0 or known.seconds_to_reset <= 0:
+            return 0.0
+        self.log.info(
+            "No %s call left in X's window (%d a window): waiting %.0fs for its reset",
+            kind,
+            known.limit,
+            known.seconds_to_reset,
+        )
+        return known.seconds_to_reset + RESET_SLACK_SECONDS
+
     # -- API calls --------------------------------------------------------------------------
 
     def _call(
@@ -156,12 +195,14 @@ class XComplianceHook(HttpHook):
         method: str,
         endpoint: str,
         *,
+        kind: str,
         what: str,
         params: dict | None = None,
         json: dict | None = None,
         once: bool = False,
     ) -> dict[str, Any]:
         def attempt() -> dict[str, Any]:
+            time.sleep(self._window_wait(kind))
             self.method = method
             response = self.run(
                 endpoint,
@@ -169,7 +210,7 @@ class XComplianceHook(HttpHook):
                 json=json,
                 extra_options={"check_response": False, "timeout": self.timeout},
             )
-            self.last_rate_limit = rate_limit_of(response.headers)
+            self._noted(kind, response.headers)
             return api_payload(response.status_code, response.headers, response.content, what=what)
 
         return tenacity.Retrying(**self._policy(once))(attempt)
@@ -191,7 +232,8 @@ class XComplianceHook(HttpHook):
         body: dict[str, Any] = {"type": job_type.value, "resumable": bool(resumable)}
         if name is not None:
             body["name"] = name
-        payload = self._call("POST", JOBS_ENDPOINT, json=body, what=f"create {job_type.value} job")
+        what = f"create {job_type.value} job"
+        payload = self._call("POST", JOBS_ENDPOINT, kind=CREATE, json=body, what=what)
         job = self._job(payload["data"])
         self.log.info("Created %s", job.describe())
         return job
@@ -202,7 +244,8 @@ class XComplianceHook(HttpHook):
         With ``once`` a transient error is raised at the first attempt (waits handle it).
         """
         job_id = _checked_id(job_id)
-        payload = self._call("GET", f"{JOBS_ENDPOINT}/{job_id}", what=f"get job {job_id}", once=once)
+        what = f"get job {job_id}"
+        payload = self._call("GET", f"{JOBS_ENDPOINT}/{job_id}", kind=STATUS, what=what, once=once)
         return self._job(payload["data"])
 
     def list_jobs(
@@ -213,7 +256,8 @@ class XComplianceHook(HttpHook):
         params = {"type": job_type.value}
         if status is not None:
             params["status"] = JobStatus(status).value
-        payload = self._call("GET", JOBS_ENDPOINT, params=params, what=f"list {job_type.value} jobs")
+        what = f"list {job_type.value} jobs"
+        payload = self._call("GET", JOBS_ENDPOINT, kind=LIST, params=params, what=what)
         # An empty list may come without `data` (the spec's minItems 1) and with or without `meta`.
         return [self._job(item) for item in payload.get("data") or []]
 
@@ -228,9 +272,10 @@ class XComplianceHook(HttpHook):
         async with aiohttp.ClientSession(timeout=timeout) as session:
             async for attempt in tenacity.AsyncRetrying(**self._policy(once)):
                 with attempt:
+                    await asyncio.sleep(self._window_wait(STATUS))
                     async with session.get(url, headers=headers) as response:
                         body = await response.read()
-                        self.last_rate_limit = rate_limit_of(response.headers)
+                        self._noted(STATUS, response.headers)
                         payload = api_payload(
                             response.status, response.headers, body, what=f"get job {job_id}"
                         )

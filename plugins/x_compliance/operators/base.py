@@ -55,13 +55,19 @@ class XComplianceConnectionMixin(metaclass=BaseOperatorMeta):
             kwargs=kwargs,
         )
 
-    def complete_job_after_wait(self, event: Any) -> tuple[ComplianceJob, JobEvent]:
-        """The job a deferred wait ended on, once complete, and the wait's event. The event is
-        validated (it crossed a process and a database); a failed, expired or timed-out wait
-        raises; the job is read again (its signed URLs never travel in an event)."""
+    def event_after_wait(self, event: Any) -> JobEvent:
+        """The event of a deferred wait whose job is complete. The event is validated (it crossed
+        a process and a database); a failed, expired or timed-out wait raises."""
         result = JobEvent.from_payload(event)
         self.linked_job_id = result.job_id
         result.raise_unless_complete()
+        return result
+
+    def complete_job_after_wait(self, event: Any) -> tuple[ComplianceJob, JobEvent]:
+        """The job a deferred wait ended on, once complete, and the wait's event; the job is read
+        again (its signed URLs never travel in an event), within the headers the wait saw last."""
+        result = self.event_after_wait(event)
+        self.hook.knows_status_limit(result.status_limit)
         return self.hook.get_job(result.job_id), result
 
 

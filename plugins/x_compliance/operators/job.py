@@ -112,11 +112,12 @@ class XComplianceJobOperator(XComplianceSubmitJobOperator):
         return self.download(job, status_calls=calls, uploaded_at=uploaded_at, completed_at=result.seen_at)
 
     def download(self, job: ComplianceJob, **seen: Any) -> dict[str, Any]:
-        report = wait_report(job, **seen)
+        """Download the complete job as the last status call returned it: no read of its own."""
+        report = wait_report(job.id, job.status.value, created_at=job.created_at.isoformat(), **seen)
         self.log.info("%s", describe(report))
         return steps.download(
             self.hook,
-            job.id,
+            job,
             self.results_path,
             wait_report=report,
             ids_path=self.ids_path,

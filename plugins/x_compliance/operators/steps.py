@@ -108,17 +108,21 @@ def _replacement(hook: XComplianceHook, lapsed: ComplianceJob, new_jobs_left: in
         ) from busy
 
 
-def upload(hook: XComplianceHook, job_id: str, ids_path: Any, *, max_new_jobs: int = 0) -> dict[str, Any]:
+def upload(
+    hook: XComplianceHook, job: ComplianceJob | str, ids_path: Any, *, max_new_jobs: int = 0
+) -> dict[str, Any]:
     """Upload the IDs to the job, unless an earlier try already did.
 
-    The job is re-read by id so its signed upload URL never has to travel through XCom. When an
+    ``job`` is the job as create or list just returned it (its signed upload URL with it), or its
+    id: then it is read again, so that the URL never has to travel through XCom. When an
     earlier try uploaded, ``ids`` is counted from the file (None if it is gone). A job
     whose upload window passed is replaced by a new job (``x~1``, then ``x~2``...), at most
     ``max_new_jobs`` times; the id of the job that got the IDs is returned as ``job_id``. Past
     that (at once with 0) the lapse is raised: a new job is needed. When another job holds X's
     slot, ``ReplacementBlockedError`` names the replacement to create once the slot is free.
     """
-    job = hook.get_job(job_id)
+    if not isinstance(job, ComplianceJob):
+        job = hook.get_job(job)
     new_jobs_left = max_new_jobs
     while True:
         if job.status in (JobStatus.IN_PROGRESS, JobStatus.COMPLETE):
@@ -165,7 +169,7 @@ def upload_ids(
 
 def download(
     hook: XComplianceHook,
-    job_id: str,
+    job: ComplianceJob | str,
     results_path: Any,
     *,
     wait_report: dict[str, Any] | None = None,
@@ -175,12 +179,17 @@ def download(
 ) -> dict[str, Any]:
     """Download the job's results and write them, normalized, to ``results_path`` atomically.
 
-    The download is capped at ``max_bytes`` or, by default, from the IDs uploaded (given, or
-    bounded from the size of ``ids_path``: an ID line is at least 2 bytes). The summary carries
-    the job's creation time and the wait's report (status calls, X's processing time) on to the
-    apply step, which records them in ``compliance_runs``.
+    ``job`` is the complete job as a status call just returned it (its signed download URL with
+    it), or its id: then it is read again, within the status headers the wait saw last (the wait
+    report's ``status_limit``). The download is capped at ``max_bytes`` or, by default, from the
+    IDs uploaded (given, or bounded from the size of ``ids_path``: an ID line is at least 2
+    bytes). The summary carries the job's creation time and the wait's report (status calls, X's
+    processing time) on to the apply step, which records them in ``compliance_runs``.
     """
-    job = hook.get_job(job_id).raise_for_status()
+    if not isinstance(job, ComplianceJob):
+        hook.knows_status_limit((wait_report or {}).get("status_limit"))
+        job = hook.get_job(job)
+    job.raise_for_status()
     if job.status is not JobStatus.COMPLETE:
         raise XComplianceError(f"{job.describe()} is not complete yet: wait for it before downloading")
     if not uploaded_ids and ids_path is not None:
@@ -262,7 +271,7 @@ def wait(
             outcome: ComplianceJob | BaseException = hook.get_job(job_id, once=True)
         except Exception as exc:
             outcome = exc
-        step = watch.after(outcome, hook.last_rate_limit)
+        step = watch.after(outcome, hook.status_rate_limit)
         job = step.complete_job()
         if job is not None:
             return job, watch.calls

@@ -34,7 +34,9 @@ RESUMABLE_THRESHOLD_BYTES = 8 << 20
 class XComplianceSubmitJobOperator(XComplianceCreateJobOperator):
     """Create a job (or find the one an earlier try created) and upload ``ids_path`` to it.
 
-    Returns ``{"job_id", "ids", "bytes", "uploaded_at", "pace", "jobs_after", ...}``, and pushes ``job_id``,
+    Returns ``{"job_id", "ids", "bytes", "uploaded_at", "pace", "jobs_after", "status_limit", ...}``
+    (``status_limit``: the job-status endpoint's headers as last seen, for the wait's first call),
+    and pushes ``job_id``,
     ``uploaded_at`` and ``ids`` under keys of their own (``submit.output["job_id"]``) for the
     sensor and the download (whose cap ``ids`` sets). ``job_id`` is pushed the moment the job
     exists, and the task's job link opens it from then on, while it uploads or after it failed. A
@@ -89,7 +91,7 @@ class XComplianceSubmitJobOperator(XComplianceCreateJobOperator):
         ti.xcom_push(key=JOB_ID_KEY, value=job.id)
         new_jobs_left = int(state.get("new_jobs_left", self.max_new_jobs))
         try:
-            uploaded = steps.upload(self.hook, job.id, self.ids_path, max_new_jobs=new_jobs_left)
+            uploaded = steps.upload(self.hook, job, self.ids_path, max_new_jobs=new_jobs_left)
         except ReplacementBlockedError as blocked:
             self.log.warning("%s: waiting for the slot", blocked)
             left = blocked.new_jobs_left
@@ -99,7 +101,12 @@ class XComplianceSubmitJobOperator(XComplianceCreateJobOperator):
             ti.xcom_push(key=JOB_ID_KEY, value=uploaded["job_id"])
         ti.xcom_push(key=UPLOADED_AT_KEY, value=uploaded["uploaded_at"])
         ti.xcom_push(key=IDS_KEY, value=uploaded["ids"])
-        uploaded = {**uploaded, "pace": self.run_pace(context).to_json(), "jobs_after": self.jobs_after}
+        uploaded = {
+            **uploaded,
+            "pace": self.run_pace(context).to_json(),
+            "jobs_after": self.jobs_after,
+            "status_limit": self.status_limit(context),
+        }
         return self.on_uploaded(context, uploaded)
 
     def on_uploaded(self, context: Any, uploaded: dict[str, Any]) -> Any:
@@ -134,7 +141,16 @@ class XComplianceSubmitJobOperator(XComplianceCreateJobOperator):
             uploaded_at=previous.get("uploaded_at"),
             pace=RunPace.from_json(previous.get("pace")),
             jobs_after=self.jobs_after + 1,
+            status_limit=previous.get("status_limit"),
         )
+
+    def status_limit(self, context: Any) -> dict[str, Any] | None:
+        """The job-status endpoint's headers as last seen: after this task's wait for the slot,
+        else as the previous submit handed them on (plain JSON; ``None`` when none were seen)."""
+        if self.slot_freed_by is not None and self.slot_freed_by.status_limit is not None:
+            return self.slot_freed_by.status_limit
+        known = self.hook.status_rate_limit
+        return known.to_json() if known is not None else self.previous_submit(context).get("status_limit")
 
     def run_pace(self, context: Any) -> RunPace:
         """X's pace over the run's jobs before this one: the previous submit's, with the previous

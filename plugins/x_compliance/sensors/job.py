@@ -6,6 +6,7 @@ the wait made."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
@@ -33,6 +34,8 @@ class XComplianceJobSensor(XComplianceConnectionMixin, BaseSensorOperator):
         :class:`~x_compliance.hooks.run_budget.RunPace` as JSON); default: the prior.
     :param jobs_after: the run's jobs after this one (the submit's ``jobs_after``): the wait keeps
         the status calls they need from X's budget.
+    :param status_limit: the job-status endpoint's rate-limit headers as the run's steps last saw
+        them (the submit's ``status_limit``): the first call keeps within them.
     :param x_compliance_conn_id: Airflow connection of type ``x_compliance``.
     :param deferrable: hand the wait to the triggerer (``XComplianceJobTrigger``).
     :param max_poll_interval: longest pause, in seconds, between two status calls when deferred:
@@ -52,6 +55,7 @@ class XComplianceJobSensor(XComplianceConnectionMixin, BaseSensorOperator):
         ids: int | None = None,
         pace: dict[str, Any] | None = None,
         jobs_after: int = 0,
+        status_limit: dict[str, Any] | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         max_poll_interval: float = 900.0,
         **kwargs: Any,
@@ -63,6 +67,7 @@ class XComplianceJobSensor(XComplianceConnectionMixin, BaseSensorOperator):
         self.ids = ids
         self.pace = pace
         self.jobs_after = jobs_after
+        self.status_limit = status_limit
         self.last_job: ComplianceJob | None = None
         self.pause_asked = 0.0
         self.deferrable = deferrable
@@ -76,6 +81,7 @@ class XComplianceJobSensor(XComplianceConnectionMixin, BaseSensorOperator):
             uploaded_at=self.uploaded_at or None,
             pace=RunPace.from_json(self.pace),
             jobs_after=int(self.jobs_after or 0),
+            status_limit=self.status_limit if isinstance(self.status_limit, dict) else None,
         )
 
     @cached_property
@@ -89,11 +95,12 @@ class XComplianceJobSensor(XComplianceConnectionMixin, BaseSensorOperator):
 
     def poke(self, context: Any) -> PokeReturnValue:
         """One status call, judged by the watch: X unreachable (or busy) is not done yet."""
+        self.hook.knows_status_limit(self.plan.status_limit)
         try:
             outcome: ComplianceJob | BaseException = self.hook.get_job(str(self.job_id), once=True)
         except Exception as exc:
             outcome = exc
-        step = self.watch.after(outcome, self.hook.last_rate_limit)
+        step = self.watch.after(outcome, self.hook.status_rate_limit)
         self.pause_asked = step.pause
         job = step.complete_job()
         if job is None:
@@ -111,37 +118,70 @@ class XComplianceJobSensor(XComplianceConnectionMixin, BaseSensorOperator):
             job_id = super().execute(context)
             self.report(context, status_calls=self.watch.calls)
             return job_id
-        if self.plan.is_due():  # one look first: no deferral for a job that is already done
+        plan = self.plan
+        if plan.is_due():  # one look first: no deferral for a job that is already done
             checked = self.poke(context)
             if checked.is_done:
                 self.report(context, status_calls=self.watch.calls)
                 return checked.xcom_value
+            # The trigger's first call comes after the pause this look asked for, within the
+            # headers it saw: not straight after it.
+            limit = self.hook.status_rate_limit
+            plan = replace(
+                plan,
+                first_call_at=time.time() + self.pause_asked,
+                status_limit=None if limit is None else limit.to_json(),
+            )
         self.defer_wait(
             str(self.job_id),
             poll_interval=float(self.poke_interval),
             max_poll_interval=self.max_poll_interval,
             deadline=time.time() + float(self.timeout),
-            plan=self.plan.to_json(),
+            plan=plan.to_json(),
             method_name="execute_complete",
             kwargs={"status_calls": self.watch.calls},
         )
 
     def execute_complete(self, context: Any, event: Any = None, status_calls: int = 0) -> str:
-        job, result = self.complete_job_after_wait(event)
-        self.log.info("X compliance job %s is complete (%s)", job.id, result.message)
-        total = status_calls + (result.status_calls or 0) + 1
-        self.report(context, status_calls=total, completed_at=result.seen_at, job=job)
-        return job.id
+        """The wait's event says all the report needs (no read of the job: the download makes
+        the one read its signed URL needs)."""
+        result = self.event_after_wait(event)
+        self.log.info("X compliance job %s is complete (%s)", result.job_id, result.message)
+        total = status_calls + (result.status_calls or 0)
+        self.report(
+            context,
+            status_calls=total,
+            completed_at=result.seen_at,
+            job=(result.job_id, result.job_status, result.job_created_at),
+            status_limit=result.status_limit,
+        )
+        return result.job_id
 
     def report(
-        self, context: Any, *, status_calls: int, completed_at: str | None = None, job: Any = None
+        self,
+        context: Any,
+        *,
+        status_calls: int,
+        completed_at: str | None = None,
+        job: tuple[str, str, str | None] | None = None,
+        status_limit: dict[str, Any] | None = None,
     ) -> None:
-        """Push the wait report and log it as the task's last line."""
+        """Push the wait report and log it as the task's last line. ``job``: its id, status and
+        creation time (default: the job the last poke saw)."""
+        if job is None and self.last_job is not None:
+            seen = self.last_job
+            job = (seen.id, seen.status.value, seen.created_at.isoformat())
+            limit = self.hook.status_rate_limit
+            status_limit = None if limit is None else limit.to_json()
+        job_id, status, created_at = job
         report = wait_report(
-            job or self.last_job,
+            job_id,
+            status,
+            created_at=created_at,
             status_calls=status_calls,
             uploaded_at=self.uploaded_at or None,
             completed_at=completed_at,
+            status_limit=status_limit,
         )
         context["ti"].xcom_push(key=REPORT_KEY, value=report)
         self.log.info("%s", describe(report))

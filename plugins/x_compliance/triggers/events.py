@@ -32,6 +32,10 @@ class JobEvent:
     # When the last status call that saw the job unfinished was made (ISO): with ``seen_at``,
     # the bounds of X's time on the job.
     unfinished_at: str | None = None
+    # The job's creation time (ISO), and the status endpoint's headers after the wait's last call
+    # (``RateLimit.to_json``): what the steps after the wait need, without a call of their own.
+    job_created_at: str | None = None
+    status_limit: dict[str, Any] | None = None
 
     def to_payload(self) -> dict[str, Any]:
         return asdict(self)

@@ -16,6 +16,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from x_compliance.hooks.jobs import ComplianceJob
+from x_compliance.hooks.responses import RateLimit
 from x_compliance.hooks.run_budget import WaitPlan
 from x_compliance.hooks.wait_report import now_iso
 from x_compliance.hooks.watch import JobWatch, Next, Step
@@ -69,6 +70,9 @@ class XComplianceJobTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = XComplianceHook(self.x_compliance_conn_id)
+        plan = WaitPlan.from_json(self.plan)
+        if plan is not None:
+            hook.knows_status_limit(plan.status_limit)
         # The wait counts from the upload when the plan says when it ended, else from the first
         # status call (a triggerer that takes the trigger over then starts it again: short
         # pauses first, still within X's budget).
@@ -78,7 +82,7 @@ class XComplianceJobTrigger(BaseTrigger):
             poll_interval=self.poll_interval,
             max_poll_interval=self.max_poll_interval,
             deadline=self.deadline,
-            plan=WaitPlan.from_json(self.plan),
+            plan=plan,
         )
         await asyncio.sleep(watch.first_pause())
         while True:
@@ -86,13 +90,13 @@ class XComplianceJobTrigger(BaseTrigger):
                 outcome: ComplianceJob | BaseException = await hook.aget_job(self.job_id, once=True)
             except Exception as exc:
                 outcome = exc
-            step = watch.after(outcome, hook.last_rate_limit)
+            step = watch.after(outcome, hook.status_rate_limit)
             if step.next is not Next.PAUSE:
-                yield TriggerEvent(self._event(step, watch).to_payload())
+                yield TriggerEvent(self._event(step, watch, hook.status_rate_limit).to_payload())
                 return
             await asyncio.sleep(step.pause)
 
-    def _event(self, step: Step, watch: JobWatch) -> JobEvent:
+    def _event(self, step: Step, watch: JobWatch, status_limit: RateLimit | None) -> JobEvent:
         """The event of a wait that ended: the job terminal, a call failed for good, or the deadline."""
         if step.next is Next.DONE and step.job is not None:
             return JobEvent(
@@ -104,6 +108,8 @@ class XComplianceJobTrigger(BaseTrigger):
                 status_calls=watch.calls,
                 seen_at=now_iso(),
                 unfinished_at=watch.unfinished_at,
+                job_created_at=step.job.created_at.isoformat(),
+                status_limit=None if status_limit is None else status_limit.to_json(),
             )
         if step.next is Next.FAIL:
             return JobEvent(ERROR, self.job_id, step.message, status_calls=watch.calls)
