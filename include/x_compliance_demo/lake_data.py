@@ -47,7 +47,7 @@ def _page(rows: pd.DataFrame) -> dict:
     for row in rows.itertuples():
         post = {"id": str(row.id), "text": row.text, "author_id": str(row.author_id), "lang": row.lang}
         post["created_at"] = row.created_at
-        if row.place_id is not None:
+        if pd.notna(row.place_id):  # the warehouse's NULL comes back as NaN
             post["geo"] = {"place_id": row.place_id}
             if pd.notna(row.geo_lat):
                 post["geo"]["coordinates"] = {"type": "Point", "coordinates": [row.geo_lon, row.geo_lat]}
