@@ -136,13 +136,6 @@ def s3(bucket: str, *, log: Path) -> Iterator[str]:
         yield url
 
 
-S3_CREDENTIALS = {
-    "aws_access_key_id": "testing",
-    "aws_secret_access_key": "testing",
-    "region_name": "us-east-1",
-}
-
-
 @contextmanager
 def process(
     command: list[str], log: Path, *, env: dict[str, str] | None = None, stop_signal: int = signal.SIGTERM

@@ -17,9 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
-from deltalake import DeltaTable
 
 from x_compliance.files.storage_paths import as_storage_path, open_source
+from x_compliance.lake.delta_storage import open_delta
 
 _DIGITS = re.compile(rb"[0-9]{1,19}")
 
@@ -28,6 +28,7 @@ def delta_files_holding(table_uri: Any, ids: Iterable[int]) -> dict[str, list[in
     """Every file under the table root that holds one of ``ids``, with the ones it holds."""
     wanted = pa.array(sorted({str(int(i)) for i in ids}), pa.string())
     root = as_storage_path(table_uri)
+    root.fs.invalidate_cache()  # delta-rs writes behind the listings fsspec caches
     found: dict[str, list[int]] = {}
     for name in sorted(root.fs.find(root.path)):
         path = root / name[len(root.path) :].lstrip("/")
@@ -47,11 +48,11 @@ def delta_versions_holding(
     """For every version of the table time travel can still read: how many of its rows are
     one of ``ids`` (a version whose log or files are gone is left out)."""
     wanted = pa.array(sorted({int(i) for i in ids}), pa.int64())
-    latest = DeltaTable(str(table_uri), storage_options=storage_options).version()
+    latest = open_delta(table_uri, storage_options).version()
     counts: dict[int, int] = {}
     for version in range(latest + 1):
         try:
-            table = DeltaTable(str(table_uri), version=version, storage_options=storage_options)
+            table = open_delta(table_uri, storage_options, version=version)
             dataset = table.to_pyarrow_dataset()
             hits = ds.field(id_column).cast(pa.int64()).isin(wanted)
             counts[version] = dataset.count_rows(filter=hits)

@@ -28,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, Transaction
 
+from x_compliance.lake.delta_storage import open_delta
 from x_compliance.lake.parquet_dataset import post_and_user_ids
 from x_compliance.lake.parquet_rows import POST_COLUMNS, PostColumns, audit_rows, row_changes
 from x_compliance.lake.rewrite import audit_frame
@@ -60,7 +61,7 @@ def records_in_delta_table(
     """The Post and author IDs of the table's current version, a batch at a time, as ``(ids,
     kinds)`` (:func:`~x_compliance.lake.parquet_dataset.post_and_user_ids`)."""
     source = str(table_uri)
-    dataset = DeltaTable(source, storage_options=storage_options).to_pyarrow_dataset()
+    dataset = open_delta(table_uri, storage_options).to_pyarrow_dataset()
     columns.needed(dataset.schema.names, source)
     for batch in dataset.to_batches(columns=columns.keys, batch_size=BATCH_ROWS):
         yield post_and_user_ids(batch, columns, source)
@@ -85,12 +86,13 @@ def apply_to_delta_table(
     data feed files), which may hold removed Posts too; with no retention it also deletes the
     files a concurrent writer has written and not committed yet. None (the default): only for
     a table with a change data feed, whose files under ``_change_data`` keep every deleted
-    row and are named by no tombstone. ``storage_options``: delta-rs's, for a table in an
-    object store. ``app_id``: names the merge's commit (a run's jobs); when the table already
-    holds a commit of that name, nothing is merged again. ``before_commit``: called with the
+    row and are named by no tombstone. ``storage_options``: delta-rs's (None: from the path
+    and its connection, :mod:`~x_compliance.lake.delta_storage`). ``app_id``: names the
+    merge's commit (a run's jobs); when the table already holds a commit of that name, nothing
+    is merged again. ``before_commit``: called with the
     audit before the merge commits (the files DAG's journal stores it).
     """
-    table = DeltaTable(str(table_uri), storage_options=storage_options)
+    table = open_delta(table_uri, storage_options)
     if app_id is not None and table.transaction_version(app_id) is not None:
         _forget(table, retention_hours, full_vacuum=full_vacuum)
         return audit_frame([])

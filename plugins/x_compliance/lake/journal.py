@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from airflow.sdk import ObjectStoragePath
 
-from x_compliance.files.storage_paths import as_storage_path, open_source, publish
+from x_compliance.files.storage_paths import as_storage_path, is_local, open_source, publish
 from x_compliance.lake.audit_summary import dataset_name, in_audit_order, run_rows, segments
 
 STATE_FOLDER = ".x-compliance"
@@ -96,7 +96,8 @@ class Journal:
         if self.folder.exists():
             for entry in self.folder.iterdir():
                 entry.unlink()
-            self.folder.rmdir()
+            if is_local(self.folder):  # in an object store a folder is a prefix, gone with its last object
+                self.folder.rmdir()
 
 
 def audit_path(root: Any, key: str) -> ObjectStoragePath:
