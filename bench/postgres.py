@@ -73,6 +73,9 @@ class PostgresWarehouse:
         self.psql("postgres", "-c", f'CREATE DATABASE "{name}" TEMPLATE {PRISTINE}')
         return name
 
+    def drop(self, database: str) -> None:
+        self.psql("postgres", "-c", f'DROP DATABASE IF EXISTS "{database}"')
+
     def warm(self) -> None:
         """Read the table once (into the OS cache), as bench/warehouse.py does for SQLite."""
         self.psql(PRISTINE, "-c", "SELECT count(*) FROM tweets")
@@ -85,7 +88,7 @@ class PostgresWarehouse:
             "destination": destination,
         }
 
-    def apply_limit(self, database: str, parquet_path: str) -> tuple[str, dict]:
+    def apply_limit(self, database: str, parquet_path: str | list[str]) -> tuple[str, dict]:
         return "postgres:apply", {
             "port": self.cluster.port,
             "database": database,
@@ -123,7 +126,7 @@ def export(port: int, database: str, sql: str, destination: str) -> dict:
     }
 
 
-def apply(port: int, database: str, parquet_path: str) -> dict:
+def apply(port: int, database: str, parquet_path: str | list[str]) -> dict:
     """psql doing the apply's work: \\copy the flagged IDs in, audit, delete, scrub, commit."""
     csv_path = f"/tmp/xc-bench-flagged-{database}.csv"
     limit.flagged_csv(parquet_path, csv_path)

@@ -269,7 +269,10 @@ def main() -> None:
         f"{store_run.CHURN:.1%} churn (resumes by phase; bench/store_run.py)",
     )
     parser.add_argument(
-        "--recheck-days", type=int, default=RECHECK_DAYS, help="--store: the run's R (1: the full sweep)"
+        "--recheck-days",
+        type=lambda text: [int(r) for r in text.split(",")],
+        default=[RECHECK_DAYS],
+        help="--store: the runs' R, e.g. 7,1 (1: the full sweep)",
     )
     parser.add_argument("--twarc", action="store_true", help="one job end to end: ours beside twarc2's CLI")
     parser.add_argument(
@@ -292,7 +295,7 @@ def main() -> None:
         lake.main(args.n, keep=args.keep)
         return
     if args.store:
-        store_run.bench(args.n, args.recheck_days, dag=args.dag, keep=args.keep)
+        store_run.bench(args.n, args.recheck_days, dag=args.dag, keep=args.keep, kind=args.warehouse)
         return
     if args.twarc:
         document = twarc.side_by_side(args.n, keep=args.keep)

@@ -120,6 +120,9 @@ class SqliteWarehouse:
     def copy(self, name: str) -> str:
         return str(copy(self.pristine, self.work / f"{name}.db"))
 
+    def drop(self, database: str) -> None:
+        Path(database).unlink(missing_ok=True)
+
     def warm(self) -> None:
         """Read the file once, so ours (which runs first) and the limit both find it cached: a
         previous run's copies can push it out of the page cache (ours then took 6 s, not 2.7)."""
@@ -130,5 +133,5 @@ class SqliteWarehouse:
     def export_limit(self, sql: str, destination: str) -> tuple[str, dict]:
         return "limit:export", {"db": str(self.pristine), "sql": sql, "destination": destination}
 
-    def apply_limit(self, database: str, parquet_path: str) -> tuple[str, dict]:
+    def apply_limit(self, database: str, parquet_path: str | list[str]) -> tuple[str, dict]:
         return "limit:apply", {"db": database, "parquet_path": parquet_path}
