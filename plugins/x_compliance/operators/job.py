@@ -16,7 +16,8 @@ from x_compliance.hooks.jobs import ComplianceJob, JobType
 from x_compliance.hooks.run_budget import RunPace, WaitPlan, plan_wait
 from x_compliance.hooks.wait_report import describe, wait_report
 from x_compliance.operators import steps
-from x_compliance.operators.submit import UPLOADED_AT_KEY, XComplianceSubmitJobOperator
+from x_compliance.operators.links import UPLOADED_AT_KEY
+from x_compliance.operators.submit import XComplianceSubmitJobOperator
 
 
 class XComplianceJobOperator(XComplianceSubmitJobOperator):

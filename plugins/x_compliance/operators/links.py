@@ -21,6 +21,7 @@ PAGE_PREFIX = "/x-compliance"  # where the plugin mounts the Compliance page on 
 # sidebar, and whatever path follows the route (one of the page's own) is what the iframe opens.
 SHELL_ROUTE = "/plugin/x-compliance"
 JOB_ID_KEY = "job_id"  # the XCom key under which a task that creates a job pushes its id
+UPLOADED_AT_KEY = "uploaded_at"  # and, once its IDs are sent, when (a wait counts from it)
 
 
 def in_shell(path: str) -> str:

@@ -22,10 +22,9 @@ from x_compliance.hooks.jobs import ComplianceJob, JobStatus, JobType
 from x_compliance.hooks.run_budget import RunPace, WaitPlan, measured_seconds, plan_wait
 from x_compliance.operators import steps
 from x_compliance.operators.create import XComplianceCreateJobOperator
-from x_compliance.operators.links import JOB_ID_KEY
+from x_compliance.operators.links import JOB_ID_KEY, UPLOADED_AT_KEY
 from x_compliance.triggers.events import JobEvent
 
-UPLOADED_AT_KEY = "uploaded_at"
 IDS_KEY = "ids"
 # Files at least this big use the resumable protocol when `resumable` is left to us.
 RESUMABLE_THRESHOLD_BYTES = 8 << 20

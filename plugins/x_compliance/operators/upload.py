@@ -6,7 +6,7 @@ from typing import Any
 
 from x_compliance.operators import steps
 from x_compliance.operators.base import XComplianceBaseOperator
-from x_compliance.operators.links import JOB_ID_KEY
+from x_compliance.operators.links import JOB_ID_KEY, UPLOADED_AT_KEY
 
 
 class XComplianceUploadOperator(XComplianceBaseOperator):
@@ -39,5 +39,5 @@ class XComplianceUploadOperator(XComplianceBaseOperator):
         summary = steps.upload(self.hook, str(self.job_id), self.ids_path, max_new_jobs=new_jobs)
         self.linked_job_id = summary["job_id"]  # a replacement, when the window lapsed
         context["ti"].xcom_push(key=JOB_ID_KEY, value=summary["job_id"])
-        context["ti"].xcom_push(key="uploaded_at", value=summary["uploaded_at"])
+        context["ti"].xcom_push(key=UPLOADED_AT_KEY, value=summary["uploaded_at"])
         return summary
