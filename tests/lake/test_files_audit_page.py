@@ -22,8 +22,11 @@ from x_compliance.lake.dataset import TWARC2
 from x_compliance.lake.journal import audit_path
 from x_compliance.ui.audit import PAGE_SIZE
 from x_compliance.ui.files import FILES_FIELDS
+from x_compliance.warehouse.scope import resolve_scope
 
 PAGE = "/x-compliance"  # the app is mounted there; in-process its routes start at /
+# A daily run's scope as the files DAG's first task decides it (slot 3 of a 7-day rotation).
+DAILY, _ = resolve_scope({"date": "2026-12-05"}, logical_date=None, run_after=None, recheck_days=7)
 
 
 def page_client() -> TestClient:
@@ -56,7 +59,7 @@ def shown_rows(html: str) -> list[tuple[str, ...]]:
 def audited(tmp_path, sql_warehouse, monkeypatch) -> dict:  # noqa: F811
     """A dataset audited as Parquet, listed with a missing root and one whose audit is broken."""
     root, jobs = dataset(tmp_path / "parquet")
-    apply_jobs_to_files(root.as_uri(), TWARC2, jobs, run_id="run")
+    apply_jobs_to_files(root.as_uri(), TWARC2, jobs, run_id="run", scope=DAILY)
     broken = tmp_path / "broken"
     shutil.copytree(root, broken)
     audit_path(broken.as_uri(), "1-2").write_bytes(b"PAR1 not a parquet file")
@@ -79,6 +82,8 @@ def test_a_parquet_audited_dataset_shows_its_jobs_counts_pages_and_export(audite
     assert "its audit file jobs-1-2.parquet cannot be read (ArrowInvalid)" in overview
 
     view = get(client, "/files/0")
+    slot = DAILY["rotation_slot"]  # one slot of seven, from the run rows in the audit's footer
+    assert f'data-coverage="{dataset_name(root.as_uri())}" data-share="0.1429" data-slots="{slot}"' in view
     counts = frame.groupby(["change", "reason"]).size()
     shown = dict(((c, r), int(n)) for c, r, n in re.findall(
         r'data-change="(\w+)" data-reason="(\w+)">([\d,]+)<', view.replace(",", "")))  # fmt: skip
@@ -135,11 +140,12 @@ def test_a_dataset_audited_to_the_warehouse_is_one_of_its_tables(tmp_path, sql_w
     monkeypatch.delenv("X_COMPLIANCE_FILES_ROOTS", raising=False)
     monkeypatch.delenv("X_COMPLIANCE_FILES_ROOT", raising=False)
     root, jobs = dataset(tmp_path)
-    apply_jobs_to_files(root.as_uri(), TWARC2, jobs, run_id="run", audit_conn_id=CONN_ID)
+    apply_jobs_to_files(root.as_uri(), TWARC2, jobs, run_id="run", audit_conn_id=CONN_ID, scope=DAILY)
     table, stored = dataset_name(root.as_uri()), sql_rows(sql_warehouse)
     client = page_client()
     overview = get(client, "/")
     assert f'<option value="{table}">' in overview and 'id="files"' not in overview  # no Parquet source
+    assert f'data-coverage="{table}" data-share="0.1429" data-slots="{DAILY["rotation_slot"]}"' in overview
     latest = overview.split("<table id='runs'")[1].split("</table>")[0]
     assert sorted(re.findall(r'/jobs/(\d+)"', latest)) == ["1", "2"]  # its two jobs among the latest
     served, page = [], 0

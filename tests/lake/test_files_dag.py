@@ -17,6 +17,7 @@ from tests.lake.files_dag import (
     DAYS,
     FIRST_DAY,
     OLD_MTIME,
+    RECHECK_DAYS,
     add_late_old_file,
     build_dataset,
     checked_on,
@@ -29,6 +30,7 @@ from tests.lake.files_dag import (
     truth,
 )
 from tests.lake.truth import CASCADING, assert_file_matches
+from x_compliance.ui.files import FilesAudit
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("airflow_db")]  # one DAG run after another
 
@@ -109,3 +111,12 @@ def test_r_daily_runs_leave_every_file_as_the_truth(files_env, emulator, tmp_pat
     run_day(DAYS[-1])  # the same date again: nothing left to change
     assert {path: path.read_bytes() for path in originals} == content
     assert len(audit_of(root)) == len(audit)
+
+    # The Compliance page's coverage, from the audit's run rows alone: every slot and date
+    # checked, each date's IDs counted once (its latest run), both job types.
+    cover = FilesAudit(str(root)).coverage(RECHECK_DAYS)
+    assert cover.slots == set(range(RECHECK_DAYS))
+    assert cover.dates == {day.isoformat() for day in DAYS}
+    assert cover.share == 1.0 and cover.on_track and cover.rotation_day == 1
+    each_day = [len(sent(storage, day, kind)) for day in DAYS for kind in ("tweets", "users")]
+    assert cover.ids_sent == sum(each_day)

@@ -30,12 +30,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class FilesJob:
-    """One X job of a run: its id and type, its results and the IDs uploaded to it."""
+    """One X job of a run: its id and type, its results and the IDs uploaded to it (``ids``:
+    how many, when known)."""
 
     job_id: str
     job_type: str
     results_path: Any
     ids_path: Any
+    ids: int | None = None
 
 
 class RunVerdicts:
@@ -72,10 +74,17 @@ class RunVerdicts:
 
 
 def apply_jobs_to_files(
-    root: Any, data: DataFormat, jobs: list[FilesJob], *, run_id: str, audit_conn_id: str | None = None
+    root: Any,
+    data: DataFormat,
+    jobs: list[FilesJob],
+    *,
+    run_id: str,
+    audit_conn_id: str | None = None,
+    scope: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Apply every job of a run to the dataset under ``root``; return what changed. The audit
-    goes beside the dataset, or to the warehouse of ``audit_conn_id`` (see ``store_audit``)."""
+    goes beside the dataset, or to the warehouse of ``audit_conn_id`` (see ``store_audit``),
+    with the run's ``scope`` (what it checked) in its jobs' ``compliance_runs`` rows."""
     run = RunVerdicts(jobs)
     key = "-".join(sorted(job.job_id for job in jobs))
     journal = Journal(root, key)
@@ -95,7 +104,7 @@ def apply_jobs_to_files(
             rewritten += 1
             log.info("Rewrote %s: %s", path, _counts(audit))
     location, added = store_audit(
-        root, journal, key, applied=AppliedRun(jobs, run, run_id), conn_id=audit_conn_id
+        root, journal, key, applied=AppliedRun(jobs, run, run_id, scope=scope), conn_id=audit_conn_id
     )
     summary = {
         "jobs": [job.job_id for job in jobs],

@@ -102,6 +102,7 @@ def run_rows(
                 dag_id=dag_id,
                 run_id=run_id,
                 applied_at=applied_at,
+                ids_sent=job.ids,
                 downloaded=downloaded,
                 scope=scope,
             )

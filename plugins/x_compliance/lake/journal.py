@@ -54,13 +54,15 @@ class JournalEntry:
 
 @dataclass(frozen=True)
 class AppliedRun:
-    """What the audit's summary needs of an apply: its jobs (``job_id``, ``job_type``), what
-    each flagged (``frames``: per job type, the flagged records and their ``job_id``) and the run."""
+    """What the audit's summary needs of an apply: its jobs (``job_id``, ``job_type``, ``ids``
+    sent), what each flagged (``frames``: per job type, the flagged records and their
+    ``job_id``), the run and what it checked (its scope: the page's coverage reads it)."""
 
     jobs: list[Any]
     verdicts: Any
     run_id: str
     dag_id: str | None = field(default_factory=lambda: os.environ.get("AIRFLOW_CTX_DAG_ID"))
+    scope: dict[str, Any] | None = None
 
 
 def state_folder(root: Any) -> ObjectStoragePath:
@@ -146,7 +148,7 @@ def summary(root: Any, audit: pd.DataFrame, applied: AppliedRun | None) -> dict[
     runs = []
     if applied is not None:
         runs = run_rows(applied.jobs, applied.verdicts, audit, table=table, run_id=applied.run_id,
-                        applied_at=at, dag_id=applied.dag_id)  # fmt: skip
+                        applied_at=at, dag_id=applied.dag_id, scope=applied.scope)  # fmt: skip
     return {
         "table": table,
         "rows": len(audit),

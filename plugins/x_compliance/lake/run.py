@@ -56,12 +56,13 @@ def files_compliance(*, storage_root: str, poll_interval: float, outlets: list) 
         return numbered(parts)  # [{ids_path, results_path, ids, job_type, jobs_after}]: one X job each
 
     @task(outlets=outlets)
-    def apply_to_files(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    def apply_to_files(parts: list[dict[str, Any]], scope: dict[str, Any]) -> dict[str, Any]:
         """Rewrite the files holding what X flagged, each whole or not at all, and audit it."""
         context = get_current_context()
         params = context["params"]
         jobs = [
-            FilesJob(d["job_id"], p["job_type"], d["path"], p["ids_path"]) for p, d, _ in jobs_of_run(parts)
+            FilesJob(d["job_id"], p["job_type"], d["path"], p["ids_path"], ids=p["ids"])
+            for p, d, _ in jobs_of_run(parts)
         ]
         applied = apply_jobs_to_files(
             params[FILES_ROOT_PARAM],
@@ -69,6 +70,7 @@ def files_compliance(*, storage_root: str, poll_interval: float, outlets: list) 
             jobs,
             run_id=context["run_id"],
             audit_conn_id=params.get(AUDIT_CONN_PARAM) or None,
+            scope=scope,
         )
         for outlet in outlets:
             context["outlet_events"][outlet].extra = applied
@@ -77,6 +79,6 @@ def files_compliance(*, storage_root: str, poll_interval: float, outlets: list) 
     scope = decide_scope_task("files")
     parts = export_ids(scope)
     downloaded = submit_wait_download(parts, poll_interval=poll_interval)
-    applied = apply_to_files(parts)
+    applied = apply_to_files(parts, scope)
     downloaded >> applied
     return applied

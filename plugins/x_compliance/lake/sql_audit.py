@@ -86,8 +86,8 @@ def store_in_sql(conn_id: str, root: Any, key: str, entries: list[Any], applied:
                         (table, key, entry.name, entry.digest, len(entry.frame), at),
                     )
                 if applied is not None and (fresh or not entries):  # not a retry of a stored journal
-                    runs = run_rows(applied.jobs, applied.verdicts, audit, table=table,
-                                    run_id=applied.run_id, applied_at=at, dag_id=applied.dag_id)  # fmt: skip
+                    runs = run_rows(applied.jobs, applied.verdicts, audit, table=table, run_id=applied.run_id,
+                                    applied_at=at, dag_id=applied.dag_id, scope=applied.scope)  # fmt: skip
                     for row in runs:
                         record_run(cur, ph, row)
                     audited = {s.job_id for s in written}  # a job that changed nothing: a segment of none

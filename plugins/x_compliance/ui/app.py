@@ -15,6 +15,7 @@ from urllib.parse import quote
 from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.responses import HTMLResponse, StreamingResponse
 
+from x_compliance.lake.audit_summary import is_files_table
 from x_compliance.operators.links import PAGE_PREFIX
 from x_compliance.ui import pages
 from x_compliance.ui.audit import AuditFilter, audit_page, csv_lines, csv_name
@@ -45,7 +46,8 @@ def _card(wh: Warehouse, row: dict) -> str:
 def _overview(wh: Warehouse, flt: AuditFilter, page: int) -> str:
     days = recheck_days_from_env()
     window, first = wh.runs_since(days), wh.first_applied()
-    cover = [coverage(t.name, window, days, first.get(t.name)) for t in (TWEETS, USERS)]
+    tables = [t.name for t in (TWEETS, USERS)] + sorted(t for t in first if is_files_table(t))
+    cover = [coverage(table, window, days, first.get(table)) for table in tables]
     section = pages.audit_section(audit_page(wh, flt, page), path=f"{PAGE_PREFIX}/")
     runs = wh.latest_runs()
     section += files_section(files_sources())

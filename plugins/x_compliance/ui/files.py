@@ -14,6 +14,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -22,6 +23,7 @@ from x_compliance.exceptions import XComplianceError
 from x_compliance.files.storage_paths import as_storage_path, open_source
 from x_compliance.lake.audit_summary import dataset_name, public_root
 from x_compliance.lake.journal import SUMMARY_KEY, state_folder
+from x_compliance.ui.coverage import Coverage, coverage
 from x_compliance.warehouse.runs import Segment
 
 FILES_ROOTS_ENV = "X_COMPLIANCE_FILES_ROOTS"
@@ -91,6 +93,15 @@ class FilesAudit:
 
     def latest_runs(self) -> list[dict]:
         return list(self._runs)
+
+    def coverage(self, days: int, now: datetime | None = None) -> Coverage:
+        """The dataset's coverage over the last ``days`` days, from its runs (the footers): every
+        run this audit holds is of this dataset, however its root was written when it ran."""
+        now = now or datetime.now(UTC)
+        since = (now - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S")
+        window = [{**run, "table_name": self.table} for run in self._runs if str(run["applied_at"]) >= since]
+        first = min((str(run["applied_at"]) for run in self._runs), default=None)
+        return coverage(self.table, window, days, first, now)
 
     def job(self, job_id: str) -> dict | None:
         return next((r for r in self._runs if str(r["job_id"]) == job_id), None)

@@ -8,6 +8,7 @@ from x_compliance.operators.links import PAGE_PREFIX, in_shell
 from x_compliance.ui import pages
 from x_compliance.ui.files import FilesAudit, FilesSourceUnavailable
 from x_compliance.ui.pages import e, layout, num, when
+from x_compliance.warehouse.rotation import recheck_days_from_env
 
 Source = tuple[int, str, FilesAudit | FilesSourceUnavailable]
 
@@ -66,7 +67,8 @@ def files_view(index: int, shown: str, audit: FilesAudit | FilesSourceUnavailabl
     if isinstance(audit, FilesSourceUnavailable):
         return layout("X compliance: files dataset", sub, _card(index, shown, audit))
     body = (
-        "<h2>Audited rows per change and reason</h2>" + _counts(audit)
+        "<h2>Coverage of the dataset</h2>" + pages.coverage_cards([audit.coverage(recheck_days_from_env())])
+        + "<h2>Audited rows per change and reason</h2>" + _counts(audit)
         + "<h2>Jobs</h2>" + pages.runs_table(audit.latest_runs(), {})
         + '<h2 id="audited">Audited changes</h2>' + section
     )  # fmt: skip
