@@ -77,7 +77,7 @@ def dag_run(
     if len(done) != len(sent) or len(sent) != jobs or sum(job["ids_uploaded"] for job in sent) != ids:
         raise RuntimeError(f"the DAG run did not send its {ids} IDs in {jobs} completed job(s): {sent}")
     shape = {**env, "AIRFLOW__CORE__DAGS_FOLDER": str(BENCH / "shape")}
-    noop, noop_rss = _airflow(shape, "dags", "test", "x_compliance_shape")
+    noop, noop_rss = _airflow(shape, "dags", "test", "x_compliance_shape", "-c", json.dumps({"jobs": jobs}))
     return {
         "dag_seconds": round(seconds, 2),
         "noop_dag_seconds": round(noop, 2),
