@@ -379,7 +379,9 @@ def test_malformed_results_write_nothing(tmp_path):
 
 @pytest.mark.parametrize("deferrable", [True, False])
 def test_all_in_one(hook, emulator, id_file, tmp_path, deferrable):
-    emulator.emulator.config.processing_seconds_base = 0.3
+    # Long enough that the operator's first look, however late a busy machine makes it, finds
+    # the job still in progress: the deferrable one must defer.
+    emulator.emulator.config.processing_seconds_base = 1.5
     path = id_file(3000)
     target = tmp_path / "results.parquet"
     op = XComplianceJobOperator(
