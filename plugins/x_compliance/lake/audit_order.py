@@ -9,6 +9,7 @@ file's rows of one segment, however large the dataset's audit.
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,26 +49,31 @@ class OrderedAudit:
     def __enter__(self) -> OrderedAudit:
         self._scratch = tempfile.TemporaryDirectory(prefix="x-compliance-audit-order-")
         self._pieces: dict[tuple[str, ...], list[Path]] = {}
+        self._names = itertools.count()
         return self
 
     def __exit__(self, *_: object) -> None:
         self._scratch.cleanup()
 
     def add(self, part: pa.Table) -> None:
-        """Spill ``part`` (audit rows in any order, ``AUDIT_SCHEMA``'s columns) by group."""
+        """Spill ``part`` (audit rows in any order, ``AUDIT_SCHEMA``'s columns) by group, each
+        group in audit order."""
         part = part.select(AUDIT_SCHEMA.names).cast(AUDIT_SCHEMA)
         if not part.num_rows:
             return
-        keys = part.select(GROUP_KEY).group_by(GROUP_KEY, use_threads=False).aggregate([])
-        for key in keys.to_pylist():
-            mask = None
-            for column, value in key.items():
-                equal = pc.equal(part.column(column), value)
-                mask = equal if mask is None else pc.and_(mask, equal)
-            self._spill(tuple(key[c] for c in GROUP_KEY), part.filter(mask))
+        part = part.take(pc.sort_indices(part, sort_keys=[(c, "ascending") for c in AUDIT_ORDER]))
+        starts = np.zeros(part.num_rows, bool)
+        starts[0] = True
+        for column in GROUP_KEY:
+            values = part.column(column).combine_chunks()
+            starts[1:] |= pc.not_equal(values[1:], values[:-1]).to_numpy(zero_copy_only=False)
+        bounds = [*np.flatnonzero(starts).tolist(), part.num_rows]
+        for start, stop in itertools.pairwise(bounds):
+            rows = part.slice(start, stop - start)
+            self._spill(tuple(rows.column(c)[0].as_py() for c in GROUP_KEY), rows)
 
     def _spill(self, key: tuple[str, ...], rows: pa.Table) -> None:
-        path = Path(self._scratch.name) / f"{sum(map(len, self._pieces.values()))}.arrow"
+        path = Path(self._scratch.name) / f"{next(self._names)}.arrow"
         feather.write_feather(rows, path, compression="uncompressed")
         self._pieces.setdefault(key, []).append(path)
 
@@ -80,6 +86,7 @@ class OrderedAudit:
                 at = rows.append_column("_at", pa.array(np.arange(rows.num_rows)))
                 first = at.group_by(ROW_KEY, use_threads=False).aggregate([("_at", "min")])
                 rows = rows.take(first.column("_at_min"))
-            yield key[: len(SEGMENT_KEY)], rows.take(pc.sort_indices(rows, sort_keys=WITHIN_GROUP))
+                rows = rows.take(pc.sort_indices(rows, sort_keys=WITHIN_GROUP))
+            yield key[: len(SEGMENT_KEY)], rows
             for path in pieces:
                 path.unlink()

@@ -140,7 +140,7 @@ def audit_of(batches: list[tuple[int, RowChanges]], source: str, geo_part: str) 
     """The audit (``rewrite.AUDIT_COLUMNS``) of a file's changed batches, each given with the
     1-based position in the file of its first row: the text columns categorical (the file's
     name, the change and the reason held once, not once a row)."""
-    change = np.concatenate([c.changes for _, c in batches]) if batches else np.empty(0, str)
+    change = np.concatenate([c.changes for _, c in batches] or [[]]).astype(object)
     one = np.zeros(len(change), np.int8)
     return pd.DataFrame(
         {
@@ -148,11 +148,17 @@ def audit_of(batches: list[tuple[int, RowChanges]], source: str, geo_part: str) 
             "kind": pd.Categorical.from_codes(one, [POST]),
             "file": pd.Categorical.from_codes(one, [source]),
             "line": np.concatenate([first + c.rows for first, c in batches] or [[]]).astype(np.int64),
-            "part": pd.Categorical(np.where(change == GEO_SCRUBBED, geo_part, ROW)),
-            "change": pd.Categorical(change),
-            "reason": pd.Categorical(np.concatenate([c.reasons for _, c in batches] or [[]])),
+            "part": _categorical(np.where(change == GEO_SCRUBBED, geo_part, ROW)),
+            "change": _categorical(change),
+            "reason": _categorical(np.concatenate([c.reasons for _, c in batches] or [[]]).astype(object)),
         }
     )
+
+
+def _categorical(values: np.ndarray) -> pd.Categorical:
+    """A few distinct texts (Python strings) as a categorical."""
+    codes, categories = pd.factorize(values)
+    return pd.Categorical.from_codes(codes.astype(np.int16), categories)
 
 
 def audit_rows(changes: RowChanges, source: str, first_line: int, geo_part: str) -> list[tuple]:
