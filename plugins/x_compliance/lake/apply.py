@@ -133,5 +133,5 @@ def apply_run(
 
 
 def _counts(audit: pd.DataFrame) -> str:
-    counts = audit.groupby(["change", "reason"]).size()
+    counts = audit.groupby(["change", "reason"], observed=True).size()
     return ", ".join(f"{change} ({reason}) {n}" for (change, reason), n in counts.items())

@@ -1,8 +1,9 @@
 """A files apply's audit put in audit order from any number of parts, without holding it whole.
 
 Each part added (a journal entry: one data file's rows; or a row group of an earlier audit)
-is split by segment and file (:data:`~x_compliance.lake.audit_summary.SEGMENT_KEY`, ``file``)
-and spilled to a local Arrow file. They come back one (segment, file) group at a time, in
+is sorted, cut by segment and file (:data:`~x_compliance.lake.audit_summary.SEGMENT_KEY`,
+``file``) and spilled to a local Arrow file, a batch a group. They come back one (segment,
+file) group at a time, mapped from those files, in
 :func:`~x_compliance.lake.audit_summary.in_audit_order`, each row once: so memory holds one
 file's rows of one segment, however large the dataset's audit.
 """
@@ -17,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.feather as feather
 
 from x_compliance.lake.audit_summary import AUDIT_ORDER, SEGMENT_KEY
 
@@ -48,7 +48,7 @@ class OrderedAudit:
 
     def __enter__(self) -> OrderedAudit:
         self._scratch = tempfile.TemporaryDirectory(prefix="x-compliance-audit-order-")
-        self._pieces: dict[tuple[str, ...], list[Path]] = {}
+        self._pieces: dict[tuple[str, ...], list[tuple[Path, int]]] = {}
         self._names = itertools.count()
         return self
 
@@ -68,25 +68,28 @@ class OrderedAudit:
             values = part.column(column).combine_chunks()
             starts[1:] |= pc.not_equal(values[1:], values[:-1]).to_numpy(zero_copy_only=False)
         bounds = [*np.flatnonzero(starts).tolist(), part.num_rows]
-        for start, stop in itertools.pairwise(bounds):
-            rows = part.slice(start, stop - start)
-            self._spill(tuple(rows.column(c)[0].as_py() for c in GROUP_KEY), rows)
-
-    def _spill(self, key: tuple[str, ...], rows: pa.Table) -> None:
         path = Path(self._scratch.name) / f"{next(self._names)}.arrow"
-        feather.write_feather(rows, path, compression="uncompressed")
-        self._pieces.setdefault(key, []).append(path)
+        with pa.ipc.new_file(path, AUDIT_SCHEMA) as spilled:  # one file a part, a batch a group
+            for at, (start, stop) in enumerate(itertools.pairwise(bounds)):
+                rows = part.slice(start, stop - start).combine_chunks()
+                spilled.write_table(rows, max_chunksize=rows.num_rows)
+                key = tuple(rows.column(c)[0].as_py() for c in GROUP_KEY)
+                self._pieces.setdefault(key, []).append((path, at))
 
     def groups(self) -> Iterator[tuple[tuple[str, str, str], pa.Table]]:
         """(segment key, rows) per (segment, file), in audit order, each row once."""
         for key in sorted(self._pieces):
             pieces = self._pieces[key]
-            rows = pa.concat_tables([feather.read_table(p, memory_map=False) for p in pieces])
+            rows = pa.Table.from_batches([_spilled(path, at) for path, at in pieces])
             if len(pieces) > 1:
                 at = rows.append_column("_at", pa.array(np.arange(rows.num_rows)))
                 first = at.group_by(ROW_KEY, use_threads=False).aggregate([("_at", "min")])
                 rows = rows.take(first.column("_at_min"))
                 rows = rows.take(pc.sort_indices(rows, sort_keys=WITHIN_GROUP))
             yield key[: len(SEGMENT_KEY)], rows
-            for path in pieces:
-                path.unlink()
+
+
+def _spilled(path: Path, at: int) -> pa.RecordBatch:
+    """Batch ``at`` of a spilled part, mapped from disk (only its pages are read)."""
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_file(source).get_batch(at)
