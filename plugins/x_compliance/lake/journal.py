@@ -18,6 +18,7 @@ all. Given a connection id, the entries go to the warehouse instead
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import tempfile
@@ -133,6 +134,10 @@ def _store_in_parquet(
 ) -> int:
     """The audit at ``location`` and the ``entries`` written again as one file in audit order,
     published whole when the entries added a row; returns the rows added."""
+    entries = iter(entries)
+    first = next(entries, None)
+    if first is None:  # nothing journaled: the audit is not read
+        return 0
     with OrderedAudit() as ordered:
         earlier = 0
         if location.exists():
@@ -142,12 +147,8 @@ def _store_in_parquet(
                     rows = stored.read_row_group(group)
                     earlier += rows.num_rows
                     ordered.add(rows)
-        fresh = 0
-        for entry in entries:
-            fresh += entry.rows.num_rows
+        for entry in itertools.chain([first], entries):
             ordered.add(entry.rows)
-        if not fresh:
-            return 0
         table, at = dataset_name(root), now_stamp()
         tally = AuditTally(table, at)
         with tempfile.TemporaryDirectory(prefix="x-compliance-audit-") as scratch:

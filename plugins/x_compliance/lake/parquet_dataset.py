@@ -98,7 +98,9 @@ def post_and_user_ids(rows: Any, columns: PostColumns, source: str) -> tuple[np.
 def apply_to_parquet_dataset(
     root: Any, verdicts: Verdicts, *, dates: list[str] | None = None, columns: PostColumns = POST_COLUMNS
 ) -> pd.DataFrame:
-    """:func:`apply_to_parquet_file` over every file of the dataset (or of ``dates``)."""
+    """:func:`apply_to_parquet_file` over every file of the dataset (or of ``dates``); the audit
+    returned holds every change, so it grows with them: the files DAG journals each file's
+    instead (:mod:`~x_compliance.lake.apply`)."""
     audits = [apply_to_parquet_file(path, verdicts, columns=columns) for path in dataset_files(root, dates)]
     return pd.concat(audits, ignore_index=True) if audits else audit_frame([])
 
