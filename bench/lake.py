@@ -1,7 +1,8 @@
 """X's verdicts applied to files, beside the limit in the same run: ``python bench/run.py --lake``.
 
-- Parquet: N Posts as ``DAYS`` daily files (bench/lake_data.py, cached), ours
-  (``apply_to_parquet_dataset`` on a fresh copy) beside DuckDB doing the same rewrite
+- Parquet: N Posts as ``DAYS`` daily files (bench/lake_data.py, cached), ours (the files DAG's
+  apply on a fresh copy: verdicts read and checked, each file journaled and swapped, the audit
+  stored) beside DuckDB doing the same rewrite
   (bench/lake_limit.py); ours' planning pass (which row groups hold a flagged Post) is also
   run alone, so its share shows.
 - twarc2 JSON lines: min(N, ``TWARC_POSTS``) Posts as raw pages, ours building the manifests
@@ -68,9 +69,10 @@ def _run(target: str, env: dict[str, str], **params) -> dict:
 
 
 def _parquet_totals(root: Path) -> dict[str, int]:
-    """Rows, and null geo values, of a dataset, from the files' footers."""
+    """Rows, and null geo values, of a dataset, from the files' footers (its audit, under
+    ``.x-compliance``, is no data)."""
     totals = {"rows": 0, **{f"null_{c}": 0 for c in lake_data.GEO}}
-    for path in sorted(root.rglob("*.parquet")):
+    for path in sorted(p for p in root.rglob("*.parquet") if ".x-compliance" not in p.parts):
         meta = pq.ParquetFile(path).metadata
         totals["rows"] += meta.num_rows
         names = [meta.schema.column(i).name for i in range(meta.num_columns)]
@@ -82,6 +84,14 @@ def _parquet_totals(root: Path) -> dict[str, int]:
     return totals
 
 
+def _sent(flagged: Path, to: Path) -> str:
+    """An ID file of the flagged IDs, as the job's upload: what the apply checks its results
+    against (a sweep sends every ID; only these matter to the check)."""
+    ids = pq.read_table(flagged, columns=["id"]).column("id").to_numpy()
+    to.write_text("".join(f"{i}\n" for i in ids))
+    return str(to)
+
+
 def parquet_stage(n: int, env: dict, python: str, work: Path) -> dict:
     folder, made = lake_data.cached("parquet", n, env)
     dataset = folder / "dataset"
@@ -89,7 +99,8 @@ def parquet_stage(n: int, env: dict, python: str, work: Path) -> dict:
     print(f"Parquet: {n:,} Posts in {made['files']} files ({made['bytes'] / 1e6:.0f} MB)", flush=True)
     plan = _run("lake_ours:parquet_plan", env, root=str(dataset), **flags)
     ours_root = Path(shutil.copytree(dataset, work / "ours-dataset"))
-    ours = _run("lake_ours:parquet_ours", env, root=str(ours_root), **flags)
+    sent = {f"{kind}_sent": _sent(Path(path), work / f"sent-{kind}.txt") for kind, path in flags.items()}
+    ours = _run("lake_ours:parquet_ours", env, root=str(ours_root), **flags, **sent)
     limit = _run(
         "lake_limit:parquet_duckdb",
         env,
@@ -184,10 +195,15 @@ def _peaks_elsewhere(n: int) -> list[str]:
 
 
 def _ours_memory(what: str, ours: dict) -> str:
+    audit = (
+        f"the audit returned weighs {ours['audit_mb']:.0f} MB"
+        if "audit_mb" in ours
+        else f"{ours['audit_rows']:,} audit rows stored beside the dataset"
+    )
     return (
         f"{what}, ours: peak RSS {ours['import_rss_mb']:.0f} MB with imports, "
         f"{ours['verdicts_peak_rss_mb']:.0f} MB once the verdicts were read ({ours['verdicts_s']:.2f} s), "
-        f"{ours['peak_rss_mb']:.0f} MB at the end; the audit returned weighs {ours['audit_mb']:.0f} MB"
+        f"{ours['peak_rss_mb']:.0f} MB at the end; {audit}"
     )
 
 

@@ -1,19 +1,25 @@
-"""Ours in the lake benchmark, run by ``child.py`` (bench/lake.py drives them): the verdicts
-applied to a Parquet dataset (and its planning pass alone), twarc2 manifests built, twarc2
+"""Ours in the lake benchmark, run by ``child.py`` (bench/lake.py drives them): the files DAG's
+apply to a Parquet dataset (and its planning pass alone), twarc2 manifests built, twarc2
 files rewritten. The provider is imported with this module, before the clock starts, as a
 worker has it loaded before a task runs.
 """
 
 from __future__ import annotations
 
+import json
 import time
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 from child import peak_rss_mb
 
+from x_compliance.lake.apply import FilesJob, RunVerdicts, apply_run
+from x_compliance.lake.dataset import PARQUET
+from x_compliance.lake.journal import SUMMARY_KEY
 from x_compliance.lake.manifest import build_manifest
-from x_compliance.lake.parquet_dataset import _plan, apply_to_parquet_dataset, dataset_files
+from x_compliance.lake.parquet_dataset import _plan, dataset_files
 from x_compliance.lake.parquet_rows import POST_COLUMNS
 from x_compliance.lake.rewrite import rewrite_file
 from x_compliance.lake.verdicts import Verdicts
@@ -43,10 +49,21 @@ def _audited(audit: pd.DataFrame) -> dict:
     }
 
 
-def parquet_ours(root: str, posts: str, users: str) -> dict:
-    """The verdicts read, then ``apply_to_parquet_dataset`` over the whole dataset."""
-    verdicts, read = _timed_verdicts(posts, users)
-    return {**read, **_audited(apply_to_parquet_dataset(root, verdicts))}
+def parquet_ours(root: str, posts: str, users: str, posts_sent: str, users_sent: str) -> dict:
+    """The files DAG's apply over the whole dataset: the jobs' verdicts read and checked
+    against the IDs sent (``RunVerdicts``), then every file changed, its audit journaled before
+    its swap, and the audit stored beside the dataset (``apply_run``)."""
+    jobs = [FilesJob("1", "tweets", posts, posts_sent), FilesJob("2", "users", users, users_sent)]
+    started = time.perf_counter()
+    run = RunVerdicts(jobs)
+    read = {"verdicts_s": round(time.perf_counter() - started, 3), "verdicts_peak_rss_mb": peak_rss_mb()}
+    applied = apply_run(root, PARQUET, run, jobs, run_id="bench")
+    with open(applied["audit_path"].removeprefix("file://"), "rb") as fh:
+        footer = json.loads(pq.read_metadata(fh).metadata[SUMMARY_KEY])
+    changes: Counter[str] = Counter()
+    for segment in footer["segments"]:
+        changes[segment[4]] += segment[6]
+    return {**read, "changes": dict(sorted(changes.items())), "audit_rows": applied["audit_rows"]}
 
 
 def parquet_plan(root: str, posts: str, users: str) -> dict:

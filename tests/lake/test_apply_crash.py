@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from tests.lake.conftest import child, choose_flags
@@ -16,7 +17,7 @@ from tests.lake.generate import write_pages
 from tests.lake.truth import Flags
 from x_compliance.lake.apply import FilesJob, apply_jobs_to_files
 from x_compliance.lake.dataset import TWARC2
-from x_compliance.lake.journal import audit_path
+from x_compliance.lake.journal import SUMMARY_KEY, audit_path
 
 pytestmark = pytest.mark.slow  # a child process over tens of files
 FILES, POSTS = 12, 1_500
@@ -84,3 +85,41 @@ def test_a_sigkill_mid_apply_leaves_whole_files_and_a_retry_completes_the_audit(
 
     apply_jobs_to_files(root.as_uri(), TWARC2, jobs, run_id="run")  # the same jobs again: nothing
     assert audit_rows(root) == audit_rows(reference)
+
+
+KILLED_BEFORE_CLEAR = """
+import os, signal, sys
+from x_compliance.lake import journal
+from x_compliance.lake.apply import FilesJob, apply_jobs_to_files
+from x_compliance.lake.dataset import TWARC2
+root, at = sys.argv[1], sys.argv[2]
+journal.Journal.clear = lambda self: os.kill(os.getpid(), signal.SIGKILL)
+kinds = (("1", "tweets"), ("2", "users"))
+jobs = [FilesJob(i, kind, f"{at}/{kind}.parquet", f"{at}/{kind}.txt") for i, kind in kinds]
+apply_jobs_to_files(root, TWARC2, jobs, run_id="run")
+"""
+
+
+def test_a_sigkill_after_the_audit_is_stored_and_before_the_journal_goes_doubles_no_row(tmp_path: Path):
+    """The retry finds the audit stored and the journal still there: merged again, each row
+    once, the audit's footer the same runs and segments."""
+    root, reference = tmp_path / "dataset", tmp_path / "reference"
+    root.mkdir()
+    for k in range(3):
+        write_pages(root / f"day{k:02d}.jsonl", 300)
+    jobs = jobs_for(tmp_path / "jobs", choose_flags(root / "day00.jsonl", 5, share=0.05))
+    shutil.copytree(root, reference)
+    apply_jobs_to_files(reference.as_uri(), TWARC2, jobs, run_id="run")
+
+    proc = child(KILLED_BEFORE_CLEAR, root.as_uri(), str(tmp_path / "jobs"))
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == -signal.SIGKILL, err.decode()[-2000:]
+    journal = root / ".x-compliance" / "journal" / "1-2"
+    assert len(list(journal.glob("*.parquet"))) == 3 and audit_rows(root) == audit_rows(reference)
+    stored = pq.read_metadata(audit_path(root.as_uri(), "1-2").path).metadata[SUMMARY_KEY]
+
+    summary = apply_jobs_to_files(root.as_uri(), TWARC2, jobs, run_id="run")  # the retry
+    assert summary["files_rewritten"] == summary["audit_rows"] == 0
+    assert audit_rows(root) == audit_rows(reference)  # every row, once
+    assert pq.read_metadata(audit_path(root.as_uri(), "1-2").path).metadata[SUMMARY_KEY] == stored
+    assert not journal.exists()

@@ -13,7 +13,8 @@ import pytest
 
 from tests.lake.test_files_audit_page import get, page_client, shown_rows
 from x_compliance.lake.apply import FilesJob
-from x_compliance.lake.journal import AppliedRun, _write_audit, audit_path, in_audit_order, summary
+from x_compliance.lake.audit_summary import in_audit_order
+from x_compliance.lake.journal import AppliedRun, Journal, audit_path, store_audit
 from x_compliance.ui.audit import PAGE_SIZE
 
 pytestmark = pytest.mark.slow  # 300k audit rows written first
@@ -37,19 +38,15 @@ def large_audit(root) -> pd.DataFrame:
         "run_id": "run",
         "changed_at": "2026-12-01T00:00:00.000Z",
     })  # fmt: skip
-    flagged = pd.DataFrame({"id": frame["record_id"], "reason": frame["reason"], "job_id": frame["job_id"]})
-    verdicts = SimpleNamespace(
-        frames={"tweets": flagged[flagged.job_id == "1"], "users": flagged[flagged.job_id == "2"]}
-    )
+    flagged = {job: (int((frame.job_id == job).sum()), {}) for job in "12"}
+    verdicts = SimpleNamespace(flagged_of=flagged.get)
     jobs = [FilesJob("1", "tweets", None, None), FilesJob("2", "users", None, None)]
-    frame = in_audit_order(frame)
-    location = audit_path(root.as_uri(), "1-2")
-    _write_audit(
-        frame,
-        location,
-        summary(root.as_uri(), frame, AppliedRun(jobs, verdicts, "run", "x_compliance_files")),
-    )
-    return frame
+    journal = Journal(root.as_uri(), "1-2")
+    for name, rows in frame.groupby("file"):  # one entry per file, as the apply journals them
+        journal.record(name, rows)
+    applied = AppliedRun(jobs, verdicts, "run", "x_compliance_files")
+    store_audit(root.as_uri(), journal, "1-2", applied=applied)
+    return in_audit_order(frame)
 
 
 def test_a_page_of_a_large_audit_reads_one_or_two_row_groups(tmp_path, monkeypatch, capsys):

@@ -12,16 +12,16 @@ change, X's reason, the job that asked for it and the run.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from x_compliance.lake.dataset import DataFormat, data_files
-from x_compliance.lake.journal import AppliedRun, Journal, store_audit
-from x_compliance.lake.verdicts import Verdicts
+from x_compliance.lake.journal import AppliedRun, Journal, now_stamp, store_audit
+from x_compliance.lake.verdicts import JOB_INDEX, Verdicts
 from x_compliance.warehouse.flagged import check_all_uploaded, per_reason, read_flagged
 from x_compliance.warehouse.tables import CASCADE_DELETED
 
@@ -41,35 +41,46 @@ class FilesJob:
 
 
 class RunVerdicts:
-    """Every job's flagged records, by type, and which job flagged each."""
+    """Every job's flagged records, by type, and which job flagged each (kept as the sorted
+    arrays of :class:`~x_compliance.lake.verdicts.Verdicts`, a job's index beside each ID);
+    of each job, how many results it had and how many per reason."""
 
     def __init__(self, jobs: list[FilesJob]) -> None:
         flagged: dict[str, list[pd.DataFrame]] = {"tweets": [], "users": []}
-        for job in jobs:
+        self.job_ids = np.array([job.job_id for job in jobs], dtype=object)
+        self.counted: dict[str, tuple[int, dict[str, int]]] = {}
+        for at, job in enumerate(jobs):
             frame = read_flagged(job.results_path, job_id=job.job_id, cascades=job.job_type == "users")
             check_all_uploaded(frame, job.ids_path, job_id=job.job_id)
-            flagged[job.job_type].append(frame.assign(job_id=job.job_id))
-        self.frames = {
-            t: pd.concat(f, ignore_index=True).sort_values("id", ignore_index=True) if f else None
+            self.counted[job.job_id] = (len(frame), per_reason(frame) if len(frame) else {})
+            flagged[job.job_type].append(frame.assign(job=np.full(len(frame), at, JOB_INDEX)))
+        frames = {
+            t: pd.concat(f, ignore_index=True) if len(f) > 1 else next(iter(f), None)
             for t, f in flagged.items()
         }
-        self.verdicts = Verdicts(posts=self.frames["tweets"], users=self.frames["users"])
+        self.verdicts = Verdicts(posts=frames["tweets"], users=frames["users"])
         self.users_jobs = sorted(job.job_id for job in jobs if job.job_type == "users")
+        self.types = {job.job_id: job.job_type for job in jobs}
+
+    def flagged_of(self, job_id: str) -> tuple[int, dict[str, int]]:
+        """How many records job ``job_id`` flagged, and how many per reason."""
+        return self.counted[job_id]
 
     def per_reason(self) -> dict[str, dict[str, int]]:
-        return {t: per_reason(f) if f is not None else {} for t, f in self.frames.items()}
+        totals: dict[str, Counter[str]] = {"tweets": Counter(), "users": Counter()}
+        for job_id, (_, reasons) in self.counted.items():
+            totals[self.types[job_id]].update(reasons)
+        return {t: dict(sorted(c.items())) for t, c in totals.items()}
 
     def jobs_of(self, audit: pd.DataFrame) -> pd.Series:
         """The job behind each audit row: the one that flagged the record, and for a Post that
         went with its author, the users job (the users jobs, when a run had several)."""
         jobs = pd.Series(",".join(self.users_jobs), index=audit.index, dtype="object")
-        for kind, job_type in (("post", "tweets"), ("user", "users")):
-            frame = self.frames[job_type]
-            own = (audit["kind"] == kind) & (audit["change"] != CASCADE_DELETED)
-            if frame is not None and own.any():
-                ids = frame["id"].to_numpy(np.int64)
-                at = np.searchsorted(ids, audit.loc[own, "record_id"].to_numpy(np.int64))
-                jobs[own] = frame["job_id"].to_numpy(object)[np.minimum(at, len(ids) - 1)]
+        for kind, records in (("post", self.verdicts.posts), ("user", self.verdicts.users)):
+            own = ((audit["kind"] == kind) & (audit["change"] != CASCADE_DELETED)).to_numpy(bool)
+            if len(records.ids) and own.any():
+                at = np.searchsorted(records.ids, audit["record_id"].to_numpy(np.int64)[own])
+                jobs[own] = self.job_ids[records.jobs[np.minimum(at, len(records.ids) - 1)]]
         return jobs
 
 
@@ -85,7 +96,16 @@ def apply_jobs_to_files(
     """Apply every job of a run to the dataset under ``root``; return what changed. The audit
     goes beside the dataset, or to the warehouse of ``audit_conn_id`` (see ``store_audit``),
     with the run's ``scope`` (what it checked) in its jobs' ``compliance_runs`` rows."""
-    run = RunVerdicts(jobs)
+    return apply_run(
+        root, data, RunVerdicts(jobs), jobs, run_id=run_id, audit_conn_id=audit_conn_id, scope=scope
+    )
+
+
+def apply_run(
+    root: Any, data: DataFormat, run: RunVerdicts, jobs: list[FilesJob], *, run_id: str,
+    audit_conn_id: str | None = None, scope: dict[str, Any] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """:func:`apply_jobs_to_files` with the jobs' verdicts already read (``run``)."""
     key = "-".join(sorted(job.job_id for job in jobs))
     journal = Journal(root, key)
     flagged = run.verdicts.flagged_ids()
@@ -96,13 +116,15 @@ def apply_jobs_to_files(
             continue
 
         def journaled(audit: pd.DataFrame, path: Any = path) -> None:
-            at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-            journal.record(path, audit.assign(job_id=run.jobs_of(audit), run_id=run_id, changed_at=at))
+            journal.record(
+                path, audit.assign(job_id=run.jobs_of(audit), run_id=run_id, changed_at=now_stamp())
+            )
 
         audit = data.apply(path, run.verdicts, before_swap=journaled, tag=key)
         if len(audit):
             rewritten += 1
             log.info("Rewrote %s: %s", path, _counts(audit))
+        del audit
     location, added = store_audit(
         root, journal, key, applied=AppliedRun(jobs, run, run_id, scope=scope), conn_id=audit_conn_id
     )
@@ -122,5 +144,5 @@ def apply_jobs_to_files(
 
 
 def _counts(audit: pd.DataFrame) -> str:
-    counts = audit.groupby(["change", "reason"]).size()
+    counts = audit.groupby(["change", "reason"], observed=True).size()
     return ", ".join(f"{change} ({reason}) {n}" for (change, reason), n in counts.items())

@@ -7,13 +7,13 @@ in those tables, so the page never reads the audit to count it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections import Counter
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 
-from x_compliance.warehouse.flagged import per_reason
 from x_compliance.warehouse.runs import Segment, run_row
 from x_compliance.warehouse.tables import CASCADE_DELETED, DELETED, GEO_SCRUBBED
 
@@ -58,42 +58,47 @@ def in_audit_order(audit: pd.DataFrame) -> pd.DataFrame:
     return audit.sort_values(AUDIT_ORDER, kind="stable", ignore_index=True)
 
 
-def segments(audit: pd.DataFrame, table: str, applied_at: str, first_row: int = 0) -> Iterator[Segment]:
-    """The segments of ``audit`` (in :func:`in_audit_order`), each a range of its positions
-    from ``first_row``."""
-    if not len(audit):
-        return
-    keys = audit[SEGMENT_KEY].assign(job_id=audit["job_id"].map(segment_job))
-    start = 0
-    for (job, change, reason), group in keys.groupby(SEGMENT_KEY, sort=False):
-        n = len(group)
-        run_id = str(audit["run_id"].iat[start])
-        yield Segment(
-            job, run_id, applied_at, table, change, reason, n, first_row + start, first_row + start + n - 1
-        )
-        start += n
+class AuditTally:
+    """The segments of an audit read in audit order (each a range of its positions from
+    ``first_row``) and how many rows each job changed how, counted group by group."""
+
+    def __init__(self, table: str, applied_at: str, first_row: int = 0) -> None:
+        self.table, self.applied_at, self.rows = table, applied_at, first_row
+        self.segments: list[Segment] = []
+        self.changes: Counter[tuple[str, str]] = Counter()
+
+    def add(self, key: tuple[str, str, str], rows: int, run_id: str) -> Segment:
+        """Count ``rows`` more rows of ``key`` (job, change, reason); returns their segment."""
+        job, change, reason = segment_job(key[0]), key[1], key[2]
+        last = self.segments[-1] if self.segments else None
+        if last is not None and (last.job_id, last.change, last.reason) == (job, change, reason):
+            self.segments[-1] = replace(last, rows=last.rows + rows, last_row=last.last_row + rows)
+        else:
+            self.segments.append(Segment(job, run_id, self.applied_at, self.table, change, reason, rows,
+                                         self.rows, self.rows + rows - 1))  # fmt: skip
+        self.rows += rows
+        self.changes[(job, change)] += rows
+        return self.segments[-1]
 
 
 def run_rows(
-    jobs: list[Any], run: Any, audit: pd.DataFrame, *, table: str, run_id: str, applied_at: str,
-    dag_id: str | None = None, scope: dict | None = None,
+    jobs: list[Any], run: Any, changes: Counter[tuple[str, str]], *, table: str, run_id: str,
+    applied_at: str, dag_id: str | None = None, scope: dict | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """The ``compliance_runs`` row of each job: what X flagged (``run``'s frames) and what
-    the audit says changed."""
-    audit_jobs = audit["job_id"].map(segment_job) if len(audit) else pd.Series(dtype=object)
+    """The ``compliance_runs`` row of each job: what X flagged (``run.flagged_of(job_id)``: its
+    results and their count per reason) and what the audit says changed (``changes``: rows per
+    job and change, as :class:`AuditTally` counts them)."""
     rows = []
     for job in jobs:
-        frame = run.frames.get(job.job_type)
-        mine = frame[frame["job_id"] == job.job_id] if frame is not None else None
-        changes = audit.loc[audit_jobs == job.job_id, "change"] if len(audit) else pd.Series(dtype=object)
+        results, per_reason = run.flagged_of(job.job_id)
         summary = {
             "job_id": job.job_id,
             "table": table,
-            "results": 0 if mine is None else len(mine),
-            "deleted": int((changes == DELETED).sum()),
-            "geo_scrubbed": int((changes == GEO_SCRUBBED).sum()),
-            "cascade_deleted": int((changes == CASCADE_DELETED).sum()),
-            "flagged_per_reason": {} if mine is None or not len(mine) else per_reason(mine),
+            "results": results,
+            "deleted": changes[(job.job_id, DELETED)],
+            "geo_scrubbed": changes[(job.job_id, GEO_SCRUBBED)],
+            "cascade_deleted": changes[(job.job_id, CASCADE_DELETED)],
+            "flagged_per_reason": per_reason,
         }
         downloaded = {"job_type": job.job_type}
         rows.append(

@@ -7,16 +7,18 @@ retry finds the file already changed (nothing left to do, the entry kept), or no
 swapped (the same rewrite again, the same rows written over the entry). At the end the
 entries become one audit file per set of jobs, merged with what an earlier try stored and
 without repeats, and the journal goes. Re-running the apply for the same jobs changes no file
-and adds no row. The audit file is in :func:`~x_compliance.lake.audit_summary.in_audit_order`
-and its footer holds its summary (the jobs' ``compliance_runs`` rows and the audit's segments),
-so the Compliance page reads a page of it without reading it all. Given a connection id, the
-entries go to the warehouse instead (:mod:`~x_compliance.lake.sql_audit`).
+and adds no row. The audit file is in :func:`~x_compliance.lake.audit_summary.in_audit_order`,
+put so one file's rows at a time (:mod:`~x_compliance.lake.audit_order`: the dataset's whole
+audit never sits in memory), and its footer holds its summary (the jobs' ``compliance_runs``
+rows and the audit's segments), so the Compliance page reads a page of it without reading it
+all. Given a connection id, the entries go to the warehouse instead
+(:mod:`~x_compliance.lake.sql_audit`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
+import itertools
 import json
 import os
 import tempfile
@@ -32,12 +34,12 @@ import pyarrow.parquet as pq
 from airflow.sdk import ObjectStoragePath
 
 from x_compliance.files.storage_paths import as_storage_path, is_local, open_source, publish
-from x_compliance.lake.audit_summary import dataset_name, in_audit_order, run_rows, segments
+from x_compliance.lake.audit_order import AUDIT_SCHEMA, OrderedAudit
+from x_compliance.lake.audit_summary import AuditTally, dataset_name, run_rows
 
 STATE_FOLDER = ".x-compliance"
 # The audit of a change: the rewrite's columns, then the job that asked for it and the run.
 RUN_COLUMNS = ["job_id", "run_id", "changed_at"]
-KEY_COLUMNS = ["record_id", "kind", "file", "line", "part", "change", "reason", "job_id"]
 SUMMARY_KEY = b"x_compliance.audit"  # the audit file's summary, JSON in its footer
 ROW_GROUP_ROWS = 32_768  # a page of the audit reads one row group, rarely two
 AUDIT_CONN_ENV = "X_COMPLIANCE_FILES_AUDIT_CONN_ID"
@@ -49,14 +51,14 @@ class JournalEntry:
 
     name: str
     digest: str
-    frame: pd.DataFrame
+    rows: pa.Table
 
 
 @dataclass(frozen=True)
 class AppliedRun:
     """What the audit's summary needs of an apply: its jobs (``job_id``, ``job_type``, ``ids``
-    sent), what each flagged (``frames``: per job type, the flagged records and their
-    ``job_id``), the run and what it checked (its scope: the page's coverage reads it)."""
+    sent), what each flagged (``verdicts.flagged_of(job_id)``: its results and their count per
+    reason), the run and what it checked (its scope: the page's coverage reads it)."""
 
     jobs: list[Any]
     verdicts: Any
@@ -84,15 +86,14 @@ class Journal:
         _write_parquet(audit, self.entry(data_file))
 
     def entries(self) -> Iterator[JournalEntry]:
+        """The entries, one read at a time."""
         if self.folder.exists():
             for entry in sorted(self.folder.iterdir(), key=str):
                 if entry.name.endswith(".parquet"):
                     with open_source(entry) as fh:
                         data = fh.read()
-                    digest = hashlib.sha256(data).hexdigest()
-                    yield JournalEntry(
-                        entry.name.removesuffix(".parquet"), digest, pd.read_parquet(io.BytesIO(data))
-                    )
+                    name, digest = entry.name.removesuffix(".parquet"), hashlib.sha256(data).hexdigest()
+                    yield JournalEntry(name, digest, pq.read_table(pa.BufferReader(data)))
 
     def clear(self) -> None:
         if self.folder.exists():
@@ -119,41 +120,84 @@ def store_audit(
     none twice): the Parquet file beside the dataset, or the warehouse of ``conn_id`` (see
     :func:`audit_conn_id`). The journal goes only once they are stored. Returns where they went
     and the rows the audit gained."""
-    entries = list(journal.entries())
     if conn_id := audit_conn_id(conn_id):
         from x_compliance.lake.sql_audit import store_in_sql
 
-        location, added = store_in_sql(conn_id, root, key, entries, applied)
+        location, added = store_in_sql(conn_id, root, key, journal.entries(), applied)
     else:
-        location, added = audit_path(root, key), 0
-        if entries:
-            earlier = read_audit(location)
-            merged = pd.concat(
-                [*([] if earlier is None else [earlier]), *(e.frame for e in entries)], ignore_index=True
-            )
-            merged = merged.drop_duplicates(subset=KEY_COLUMNS, keep="first", ignore_index=True)
-            added = len(merged) - (len(earlier) if earlier is not None else 0)
-            if added:
-                merged = in_audit_order(merged)
-                _write_audit(merged, location, summary(root, merged, applied))
+        location = audit_path(root, key)
+        added = _store_in_parquet(root, location, journal.entries(), applied)
     journal.clear()
     return location, added
 
 
-def summary(root: Any, audit: pd.DataFrame, applied: AppliedRun | None) -> dict[str, Any]:
-    """The footer of ``audit`` (in audit order): its dataset, its jobs' ``compliance_runs``
-    rows and its segments (ranges of its rows), as the page reads them."""
-    table = dataset_name(root)
-    at = now_stamp()
+def _store_in_parquet(
+    root: Any, location: ObjectStoragePath, entries: Iterator[JournalEntry], applied: AppliedRun | None
+) -> int:
+    """The audit at ``location`` and the ``entries`` written again as one file in audit order,
+    published whole when the entries added a row; returns the rows added."""
+    entries = iter(entries)
+    first = next(entries, None)
+    if first is None:  # nothing journaled: the audit is not read
+        return 0
+    with OrderedAudit() as ordered:
+        earlier = 0
+        if location.exists():
+            with open_source(location) as fh:
+                stored = pq.ParquetFile(fh)
+                for group in range(stored.num_row_groups):
+                    rows = stored.read_row_group(group)
+                    earlier += rows.num_rows
+                    ordered.add(rows)
+        for entry in itertools.chain([first], entries):
+            ordered.add(entry.rows)
+        table, at = dataset_name(root), now_stamp()
+        tally = AuditTally(table, at)
+        with tempfile.TemporaryDirectory(prefix="x-compliance-audit-") as scratch:
+            local = Path(scratch) / "audit.parquet"
+            with pq.ParquetWriter(local, AUDIT_SCHEMA) as out:
+                pending: list[pa.Table] = []
+                for segment, rows in ordered.groups():
+                    tally.add(segment, rows.num_rows, rows.column("run_id")[0].as_py())
+                    pending = _write_full_groups(out, [*pending, rows])
+                if pending:
+                    out.write_table(pa.concat_tables(pending))
+                if tally.rows == earlier:
+                    return 0
+                out.add_key_value_metadata({SUMMARY_KEY: json.dumps(summary(tally, applied), default=str)})
+            publish(local, location)
+    return tally.rows - earlier
+
+
+def _write_full_groups(out: pq.ParquetWriter, pending: list[pa.Table]) -> list[pa.Table]:
+    """Write ``pending``'s rows in whole row groups of ``ROW_GROUP_ROWS``; return the rest."""
+    rows = pa.concat_tables(pending)
+    whole = rows.num_rows - rows.num_rows % ROW_GROUP_ROWS
+    if whole:
+        out.write_table(rows.slice(0, whole), row_group_size=ROW_GROUP_ROWS)
+    return [rows.slice(whole)] if whole < rows.num_rows else []
+
+
+def summary(tally: AuditTally, applied: AppliedRun | None) -> dict[str, Any]:
+    """The footer of an audit written in audit order (``tally`` counted it): its dataset, its
+    jobs' ``compliance_runs`` rows and its segments (ranges of its rows), as the page reads them."""
     runs = []
     if applied is not None:
-        runs = run_rows(applied.jobs, applied.verdicts, audit, table=table, run_id=applied.run_id,
-                        applied_at=at, dag_id=applied.dag_id, scope=applied.scope)  # fmt: skip
+        runs = run_rows(
+            applied.jobs,
+            applied.verdicts,
+            tally.changes,
+            table=tally.table,
+            run_id=applied.run_id,
+            applied_at=tally.applied_at,
+            dag_id=applied.dag_id,
+            scope=applied.scope,
+        )
     return {
-        "table": table,
-        "rows": len(audit),
+        "table": tally.table,
+        "rows": tally.rows,
         "runs": runs,
-        "segments": [astuple(s) for s in segments(audit, table, at)],
+        "segments": [astuple(s) for s in tally.segments],
     }
 
 
@@ -161,26 +205,9 @@ def now_stamp() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def read_audit(location: Any) -> pd.DataFrame | None:
-    location = as_storage_path(location)
-    if not location.exists():
-        return None
-    with open_source(location) as fh:
-        return pd.read_parquet(fh)
-
-
 def _write_parquet(frame: pd.DataFrame, destination: ObjectStoragePath) -> None:
-    _write_audit(frame, destination, None)
-
-
-def _write_audit(frame: pd.DataFrame, destination: ObjectStoragePath, about: dict | None) -> None:
-    """Written locally, then published whole (a reader never sees half an entry); ``about``
-    goes in the footer."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    if about is not None:
-        metadata = {**(table.schema.metadata or {}), SUMMARY_KEY: json.dumps(about, default=str).encode()}
-        table = table.replace_schema_metadata(metadata)
-    with tempfile.TemporaryDirectory(prefix="x-compliance-audit-") as scratch:
-        local = Path(scratch) / "audit.parquet"
-        pq.write_table(table, local, row_group_size=ROW_GROUP_ROWS)
+    """Written locally, then published whole (a reader never sees half an entry)."""
+    with tempfile.TemporaryDirectory(prefix="x-compliance-journal-") as scratch:
+        local = Path(scratch) / "entry.parquet"
+        frame.to_parquet(local, index=False)
         publish(local, destination)

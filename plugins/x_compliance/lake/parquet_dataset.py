@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 from airflow.sdk import ObjectStoragePath
 
@@ -34,7 +35,7 @@ from x_compliance.lake.parquet_rows import (
     POST_COLUMNS,
     PostColumns,
     RowChanges,
-    audit_rows,
+    audit_of,
     changed_rows,
     id_column,
     row_changes,
@@ -97,7 +98,9 @@ def post_and_user_ids(rows: Any, columns: PostColumns, source: str) -> tuple[np.
 def apply_to_parquet_dataset(
     root: Any, verdicts: Verdicts, *, dates: list[str] | None = None, columns: PostColumns = POST_COLUMNS
 ) -> pd.DataFrame:
-    """:func:`apply_to_parquet_file` over every file of the dataset (or of ``dates``)."""
+    """:func:`apply_to_parquet_file` over every file of the dataset (or of ``dates``); the audit
+    returned holds every change, so it grows with them: the files DAG journals each file's
+    instead (:mod:`~x_compliance.lake.apply`)."""
     audits = [apply_to_parquet_file(path, verdicts, columns=columns) for path in dataset_files(root, dates)]
     return pd.concat(audits, ignore_index=True) if audits else audit_frame([])
 
@@ -118,10 +121,7 @@ def apply_to_parquet_file(
     plan = _plan(path, verdicts, columns)
     if not plan:
         return audit_frame([])
-    geo_part = ",".join(columns.geo)
-    audit = audit_frame(
-        [row for first, changes in plan.values() for row in audit_rows(changes, source, first, geo_part)]
-    )
+    audit = audit_of(list(plan.values()), source, ",".join(columns.geo))
     local = local_file(path)
     staged = staging_beside(local) if local is not None else staging_local()
     try:
@@ -149,7 +149,7 @@ def _plan(
         for group in range(stored.num_row_groups):
             meta = stored.metadata.row_group(group)
             if _may_hold(meta, stored.schema_arrow.names, verdicts, columns):
-                rows = stored.read_row_group(group, columns=needed)
+                rows = stored.read_row_group(group, columns=needed, use_threads=False)
                 changes = row_changes(rows, verdicts, columns, source)
                 if changes:
                     plan[group] = (first, changes)
@@ -191,8 +191,12 @@ def _write_changed(
             }
         with pq.ParquetWriter(staged, stored.schema_arrow, compression=codecs or "snappy") as out:
             for group in range(stored.num_row_groups):
-                rows = stored.read_row_group(group)
+                rows = stored.read_row_group(group, use_threads=False)
                 if group in plan:
                     rows = changed_rows(rows, plan[group][1], columns.geo)
                 if rows.num_rows:
                     out.write_table(rows, row_group_size=rows.num_rows)
+                del rows
+                # pyarrow's allocator (mimalloc) keeps what a row group freed; handed back, the
+                # peak is one row group's, not the largest few's
+                pa.default_memory_pool().release_unused()

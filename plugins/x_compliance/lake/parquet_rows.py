@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -135,13 +136,31 @@ def changed_rows(rows: pa.Table, changes: RowChanges, geo: tuple[str, ...]) -> p
     return rows
 
 
+def audit_of(batches: list[tuple[int, RowChanges]], source: str, geo_part: str) -> pd.DataFrame:
+    """The audit (``rewrite.AUDIT_COLUMNS``) of a file's changed batches, each given with the
+    1-based position in the file of its first row: the text columns categorical (the file's
+    name, the change and the reason held once, not once a row)."""
+    change = np.concatenate([c.changes for _, c in batches] or [[]]).astype(object)
+    one = np.zeros(len(change), np.int8)
+    return pd.DataFrame(
+        {
+            "record_id": np.concatenate([c.ids for _, c in batches] or [[]]).astype(np.int64),
+            "kind": pd.Categorical.from_codes(one, [POST]),
+            "file": pd.Categorical.from_codes(one, [source]),
+            "line": np.concatenate([first + c.rows for first, c in batches] or [[]]).astype(np.int64),
+            "part": _categorical(np.where(change == GEO_SCRUBBED, geo_part, ROW)),
+            "change": _categorical(change),
+            "reason": _categorical(np.concatenate([c.reasons for _, c in batches] or [[]]).astype(object)),
+        }
+    )
+
+
+def _categorical(values: np.ndarray) -> pd.Categorical:
+    """A few distinct texts (Python strings) as a categorical."""
+    codes, categories = pd.factorize(values)
+    return pd.Categorical.from_codes(codes.astype(np.int16), categories)
+
+
 def audit_rows(changes: RowChanges, source: str, first_line: int, geo_part: str) -> list[tuple]:
-    """The audit rows (``rewrite.AUDIT_COLUMNS``) of ``changes``, ``first_line`` the 1-based
-    position in its file of the batch's first row."""
-    return [
-        (int(record), POST, source, first_line + int(row), geo_part if change == GEO_SCRUBBED else ROW,
-         str(change), str(reason))
-        for row, record, change, reason in zip(
-            changes.rows, changes.ids, changes.changes, changes.reasons, strict=True
-        )
-    ]  # fmt: skip
+    """The audit rows of one batch's ``changes`` as tuples (see :func:`audit_of`)."""
+    return list(audit_of([(first_line, changes)], source, geo_part).itertuples(index=False, name=None))

@@ -16,13 +16,16 @@ finds nothing stored.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import replace
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
-from x_compliance.lake.audit_summary import dataset_name, in_audit_order, run_rows, segment_job, segments
+from x_compliance.lake.audit_order import OrderedAudit
+from x_compliance.lake.audit_summary import AuditTally, dataset_name, run_rows, segment_job
 from x_compliance.warehouse.apply import AUDIT_DDL, _last_rowid
 from x_compliance.warehouse.flagged import BATCH_ROWS
 from x_compliance.warehouse.runs import RUNS_DDL, SEGMENTS_DDL, Segment, record_run, record_segments
@@ -48,9 +51,10 @@ ENTRIES_DDL = f"""CREATE TABLE IF NOT EXISTS {ENTRIES_TABLE} (
 )"""
 
 
-def store_in_sql(conn_id: str, root: Any, key: str, entries: list[Any], applied: Any) -> tuple[str, int]:
+def store_in_sql(conn_id: str, root: Any, key: str, entries: Iterable[Any], applied: Any) -> tuple[str, int]:
     """Store the journal's ``entries`` of jobs ``key`` in the warehouse of ``conn_id``, in one
-    transaction, skipping those an earlier try stored; returns where and the rows added."""
+    transaction, skipping those an earlier try stored; returns where and the rows added. The
+    rows go in audit order (:mod:`~x_compliance.lake.audit_order`), one file's at a time."""
     from airflow.sdk import BaseHook
 
     from x_compliance.lake.journal import now_stamp
@@ -65,29 +69,40 @@ def store_in_sql(conn_id: str, root: Any, key: str, entries: list[Any], applied:
             conn.commit()
         last_rowid = _last_rowid(conn) if getattr(hook, "conn_type", None) == "sqlite" else None
         try:
-            with closing(warehouse.cursor()) as cur, closing(conn.cursor()) as bulk:
+            with (
+                closing(warehouse.cursor()) as cur,
+                closing(conn.cursor()) as bulk,
+                OrderedAudit() as ordered,
+            ):
                 stored = _stored(conn, ph, table, key)
-                fresh = [e for e in entries if (e.name, e.digest) not in stored]
-                audit = _audit_of(fresh, table)
-                written = []
-                for segment in segments(audit, table, at):
-                    last = _insert_rows(
-                        bulk, ph, audit.iloc[segment.first_row : segment.last_row + 1], last_rowid
-                    )
-                    first = None if last is None else last - segment.rows + 1
-                    written.append(replace(segment, first_row=first, last_row=last))  # rowids, or none
-                for entry in fresh:
+                seen, fresh = 0, []
+                for entry in entries:
+                    seen += 1
+                    if (entry.name, entry.digest) not in stored:
+                        fresh.append((entry.name, entry.digest, entry.rows.num_rows))
+                        ordered.add(entry.rows)
+                tally, lasts = AuditTally(table, at), []
+                for segment, rows in ordered.groups():
+                    tally.add(segment, rows.num_rows, rows.column("run_id")[0].as_py())
+                    # the segment's last rowid so far (its rows follow each other)
+                    lasts[len(tally.segments) - 1 :] = [_insert_rows(bulk, ph, rows, table, last_rowid)]
+                written = [
+                    replace(s, first_row=None if last is None else last - s.rows + 1, last_row=last)
+                    for s, last in zip(tally.segments, lasts, strict=True)
+                ]  # rowids, or none
+                for name, digest, rows in fresh:
                     cur.execute(
                         _insert(
                             ENTRIES_TABLE,
                             ("table_name", "journal", "entry", "digest", "audited_rows", "stored_at"),
                             ph,
                         ),
-                        (table, key, entry.name, entry.digest, len(entry.frame), at),
+                        (table, key, name, digest, rows, at),
                     )
-                if applied is not None and (fresh or not entries):  # not a retry of a stored journal
-                    runs = run_rows(applied.jobs, applied.verdicts, audit, table=table, run_id=applied.run_id,
-                                    applied_at=at, dag_id=applied.dag_id, scope=applied.scope)  # fmt: skip
+                if applied is not None and (fresh or not seen):  # not a retry of a stored journal
+                    runs = run_rows(applied.jobs, applied.verdicts, tally.changes, table=table,
+                                    run_id=applied.run_id, applied_at=at, dag_id=applied.dag_id,
+                                    scope=applied.scope)  # fmt: skip
                     for row in runs:
                         record_run(cur, ph, row)
                     audited = {s.job_id for s in written}  # a job that changed nothing: a segment of none
@@ -98,7 +113,7 @@ def store_in_sql(conn_id: str, root: Any, key: str, entries: list[Any], applied:
         except BaseException:
             conn.rollback()
             raise
-    return f"{conn_id}:{FILE_AUDIT_TABLE}", len(audit)
+    return f"{conn_id}:{FILE_AUDIT_TABLE}", tally.rows
 
 
 def _stored(conn: Any, ph: str, table: str, key: str) -> set[tuple[str, str]]:
@@ -110,20 +125,15 @@ def _stored(conn: Any, ph: str, table: str, key: str) -> set[tuple[str, str]]:
         return {(str(entry), str(digest)) for entry, digest in query.fetchall()}
 
 
-def _audit_of(fresh: list[Any], table: str) -> pd.DataFrame:
-    """The entries' rows in audit order, named as the warehouse audit names them."""
-    if not fresh:
-        return pd.DataFrame()
-    audit = in_audit_order(pd.concat([e.frame for e in fresh], ignore_index=True))
-    return audit.assign(table_name=table, job_id=audit["job_id"].map(segment_job))
-
-
-def _insert_rows(cursor: Any, ph: str, rows: pd.DataFrame, last_rowid: Any) -> int | None:
-    """Insert one segment's rows, ``BATCH_ROWS`` at a time (one transaction: on SQLite their
-    rowids follow each other); returns the last one's rowid on SQLite, else None."""
+def _insert_rows(cursor: Any, ph: str, rows: pa.Table, table: str, last_rowid: Any) -> int | None:
+    """Insert rows of one segment, ``BATCH_ROWS`` at a time, named as the warehouse audit names
+    them (one transaction: on SQLite their rowids follow each other); returns the last one's
+    rowid on SQLite, else None."""
     insert = _insert(FILE_AUDIT_TABLE, FILE_AUDIT_COLUMNS, ph)
-    for start in range(0, len(rows), BATCH_ROWS):
-        cursor.executemany(insert, _tuples(rows.iloc[start : start + BATCH_ROWS]))
+    for start in range(0, rows.num_rows, BATCH_ROWS):
+        batch = rows.slice(start, BATCH_ROWS).to_pandas()
+        batch = batch.assign(table_name=table, job_id=batch["job_id"].map(segment_job))
+        cursor.executemany(insert, _tuples(batch))
     return last_rowid() if last_rowid else None
 
 

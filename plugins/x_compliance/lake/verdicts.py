@@ -1,8 +1,9 @@
 """X's verdicts for a run, ready to look up line by line: which Posts and users are flagged,
 and what each asks (:func:`~x_compliance.warehouse.flagged.decide`, the warehouse's rule).
 
-The flagged records stay in sorted numpy arrays (about 10 bytes a record, whatever the number
-of files); a line's IDs are looked up all at once, and only the few that hit become a dict
+The flagged records stay in sorted numpy arrays (about 12 bytes a record, whatever the number
+of files): the ID, its reason's code, what it asks and which of the run's jobs flagged it. A
+line's IDs are looked up all at once, and only the few that hit become a dict
 that the line's change (:mod:`~x_compliance.lake.line_changes`) reads.
 """
 
@@ -15,6 +16,8 @@ import pandas as pd
 
 from x_compliance.warehouse.flagged import read_flagged
 from x_compliance.warehouse.tables import REMOVE
+
+JOB_INDEX = np.int16  # which of a run's jobs flagged a record (``FlaggedRecords.jobs``)
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,8 @@ class LineVerdicts:
 
 
 class FlaggedRecords:
-    """One job type's flagged records: sorted IDs, and per ID its reason and change."""
+    """One job type's flagged records: sorted IDs, and per ID its reason (a code into
+    ``reasons``), its change, and the job that flagged it (the frame's ``job`` column, else 0)."""
 
     def __init__(self, flagged: pd.DataFrame | None, *, cascades: bool) -> None:
         if flagged is None:
@@ -44,12 +48,17 @@ class FlaggedRecords:
         if "change" not in flagged.columns:  # X's id/reason: checked and decided as the warehouse does
             flagged = read_flagged(flagged, cascades=cascades)
         ids = flagged["id"].to_numpy(np.int64)
-        order = np.argsort(ids, kind="stable")  # read_flagged's are sorted already: a cheap check
+        # read_flagged's are sorted already: then no copy is made
+        order = slice(None) if _is_sorted(ids) else np.argsort(ids, kind="stable")
         self.ids = ids[order]
         codes, self.reasons = flagged["reason"].factorize()  # by code: no string per row
-        self.codes = codes[order]
+        self.codes = codes.astype(np.min_scalar_type(max(len(self.reasons), 1)))[order]
         self.removes = (flagged["change"] == REMOVE).to_numpy(bool)[order]
         self.cascades = flagged["cascades"].to_numpy(bool)[order] if cascades else np.zeros(len(ids), bool)
+        jobs = (
+            flagged["job"].to_numpy(JOB_INDEX) if "job" in flagged.columns else np.zeros(len(ids), JOB_INDEX)
+        )
+        self.jobs = jobs[order]
 
     def hits(self, ids: np.ndarray) -> np.ndarray:
         """Positions in this set of the flagged ones among ``ids`` (unique)."""
@@ -66,6 +75,10 @@ class FlaggedRecords:
             )
             for i in at
         }
+
+
+def _is_sorted(ids: np.ndarray) -> bool:
+    return bool(np.all(ids[1:] >= ids[:-1]))
 
 
 class Verdicts:
