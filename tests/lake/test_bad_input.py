@@ -4,6 +4,7 @@ is rewritten: same bytes, same modification time, no scratch file."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -97,3 +98,25 @@ def test_an_id_past_the_bigint_maximum_is_no_id_and_no_crash(tmp_path: Path):
     assert [p["id"] for p in json.loads(path.read_bytes())["data"]] == [
         p["id"] for p in response["data"] if p["id"] != target
     ]
+
+
+def test_a_line_only_python_json_reads_is_written_back_by_it(tmp_path: Path):
+    """NaN, Infinity and integers past 64 bits are no JSON orjson reads (exactly); twarc never
+    writes them. Such a line is read by json and, when it changes, written by json with every
+    value as it was; the other lines keep their bytes."""
+    odd, plain = page(FIRST_POST, 5), page(FIRST_POST + 5, 5)
+    odd["data"][0]["score"] = float("nan")
+    odd["data"][1]["big"] = 2**70
+    odd["data"][2]["small"] = -(2**64)
+    odd["data"][2]["far"] = float("inf")
+    path = tmp_path / "odd.jsonl"
+    path.write_bytes(lines(odd, plain, odd))
+    target = odd["data"][3]["id"]
+    audit = rewrite_file(path, Verdicts(posts=results({target: "deleted"})))
+    assert audit[["record_id", "line"]].values.tolist() == [[int(target), 1], [int(target), 3]]
+    first, second, third = path.read_bytes().splitlines(keepends=True)
+    assert second == lines(plain) and first == third
+    after = json.loads(first)
+    assert math.isnan(after["data"][0]["score"]) and after["data"][2]["far"] == float("inf")
+    assert after["data"][1]["big"] == 2**70 and after["data"][2]["small"] == -(2**64)
+    assert [p["id"] for p in after["data"]] == [p["id"] for p in odd["data"] if p["id"] != target]

@@ -28,7 +28,14 @@ from airflow.sdk import ObjectStoragePath
 
 from x_compliance.exceptions import MixedRecordsError
 from x_compliance.files.storage_paths import as_storage_path, local_file, open_source, publish
-from x_compliance.lake.twarc_lines import Records, as_ids, iter_raw_lines, read_line, record_values
+from x_compliance.lake.twarc_lines import (
+    Records,
+    as_ids,
+    collector_paused,
+    iter_raw_lines,
+    read_line,
+    record_values,
+)
 
 MANIFEST_FOLDER = ".x-compliance-manifest"
 _STAMP, _RECORDS = b"x_compliance.stamp", b"x_compliance.records"
@@ -176,7 +183,7 @@ def build_manifest(data_file: Any) -> Manifest:
     source = str(data_file)
     stamp = file_stamp(data_file)
     kind, first = Records.NONE, 0
-    with ManifestWriter() as manifest, open_source(data_file) as fh:
+    with ManifestWriter() as manifest, open_source(data_file) as fh, collector_paused():
         for number, line in iter_raw_lines(fh, source=source):
             parsed = read_line(line, source=source, line_number=number)
             records = parsed.records

@@ -35,8 +35,16 @@ from x_compliance.lake.manifest import (
     current_manifest,
     file_stamp,
 )
-from x_compliance.lake.twarc_lines import Line, as_ids, ids_in, iter_raw_lines, read_line, record_values
-from x_compliance.lake.verdicts import Verdicts
+from x_compliance.lake.twarc_lines import (
+    Line,
+    as_ids,
+    collector_paused,
+    ids_in,
+    iter_raw_lines,
+    read_line,
+    record_values,
+)
+from x_compliance.lake.verdicts import LineVerdicts, Verdicts
 from x_compliance.warehouse.tables import GEO_SCRUBBED
 
 AUDIT_COLUMNS = ["record_id", "kind", "file", "line", "part", "change", "reason"]
@@ -105,11 +113,11 @@ def _write_changed(path: Any, staged: Path, verdicts: Verdicts) -> tuple[list[tu
     source = str(path)
     changes: list[tuple] = []
     held: set[str] = set()  # at most the run's flagged IDs
-    with open_source(path) as src, staged.open("wb") as out:
+    concern = None
+    with open_source(path) as src, staged.open("wb") as out, collector_paused():
         for number, line in iter_raw_lines(src, source=source):
-            concern = verdicts.for_ids(ids_in(line))
+            parsed, concern = _concerned(line, verdicts, concern is not None, source, number)
             if concern is not None:
-                parsed = read_line(line, source=source, line_number=number, exact_numbers=True)
                 keep, line_changes = change_line(parsed.shape, parsed.records, parsed.obj, concern)
                 if line_changes:
                     changes.extend(
@@ -121,6 +129,25 @@ def _write_changed(path: Any, staged: Path, verdicts: Verdicts) -> tuple[list[tu
                     held |= _flagged_in(parsed, concern.posts.keys() | concern.users.keys())
             out.write(line)
     return changes, as_ids(held)
+
+
+def _concerned(
+    line: bytes, verdicts: Verdicts, parse_first: bool, source: str, number: int
+) -> tuple[Line, LineVerdicts] | tuple[None, None]:
+    """The parsed line and the verdicts that concern it; ``(None, None)`` for a line naming no
+    flagged ID, found in its bytes without parsing it. After a line that named one (in a file
+    dense with flags nearly every line does) the line is parsed first, and its IDs read from
+    its records."""
+    if parse_first:
+        parsed = read_line(line, source=source, line_number=number, exact_numbers=True)
+        posts, users = record_values(parsed)
+        concern = verdicts.for_ids(as_ids([*posts, *users]))
+    else:
+        concern = verdicts.for_ids(ids_in(line))
+        if concern is None:
+            return None, None
+        parsed = read_line(line, source=source, line_number=number, exact_numbers=True)
+    return (parsed, concern) if concern is not None else (None, None)
 
 
 def _flagged_in(line: Line, flagged: set[str]) -> set[str]:
