@@ -89,7 +89,7 @@ class ManifestWriter:
         self._staged = Path(name)
         self._writer = pq.ParquetWriter(name, _SCHEMA)
         self._parts: dict[int, list[np.ndarray]] = {POST_ID: [], USER_ID: []}
-        self._values: dict[int, set] = {POST_ID: set(), USER_ID: set()}
+        self._values: dict[int, set[str]] = {POST_ID: set(), USER_ID: set()}
         self._pending = 0
 
     def __enter__(self) -> ManifestWriter:
@@ -105,15 +105,11 @@ class ManifestWriter:
         if self._pending >= ROW_GROUP_IDS:
             self._flush()
 
-    def add_values(self, values: list, kind: int) -> None:
+    def add_values(self, values: list[str], kind: int) -> None:
         """IDs as a line writes them (:func:`~x_compliance.lake.twarc_lines.record_values`),
         kept as distinct values until a row group's worth came: an ID a file repeats (an author
         of many Posts) is converted once a group."""
-        distinct = self._values[kind]
-        try:
-            distinct.update(values)
-        except TypeError:  # a list or an object where an ID belongs: no ID
-            distinct.update(v for v in values if isinstance(v, str))
+        self._values[kind].update(values)
         self._pending += len(values)
         if self._pending >= ROW_GROUP_IDS:
             self._flush()

@@ -141,7 +141,7 @@ def _concerned(
     if parse_first:
         parsed = read_line(line, source=source, line_number=number, exact_numbers=True)
         posts, users = record_values(parsed)
-        concern = verdicts.for_ids(as_ids([*posts, *users]))
+        concern = verdicts.for_ids(as_ids({*posts, *users}))
     else:
         concern = verdicts.for_ids(ids_in(line))
         if concern is None:
@@ -153,11 +153,7 @@ def _concerned(
 def _flagged_in(line: Line, flagged: set[str]) -> set[str]:
     """Which of ``flagged`` the line holds as records (:func:`record_values`)."""
     posts, users = record_values(line)
-    values = [*posts, *users]
-    try:
-        return flagged.intersection(values)
-    except TypeError:  # a list or an object where an ID belongs: no ID
-        return flagged.intersection(v for v in values if isinstance(v, str))
+    return flagged & {*posts, *users}
 
 
 def dump_like(original: bytes, line: Line) -> bytes:

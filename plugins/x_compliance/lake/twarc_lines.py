@@ -21,7 +21,7 @@ import io
 import json
 import re
 from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from enum import Enum
 from typing import IO, Any, NamedTuple
 
@@ -90,9 +90,9 @@ def ids_in(line: bytes) -> np.ndarray:
         return np.array([int(value) for value in found if int(value) <= MAX_BIGINT], np.int64)
 
 
-def record_values(line: Line) -> tuple[list, list]:
-    """``(Post IDs, user IDs)`` of a parsed line as it writes them (values that are no ID
-    included: :func:`as_ids` leaves them out). What X's two jobs are sent.
+def record_values(line: Line) -> tuple[list[str], list[str]]:
+    """``(Post IDs, user IDs)`` of a parsed line as it writes them, strings (those that are
+    no ID included: :func:`as_ids` leaves them out). What X's two jobs are sent.
 
     A page holds its records where X's API puts them, the lists its change goes through
     (:mod:`~x_compliance.lake.line_changes`): Posts in ``data`` and ``includes.tweets``, users
@@ -101,12 +101,21 @@ def record_values(line: Line) -> tuple[list, list]:
     ``text`` is a Post, with an ID and a ``username`` a user (a mention too), and the values of
     ``author_id`` and ``in_reply_to_user_id`` name users.
     """
+    found = None
     if line.shape is Shape.PAGE:
-        try:
-            return _page_records(line.obj, line.records)
-        except (TypeError, AttributeError, KeyError):  # not shaped as X's pages are
-            pass
-    return _every_record(line.obj)
+        with suppress(TypeError, AttributeError, KeyError):  # not shaped as X's pages are
+            found = _page_records(line.obj, line.records)
+    posts, users = found or _every_record(line.obj)
+    return _strings(posts), _strings(users)
+
+
+def _strings(values: list) -> list[str]:
+    """``values`` less any that is no string (a number or an object where an ID belongs)."""
+    try:
+        "".join(values)
+    except TypeError:
+        return [v for v in values if isinstance(v, str)]
+    return values
 
 
 def _page_records(page: dict, records: Records) -> tuple[list, list]:
