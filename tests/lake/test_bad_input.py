@@ -101,22 +101,23 @@ def test_an_id_past_the_bigint_maximum_is_no_id_and_no_crash(tmp_path: Path):
 
 
 def test_a_line_only_python_json_reads_is_written_back_by_it(tmp_path: Path):
-    """NaN, Infinity and integers past 64 bits are no JSON orjson reads (exactly); twarc never
-    writes them. Such a line is read by json and, when it changes, written by json with every
-    value as it was; the other lines keep their bytes."""
-    odd, plain = page(FIRST_POST, 5), page(FIRST_POST + 5, 5)
+    """NaN and Infinity are no JSON orjson reads, and it reads integers past 64 bits as floats;
+    twarc writes none of them. Such a line is read by json and, when it changes, written by json
+    with every value as it was; the other lines keep their bytes."""
+    odd, plain, huge = page(FIRST_POST, 5), page(FIRST_POST + 5, 5), page(FIRST_POST + 10, 5)
     odd["data"][0]["score"] = float("nan")
-    odd["data"][1]["big"] = 2**70
-    odd["data"][2]["small"] = -(2**64)
-    odd["data"][2]["far"] = float("inf")
+    odd["data"][2]["far"] = float("-inf")
+    huge["data"][1]["big"] = 2**70 + 1  # no float holds it
+    huge["data"][2]["small"] = -(2**64) - 3
     path = tmp_path / "odd.jsonl"
-    path.write_bytes(lines(odd, plain, odd))
-    target = odd["data"][3]["id"]
-    audit = rewrite_file(path, Verdicts(posts=results({target: "deleted"})))
-    assert audit[["record_id", "line"]].values.tolist() == [[int(target), 1], [int(target), 3]]
+    path.write_bytes(lines(odd, plain, huge))
+    targets = [odd["data"][3]["id"], huge["data"][3]["id"]]
+    audit = rewrite_file(path, Verdicts(posts=results(dict.fromkeys(targets, "deleted"))))
+    assert audit[["record_id", "line"]].values.tolist() == [[int(targets[0]), 1], [int(targets[1]), 3]]
     first, second, third = path.read_bytes().splitlines(keepends=True)
-    assert second == lines(plain) and first == third
-    after = json.loads(first)
-    assert math.isnan(after["data"][0]["score"]) and after["data"][2]["far"] == float("inf")
-    assert after["data"][1]["big"] == 2**70 and after["data"][2]["small"] == -(2**64)
-    assert [p["id"] for p in after["data"]] == [p["id"] for p in odd["data"] if p["id"] != target]
+    assert second == lines(plain)
+    odd_after, huge_after = json.loads(first), json.loads(third)
+    assert math.isnan(odd_after["data"][0]["score"]) and odd_after["data"][2]["far"] == float("-inf")
+    assert huge_after["data"][1]["big"] == 2**70 + 1 and huge_after["data"][2]["small"] == -(2**64) - 3
+    for before, after in ((odd, odd_after), (huge, huge_after)):
+        assert [p["id"] for p in after["data"]] == [p["id"] for p in before["data"] if p["id"] not in targets]
