@@ -4,6 +4,7 @@ is rewritten: same bytes, same modification time, no scratch file."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -97,3 +98,26 @@ def test_an_id_past_the_bigint_maximum_is_no_id_and_no_crash(tmp_path: Path):
     assert [p["id"] for p in json.loads(path.read_bytes())["data"]] == [
         p["id"] for p in response["data"] if p["id"] != target
     ]
+
+
+def test_a_line_only_python_json_reads_is_written_back_by_it(tmp_path: Path):
+    """NaN and Infinity are no JSON orjson reads, and it reads integers past 64 bits as floats;
+    twarc writes none of them. Such a line is read by json and, when it changes, written by json
+    with every value as it was; the other lines keep their bytes."""
+    odd, plain, huge = page(FIRST_POST, 5), page(FIRST_POST + 5, 5), page(FIRST_POST + 10, 5)
+    odd["data"][0]["score"] = float("nan")
+    odd["data"][2]["far"] = float("-inf")
+    huge["data"][1]["big"] = 2**70 + 1  # no float holds it
+    huge["data"][2]["small"] = -(2**64) - 3
+    path = tmp_path / "odd.jsonl"
+    path.write_bytes(lines(odd, plain, huge))
+    targets = [odd["data"][3]["id"], huge["data"][3]["id"]]
+    audit = rewrite_file(path, Verdicts(posts=results(dict.fromkeys(targets, "deleted"))))
+    assert audit[["record_id", "line"]].values.tolist() == [[int(targets[0]), 1], [int(targets[1]), 3]]
+    first, second, third = path.read_bytes().splitlines(keepends=True)
+    assert second == lines(plain)
+    odd_after, huge_after = json.loads(first), json.loads(third)
+    assert math.isnan(odd_after["data"][0]["score"]) and odd_after["data"][2]["far"] == float("-inf")
+    assert huge_after["data"][1]["big"] == 2**70 + 1 and huge_after["data"][2]["small"] == -(2**64) - 3
+    for before, after in ((odd, odd_after), (huge, huge_after)):
+        assert [p["id"] for p in after["data"]] == [p["id"] for p in before["data"] if p["id"] not in targets]

@@ -12,6 +12,7 @@ import pytest
 
 from tests.lake.conftest import choose_flags, objects, records_in, results
 from tests.lake.generate import FIRST_POST, page, write_flat, write_pages
+from x_compliance.exceptions import TwarcLineError
 from x_compliance.lake.manifest import (
     build_manifest,
     current_manifest,
@@ -20,8 +21,16 @@ from x_compliance.lake.manifest import (
     read_manifest,
 )
 from x_compliance.lake.rewrite import rewrite_file
-from x_compliance.lake.twarc_lines import Records
+from x_compliance.lake.twarc_lines import Records, Shape, read_line, record_values
 from x_compliance.lake.verdicts import Verdicts
+
+RECORDED_PAGES = [
+    "geo_tweets.jsonl",
+    "mentions_tweet.jsonl",
+    "quoted_edit.jsonl",
+    "streaming_output_with_error.jsonl",  # a filtered stream: one Post a page, with its rules
+    "users.jsonl",
+]
 
 
 def held(manifest) -> np.ndarray:
@@ -47,6 +56,32 @@ def test_the_manifest_holds_every_post_and_user_of_a_recorded_file(samples: Path
     assert list(ids) == sorted(set(ids.tolist()))
     assert manifest.records is (Records.USERS if name == "users.jsonl" else Records.POSTS)
     assert manifest_path(samples / name).exists()
+
+
+@pytest.mark.parametrize("name", RECORDED_PAGES)
+def test_a_page_holds_the_records_every_object_of_it_names(samples: Path, name: str):
+    """A page's records are read from its lists; every object of it looked at finds the same."""
+    for number, raw in enumerate((samples / name).read_bytes().splitlines(), 1):
+        try:
+            line = read_line(raw, source=name, line_number=number)
+        except TwarcLineError:  # the truncated last line of a stream
+            continue
+        found = list(objects(line.obj))
+        posts = {x["id"] for x in found if "id" in x and "text" in x}
+        users = {x["id"] for x in found if "id" in x and "username" in x and "text" not in x}
+        users |= {x[key] for x in found for key in ("author_id", "in_reply_to_user_id") if key in x}
+        assert line.shape is Shape.PAGE and (posts or users)
+        assert tuple(set(values) for values in record_values(line)) == (posts, users)
+
+
+def test_a_page_not_shaped_as_x_writes_them_has_every_object_looked_at(tmp_path: Path):
+    odd = page(FIRST_POST, 20)
+    odd["includes"] = [odd["includes"]]  # a list where X writes an object
+    odd["data"][0]["quoted"] = page(FIRST_POST + 50, 1)["data"][0]  # a Post where X has none
+    path = tmp_path / "odd.jsonl"
+    path.write_text(json.dumps(odd) + "\n")
+    assert every_id(path) <= set(held(current_manifest(path)).tolist())
+    assert FIRST_POST + 50 in held(current_manifest(path))
 
 
 def test_a_current_manifest_is_not_read_again_and_a_stale_one_is(tmp_path: Path):

@@ -8,6 +8,7 @@ import json
 import os
 from pathlib import Path
 
+import orjson
 import pytest
 
 from tests.lake.conftest import choose_flags, objects, results
@@ -141,18 +142,28 @@ def test_a_users_file_loses_removed_users_and_scrubbed_locations(samples: Path):
     assert sorted(audit["change"]) == ["cascade_deleted"] * len(pinned) + ["deleted", "geo_scrubbed"]
 
 
-def test_untouched_lines_keep_their_bytes_and_changed_ones_their_style(tmp_path: Path):
-    """Compact separators, unescaped non-ASCII and CRLF endings, as other writers leave them."""
+@pytest.mark.parametrize(
+    ("dumps", "ending"),
+    [
+        (json.dumps, b"\n"),  # as twarc writes: spaced separators, non-ASCII escaped
+        (lambda r: json.dumps(r, separators=(",", ":"), ensure_ascii=False), b"\r\n"),  # other writers
+    ],
+)
+def test_untouched_lines_keep_their_bytes_and_changed_ones_are_compact_utf8(tmp_path: Path, dumps, ending):
+    """A changed line is written as orjson writes JSON, whatever the style it had, with its own
+    line ending; every other line keeps its bytes."""
     responses = [page(FIRST_POST + 300 + 10 * i, 10) for i in range(4)]
-    lines = [json.dumps(r, separators=(",", ":"), ensure_ascii=False).encode() + b"\r\n" for r in responses]
+    lines = [dumps(r).encode() + ending for r in responses]
     path = tmp_path / "styled.jsonl"
     path.write_bytes(b"".join(lines))
     target = responses[2]["data"][3]["id"]
     apply(path, Flags(posts={target: "deleted"}))
-    after = path.read_bytes().split(b"\r\n")
-    assert after[:2] == [line[:-2] for line in lines[:2]] and after[3] == lines[3][:-2]
-    assert b'":"' in after[2] and "caf\u00e9".encode() in after[2] and target.encode() not in after[2]
-    assert json.loads(after[2])["data"] == [p for p in responses[2]["data"] if p["id"] != target]
+    after = path.read_bytes().splitlines(keepends=True)
+    assert after[:2] == lines[:2] and after[3] == lines[3]
+    changed = json.loads(after[2])
+    assert changed["data"] == [p for p in responses[2]["data"] if p["id"] != target]
+    assert after[2] == orjson.dumps(changed) + ending
+    assert "caf\u00e9".encode() in after[2] and target.encode() not in after[2]
 
 
 def test_files_with_nothing_flagged_are_never_opened_for_writing(tmp_path: Path):

@@ -15,7 +15,7 @@ A page whose every Post or user went is dropped whole, as is a flattened record 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from x_compliance.lake.twarc_lines import Records, Shape
@@ -32,21 +32,22 @@ USER_SLOTS = ("author", "in_reply_to_user")
 SCRUBBED = {POST: "geo", USER: "location"}  # what scrub_geo takes off a record
 
 
-def _attachments(post: dict, key: str) -> list:
-    return (post.get("attachments") or {}).get(key) or []
-
-
-def _place(post: dict) -> list:
-    place = (post.get("geo") or {}).get("place_id")
-    return [place] if place else []
-
-
-# What a Post refers to in a page's ``includes``: (include, its key, the Post's references).
-INCLUDE_REFERENCES: tuple[tuple[str, str, Callable[[dict], list]], ...] = (
-    ("media", "media_key", lambda post: _attachments(post, "media_keys")),
-    ("polls", "id", lambda post: _attachments(post, "poll_ids")),
-    ("places", "id", _place),
+# What a Post refers to in a page's ``includes``: (include, its key, where in a Post: the
+# object, its field, and whether the field holds a list of references or one).
+INCLUDE_REFERENCES = (
+    ("media", "media_key", "attachments", "media_keys", True),
+    ("polls", "id", "attachments", "poll_ids", True),
+    ("places", "id", "geo", "place_id", False),
 )
+
+
+def _references(posts: list, holder: str, field: str, many: bool) -> set:
+    """What ``posts`` (objects) refer to at ``holder.field``."""
+    found = [post[holder] for post in posts if holder in post]
+    found = [value.get(field) for value in found if isinstance(value, dict)]
+    if many:
+        return {ref for refs in found if refs for ref in refs}
+    return {ref for ref in found if ref}
 
 
 def change_line(
@@ -131,19 +132,29 @@ class _LineChange:
         return True
 
     def posts_kept(self, posts: list, part: str, gone: list[dict]) -> list:
-        kept = []
-        for post in posts:
-            geo = post.get("geo") if isinstance(post, dict) else None
-            if not isinstance(post, dict) or self.stays(POST, post, part):
-                kept.append(post)
-                if geo is not None and "geo" not in post:
-                    gone.append({"geo": geo})
-            else:
+        """``posts`` less those that go: only the Posts or authors flagged are looked at."""
+        flagged, authors = self.verdicts.posts, self.verdicts.users
+        concerned = [
+            post
+            for post in posts
+            if isinstance(post, dict) and (post.get("id") in flagged or post.get("author_id") in authors)
+        ]
+        leaving = set()
+        for post in concerned:
+            geo = post.get("geo")
+            if not self.stays(POST, post, part):
                 gone.append(post)
-        return kept
+                leaving.add(id(post))
+            elif geo is not None and "geo" not in post:
+                gone.append({"geo": geo})
+        return [post for post in posts if id(post) not in leaving] if leaving else posts
 
     def users_kept(self, users: list, part: str) -> list:
-        return [user for user in users if not isinstance(user, dict) or self.stays(USER, user, part)]
+        """``users`` less those that go: only the users flagged are looked at."""
+        flagged = self.verdicts.users
+        concerned = [user for user in users if isinstance(user, dict) and user.get("id") in flagged]
+        leaving = {id(user) for user in concerned if not self.stays(USER, user, part)}
+        return [user for user in users if id(user) not in leaving] if leaving else users
 
     # A flattened line: the record itself, then the copies inlined in it.
 
@@ -200,12 +211,13 @@ def _only(record: dict, keys: Iterable[str]) -> dict:
 
 def _drop_orphans(includes: dict, gone: list[dict], left: list) -> None:
     """Take out of ``includes`` what only the ``gone`` Posts (or scrubbed geo) referred to."""
-    for name, key, references in INCLUDE_REFERENCES:
+    left = [post for post in left if isinstance(post, dict)]
+    for name, key, *where in INCLUDE_REFERENCES:
         if not isinstance(includes.get(name), list):
             continue
-        orphans = {ref for post in gone for ref in references(post)}
+        orphans = _references(gone, *where)
         if orphans:
-            orphans -= {ref for post in left if isinstance(post, dict) for ref in references(post)}
+            orphans -= _references(left, *where)
             _set(includes, name, [item for item in includes[name] if item.get(key) not in orphans])
 
 

@@ -28,7 +28,14 @@ from airflow.sdk import ObjectStoragePath
 
 from x_compliance.exceptions import MixedRecordsError
 from x_compliance.files.storage_paths import as_storage_path, local_file, open_source, publish
-from x_compliance.lake.twarc_lines import Records, iter_raw_lines, read_line, record_ids
+from x_compliance.lake.twarc_lines import (
+    Records,
+    as_ids,
+    collector_paused,
+    iter_raw_lines,
+    read_line,
+    record_values,
+)
 
 MANIFEST_FOLDER = ".x-compliance-manifest"
 _STAMP, _RECORDS = b"x_compliance.stamp", b"x_compliance.records"
@@ -74,8 +81,7 @@ class Manifest:
 
 
 class ManifestWriter:
-    """IDs streamed into a local Parquet file, then published beside the data file (or, for a
-    rewrite, read back to see which IDs the new file still holds: :meth:`holding`)."""
+    """IDs streamed into a local Parquet file, then published beside the data file."""
 
     def __init__(self) -> None:
         fd, name = tempfile.mkstemp(suffix=".ids.parquet")
@@ -83,6 +89,7 @@ class ManifestWriter:
         self._staged = Path(name)
         self._writer = pq.ParquetWriter(name, _SCHEMA)
         self._parts: dict[int, list[np.ndarray]] = {POST_ID: [], USER_ID: []}
+        self._values: dict[int, set[str]] = {POST_ID: set(), USER_ID: set()}
         self._pending = 0
 
     def __enter__(self) -> ManifestWriter:
@@ -98,7 +105,20 @@ class ManifestWriter:
         if self._pending >= ROW_GROUP_IDS:
             self._flush()
 
+    def add_values(self, values: list[str], kind: int) -> None:
+        """IDs as a line writes them (:func:`~x_compliance.lake.twarc_lines.record_values`),
+        kept as distinct values until a row group's worth came: an ID a file repeats (an author
+        of many Posts) is converted once a group."""
+        self._values[kind].update(values)
+        self._pending += len(values)
+        if self._pending >= ROW_GROUP_IDS:
+            self._flush()
+
     def _flush(self) -> None:
+        for kind, distinct in self._values.items():
+            if distinct:
+                self._parts[kind].append(as_ids(distinct))
+        self._values = {POST_ID: set(), USER_ID: set()}
         columns = [(np.unique(np.concatenate(parts)), kind) for kind, parts in self._parts.items() if parts]
         if columns:
             ids = np.concatenate([distinct for distinct, _ in columns])
@@ -114,16 +134,6 @@ class ManifestWriter:
         self._writer.close()
         location = publish(self._staged, manifest_path(data_file))
         return Manifest(location, records, stamp)
-
-    def holding(self, ids: np.ndarray) -> np.ndarray:
-        """Which of ``ids`` (sorted, distinct) were added, whatever their kind; ends the writer."""
-        self._flush()
-        self._writer.close()
-        held = np.zeros(len(ids), bool)
-        stored = pq.ParquetFile(self._staged)
-        for group in range(stored.num_row_groups):
-            held |= np.isin(ids, stored.read_row_group(group, columns=["id"]).column("id").to_numpy())
-        return held
 
 
 def manifest_path(data_file: Any) -> ObjectStoragePath:
@@ -169,9 +179,10 @@ def build_manifest(data_file: Any) -> Manifest:
     source = str(data_file)
     stamp = file_stamp(data_file)
     kind, first = Records.NONE, 0
-    with ManifestWriter() as manifest, open_source(data_file) as fh:
+    with ManifestWriter() as manifest, open_source(data_file) as fh, collector_paused():
         for number, line in iter_raw_lines(fh, source=source):
-            _, records, obj = read_line(line, source=source, line_number=number)
+            parsed = read_line(line, source=source, line_number=number)
+            records = parsed.records
             if records is not Records.NONE:
                 if kind is Records.NONE:
                     kind, first = records, number
@@ -179,7 +190,7 @@ def build_manifest(data_file: Any) -> Manifest:
                     raise MixedRecordsError(
                         source, number, f"{records.value} after the {kind.value} of line {first}"
                     )
-            posts, users = record_ids(obj)
-            manifest.add(posts, POST_ID)
-            manifest.add(users, USER_ID)
+            posts, users = record_values(parsed)
+            manifest.add_values(posts, POST_ID)
+            manifest.add_values(users, USER_ID)
         return manifest.publish(data_file, kind, stamp)

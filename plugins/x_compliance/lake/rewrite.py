@@ -1,19 +1,19 @@
 """Rewrite one twarc2 file with X's verdicts applied, whole or not at all, and say what changed.
 
 The file streams line by line (one line in memory, whatever the file's size). A line none of
-whose IDs is flagged is copied as its bytes; only a line with a change is parsed, changed
-(:func:`~x_compliance.lake.line_changes.change_line`) and written again in the line's own
-style. The new file is written beside the original under a hidden temporary name and
-replaces it in one step (:func:`~x_compliance.files.storage_paths.publish`): a crash leaves
-the old file or the new one. A file whose manifest holds no flagged ID is never opened, and
-one in which nothing changed is left as it was (same bytes, same modification time).
+whose IDs is flagged is copied as its bytes without being parsed; a line naming a flagged ID
+is parsed, changed (:func:`~x_compliance.lake.line_changes.change_line`) and, when something
+changed, written again as compact UTF-8 JSON with its own line ending. The new file is written
+beside the original under a hidden temporary name and replaces it in one step
+(:func:`~x_compliance.files.storage_paths.publish`): a crash leaves the old file or the new
+one. A file whose manifest holds no flagged ID is never opened, and one in which nothing
+changed is left as it was (same bytes, same modification time).
 """
 
 from __future__ import annotations
 
 import glob
 import json
-import re
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from x_compliance.exceptions import DataFileChangedError
@@ -34,13 +35,20 @@ from x_compliance.lake.manifest import (
     current_manifest,
     file_stamp,
 )
-from x_compliance.lake.twarc_lines import ids_in, iter_raw_lines, read_line
-from x_compliance.lake.verdicts import Verdicts
+from x_compliance.lake.twarc_lines import (
+    Line,
+    as_ids,
+    collector_paused,
+    ids_in,
+    iter_raw_lines,
+    read_line,
+    record_values,
+)
+from x_compliance.lake.verdicts import LineVerdicts, Verdicts
 from x_compliance.warehouse.tables import GEO_SCRUBBED
 
 AUDIT_COLUMNS = ["record_id", "kind", "file", "line", "part", "change", "reason"]
 TEMP_SUFFIX = ".x-compliance-tmp"
-_FIRST_KEY = re.compile(rb'\s*\{\s*"(?:[^"\\]|\\.)*"(\s*):(\s*)')
 
 
 def rewrite_file(
@@ -66,26 +74,26 @@ def rewrite_file(
     local = local_file(path)
     staged = staging_beside(local) if local is not None else staging_local()
     try:
-        with ManifestWriter() as written:
-            changes = _write_changed(path, staged, verdicts, written)
-            if changes:
-                if file_stamp(path) != manifest.stamp:
-                    raise DataFileChangedError(str(path))
-                gone = _gone(changes, written)
-                if before_swap is not None:
-                    before_swap(audit_frame(changes))
-                publish(staged, path)
-                _publish_kept(path, manifest, gone)
+        changes, held = _write_changed(path, staged, verdicts)
+        if changes:
+            if file_stamp(path) != manifest.stamp:
+                raise DataFileChangedError(str(path))
+            gone = _gone(changes, held)
+            if before_swap is not None:
+                before_swap(audit_frame(changes))
+            publish(staged, path)
+            _publish_kept(path, manifest, gone)
     finally:
         staged.unlink(missing_ok=True)
     return audit_frame(changes)
 
 
-def _gone(changes: list[tuple], written: ManifestWriter) -> np.ndarray:
-    """The IDs of removed records that the new file no longer holds anywhere (a removed user
-    named by a mention, or a Post by a bare reference, is still there)."""
+def _gone(changes: list[tuple], held: np.ndarray) -> np.ndarray:
+    """The IDs of removed records that the new file no longer holds as a record, as a fresh read
+    would find them (a removed user still named by a mention, or as the author of a Post that
+    stays, is still there)."""
     removed = np.unique(np.array([row[0] for row in changes if row[5] != GEO_SCRUBBED], np.int64))
-    return removed[~written.holding(removed)]
+    return removed[~np.isin(removed, held)]
 
 
 def _publish_kept(path: Any, manifest: Manifest, gone: np.ndarray) -> None:
@@ -98,39 +106,64 @@ def _publish_kept(path: Any, manifest: Manifest, gone: np.ndarray) -> None:
         kept.publish(path, manifest.records, file_stamp(path))
 
 
-def _write_changed(path: Any, staged: Path, verdicts: Verdicts, written: ManifestWriter) -> list[tuple]:
-    """Stream ``path`` into ``staged`` with the verdicts applied, the IDs written going to
-    ``written`` (what the new file holds); return the audit rows."""
+def _write_changed(path: Any, staged: Path, verdicts: Verdicts) -> tuple[list[tuple], np.ndarray]:
+    """Stream ``path`` into ``staged`` with the verdicts applied; return the audit rows and
+    the flagged IDs the new file still holds as records. Only a line naming a flagged ID can
+    hold one, so only the lines parsed are looked at."""
     source = str(path)
     changes: list[tuple] = []
-    with open_source(path) as src, staged.open("wb") as out:
+    held: set[str] = set()  # at most the run's flagged IDs
+    concern = None
+    with open_source(path) as src, staged.open("wb") as out, collector_paused():
         for number, line in iter_raw_lines(src, source=source):
-            ids = ids_in(line)
-            concern = verdicts.for_ids(ids)
+            parsed, concern = _concerned(line, verdicts, concern is not None, source, number)
             if concern is not None:
-                shape, records, obj = read_line(line, source=source, line_number=number)
-                keep, line_changes = change_line(shape, records, obj, concern)
+                keep, line_changes = change_line(parsed.shape, parsed.records, parsed.obj, concern)
                 if line_changes:
                     changes.extend(
                         (int(record), kind, source, number, part, change, reason)
                         for kind, record, part, change, reason in line_changes
                     )
-                    line = dump_like(line, obj) if keep else b""
-                    ids = ids_in(line)
+                    line = dump_like(line, parsed) if keep else b""
+                if keep:
+                    held |= _flagged_in(parsed, concern.posts.keys() | concern.users.keys())
             out.write(line)
-            written.add(ids)
-    return changes
+    return changes, as_ids(held)
 
 
-def dump_like(original: bytes, obj: Any) -> bytes:
-    """``obj`` as one JSON line in the style of ``original``: ``json.dumps``'s separators as
-    twarc writes them or compact ones, ASCII escapes when the original had only ASCII, and the
-    same line ending."""
+def _concerned(
+    line: bytes, verdicts: Verdicts, parse_first: bool, source: str, number: int
+) -> tuple[Line, LineVerdicts] | tuple[None, None]:
+    """The parsed line and the verdicts that concern it; ``(None, None)`` for a line naming no
+    flagged ID, found in its bytes without parsing it. After a line that named one (in a file
+    dense with flags nearly every line does) the line is parsed first, and its IDs read from
+    its records."""
+    if parse_first:
+        parsed = read_line(line, source=source, line_number=number, exact_numbers=True)
+        posts, users = record_values(parsed)
+        concern = verdicts.for_ids(as_ids({*posts, *users}))
+    else:
+        concern = verdicts.for_ids(ids_in(line))
+        if concern is None:
+            return None, None
+        parsed = read_line(line, source=source, line_number=number, exact_numbers=True)
+    return (parsed, concern) if concern is not None else (None, None)
+
+
+def _flagged_in(line: Line, flagged: set[str]) -> set[str]:
+    """Which of ``flagged`` the line holds as records (:func:`record_values`)."""
+    posts, users = record_values(line)
+    return flagged & {*posts, *users}
+
+
+def dump_like(original: bytes, line: Line) -> bytes:
+    """``line``'s value as one line of compact JSON with ``original``'s line ending: UTF-8 by
+    orjson, or ASCII by ``json`` for a line that only ``json`` reads (it keeps NaN, Infinity,
+    integers past 64 bits and lone surrogates as they were)."""
     ending = original[len(original.rstrip(b"\r\n")) :]
-    first = _FIRST_KEY.match(original)
-    compact = first is not None and not first.group(2)
-    text = json.dumps(obj, ensure_ascii=original.isascii(), separators=(",", ":") if compact else None)
-    return text.encode() + ending
+    if line.by_orjson:
+        return orjson.dumps(line.obj) + ending
+    return json.dumps(line.obj, separators=(",", ":")).encode() + ending
 
 
 def staging_beside(local: Path) -> Path:

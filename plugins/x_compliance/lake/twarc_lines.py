@@ -8,30 +8,45 @@ filtered stream; ``includes``: ``tweets``, ``users``, ``places``, ``media``, ``p
 users merged into ``entities.mentions``, ``referenced_tweets`` entries merged with the
 referenced Post (itself expanded), ``geo`` merged with its place; a flattened user carries its
 ``pinned_tweet``. A page with no ``data`` and only ``errors``/``meta`` holds no record.
+
+Lines are read with orjson. What orjson refuses or would read inexactly (NaN, Infinity, a lone
+surrogate, an integer past 64 bits, none of which twarc writes) is read by Python's ``json``:
+such a line is refused only when ``json`` refuses it too, and written back by ``json``.
 """
 
 from __future__ import annotations
 
+import gc
+import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager, suppress
 from enum import Enum
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import numpy as np
+import orjson
 
 from x_compliance.exceptions import MixedRecordsError, TwarcLineError
 from x_compliance.files.ids import MAX_BIGINT, MAX_DIGITS
 from x_compliance.files.lines import iter_line_blocks
 
-# Every ID a line holds, Post or user, as X's API and twarc write them (JSON strings): the
-# value of an ``id`` key (Posts, users, mentions) and of the keys naming an author. A superset
-# (a poll's id too) only costs a look at a line that holds nothing flagged.
-ID_VALUES = re.compile(rb'"(?:id|author_id|in_reply_to_user_id)"\s*:\s*"([0-9]{1,%d})"' % MAX_DIGITS)
+# Every ID a line may hold, Post or user, as X's API and twarc write them (JSON strings): the
+# value of every key ending in ``id`` (``id``, ``author_id``, ``in_reply_to_user_id``; a
+# conversation's or a poll's too). A superset only costs a look at a line that holds nothing
+# flagged; the literal ``id"`` it starts with lets the regex engine skip ahead.
+ID_VALUES = re.compile(rb'id"\s*:\s*"([0-9]{1,%d})"' % MAX_DIGITS)
 EMPTY_RESPONSE_KEYS = frozenset({"errors", "meta", "__twarc"})
 # A page of 500 Posts with its includes is a few MB; no real line comes near this.
 MAX_LINE = 64 << 20
 BLOCK_BYTES = 4 << 20
+USER_KEYS = ("author_id", "in_reply_to_user_id")  # keys whose value is a user's ID
+MAX_ID_TEXT = str(MAX_BIGINT)
+# orjson reads an integer past 64 bits as a float: a run of 20 digits (19 after a minus sign)
+# sends the line to ``json``, which reads it exactly (a false alarm, in a string, costs only time).
+_DIGITS_AS_ZERO = bytes.maketrans(b"-123456789", b"0" * 10)
+_LONG_NUMBER = b"0" * 20
 
 
 class Records(Enum):
@@ -50,6 +65,16 @@ class Shape(Enum):
     EMPTY = "empty"
 
 
+class Line(NamedTuple):
+    """A parsed line: its shape and records, the JSON value, and whether orjson read it (so
+    orjson may write it back) or Python's ``json`` did."""
+
+    shape: Shape
+    records: Records
+    obj: Any
+    by_orjson: bool = True
+
+
 def ids_in(line: bytes) -> np.ndarray:
     """Every Post and user ID written in ``line`` (int64, repeats kept), without parsing it.
 
@@ -65,36 +90,96 @@ def ids_in(line: bytes) -> np.ndarray:
         return np.array([int(value) for value in found if int(value) <= MAX_BIGINT], np.int64)
 
 
-USER_KEYS = ("author_id", "in_reply_to_user_id")  # keys whose value is a user's ID
+def record_values(line: Line) -> tuple[list[str], list[str]]:
+    """``(Post IDs, user IDs)`` of a parsed line as it writes them, strings (those that are
+    no ID included: :func:`as_ids` leaves them out). What X's two jobs are sent.
+
+    A page holds its records where X's API puts them, the lists its change goes through
+    (:mod:`~x_compliance.lake.line_changes`): Posts in ``data`` and ``includes.tweets``, users
+    in ``data`` or ``includes.users``, and the users a Post names (author, reply, mentions).
+    Any other line has every object looked at (:func:`_every_record`): each with an ID and a
+    ``text`` is a Post, with an ID and a ``username`` a user (a mention too), and the values of
+    ``author_id`` and ``in_reply_to_user_id`` name users.
+    """
+    found = None
+    if line.shape is Shape.PAGE:
+        with suppress(TypeError, AttributeError, KeyError):  # not shaped as X's pages are
+            found = _page_records(line.obj, line.records)
+    posts, users = found or _every_record(line.obj)
+    return _strings(posts), _strings(users)
 
 
-def record_ids(obj: Any) -> tuple[np.ndarray, np.ndarray]:
-    """``(Post IDs, user IDs)`` of a parsed line, wherever they sit: every object with an ID and
-    a ``text`` is a Post, with an ID and a ``username`` a user (a mention too), and the values of
-    ``author_id`` and ``in_reply_to_user_id`` name users. What X's two jobs are sent."""
-    posts: list[str] = []
-    users: list[str] = []
+def _strings(values: list) -> list[str]:
+    """``values`` less any that is no string (a number or an object where an ID belongs)."""
+    try:
+        "".join(values)
+    except TypeError:
+        return [v for v in values if isinstance(v, str)]
+    return values
+
+
+def _page_records(page: dict, records: Records) -> tuple[list, list]:
+    data = page["data"]
+    data = [data] if isinstance(data, dict) else data
+    includes = page.get("includes") or {}
+    posts = includes.get("tweets") or []
+    people = includes.get("users") or []
+    if records is Records.USERS:
+        people = [*data, *people]
+    else:
+        posts = [*data, *posts]
+    users = [user["id"] for user in people]
+    users += [post[key] for key in USER_KEYS for post in posts if key in post]
+    mentions = [post["entities"].get("mentions") for post in posts if "entities" in post]
+    users += [m["id"] for found in mentions if found for m in found if "id" in m]
+    return [post["id"] for post in posts], users
+
+
+def _every_record(obj: Any) -> tuple[list, list]:
+    posts: list = []
+    users: list = []
     stack = [obj]
     while stack:
         x = stack.pop()
-        if isinstance(x, list):
-            stack.extend(x)
-        elif isinstance(x, dict):
+        if isinstance(x, dict):
             record = x.get("id")
             if isinstance(record, str):
                 if "text" in x:
                     posts.append(record)
                 elif "username" in x:
                     users.append(record)
-            users.extend(x[key] for key in USER_KEYS if isinstance(x.get(key), str))
-            stack.extend(v for v in x.values() if isinstance(v, dict | list))
-    return _as_ids(posts), _as_ids(users)
+            users += [x[key] for key in USER_KEYS if key in x]
+            stack += [v for v in x.values() if isinstance(v, dict | list)]
+        elif isinstance(x, list):
+            stack += [v for v in x if isinstance(v, dict | list)]
+    return posts, users
 
 
-def _as_ids(values: list[str]) -> np.ndarray:
-    """The values that are IDs (digits, at most BIGINT max), as int64."""
-    digits = [v for v in values if v.isascii() and v.isdigit() and len(v) <= MAX_DIGITS]
-    return np.array([int(v) for v in digits if int(v) <= MAX_BIGINT], np.int64)
+def as_ids(values: Collection) -> np.ndarray:
+    """The values that are IDs (strings of ASCII digits, at most BIGINT max), as int64."""
+    try:  # all of them digits, the common case: checked and converted in one go
+        text = "".join(values)
+        if text.isascii() and text.isdigit():
+            ids = np.fromiter(map(int, values), np.uint64, len(values))
+            return ids[ids <= MAX_BIGINT].astype(np.int64)
+    except (TypeError, ValueError, OverflowError):  # no string, an empty one, past 64 bits
+        pass
+    digits = [v for v in values if isinstance(v, str) and v.isascii() and v.isdigit()]
+    return np.array([int(v) for v in digits if len(v) < MAX_DIGITS or v <= MAX_ID_TEXT], np.int64)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while lines are parsed: the objects of a parsed
+    line hold no cycles (reference counting frees them), yet the thousands each line allocates
+    set off collections that walk every object the worker holds (Airflow's, pandas')."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def iter_raw_lines(fh: IO[bytes], *, source: str) -> Iterator[tuple[int, bytes]]:
@@ -102,29 +187,40 @@ def iter_raw_lines(fh: IO[bytes], *, source: str) -> Iterator[tuple[int, bytes]]
     an object store's), a block of lines in memory at a time; a line past ``MAX_LINE`` bytes
     is refused before it is read whole (:func:`~x_compliance.files.lines.iter_line_blocks`)."""
     for block, number in iter_line_blocks(fh, BLOCK_BYTES, max_line=MAX_LINE, source=source):
-        start = 0
-        while start < len(block):
-            end = block.find(b"\n", start) + 1 or len(block)
-            yield number, block[start:end]
-            number, start = number + 1, end
+        yield from enumerate(io.BytesIO(block), number)
 
 
-def read_line(line: bytes, *, source: str, line_number: int) -> tuple[Shape, Records, Any]:
-    """Parse and classify one line: ``(shape, records, the parsed object)``; a line that is not
-    JSON, or neither a page nor a flattened Post or user, raises :class:`TwarcLineError`."""
+def read_line(line: bytes, *, source: str, line_number: int, exact_numbers: bool = False) -> Line:
+    """Parse and classify one line; a line that is not JSON, or neither a page nor a flattened
+    Post or user, raises :class:`TwarcLineError`. ``exact_numbers``: the line will be written
+    back, so an integer orjson would read as a float sends it to ``json`` (reading IDs only,
+    which are strings, needs no such look)."""
     if not line.strip():
-        return Shape.EMPTY, Records.NONE, None
-    try:
-        obj = json.loads(line)
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        raise TwarcLineError(source, line_number, f"not JSON ({exc})") from None
+        return Line(Shape.EMPTY, Records.NONE, None)
+    obj, by_orjson = _parse(line, source, line_number, exact_numbers)
     if not isinstance(obj, dict):
         raise TwarcLineError(source, line_number, f"a JSON {type(obj).__name__}, not an object")
     if "data" in obj:
-        return Shape.PAGE, _page_records(obj["data"], source, line_number), obj
+        return Line(Shape.PAGE, _page_kind(obj["data"], source, line_number), obj, by_orjson)
     if obj and obj.keys() <= EMPTY_RESPONSE_KEYS:
-        return Shape.EMPTY, Records.NONE, obj
-    return Shape.FLAT, record_kind(obj, source, line_number), obj
+        return Line(Shape.EMPTY, Records.NONE, obj, by_orjson)
+    return Line(Shape.FLAT, record_kind(obj, source, line_number), obj, by_orjson)
+
+
+def _parse(line: bytes, source: str, line_number: int, exact_numbers: bool) -> tuple[Any, bool]:
+    if not exact_numbers or not _has_long_number(line):
+        try:
+            return orjson.loads(line), True
+        except orjson.JSONDecodeError:
+            pass
+    try:
+        return json.loads(line), False
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise TwarcLineError(source, line_number, f"not JSON ({exc})") from None
+
+
+def _has_long_number(line: bytes) -> bool:
+    return _LONG_NUMBER in line.translate(_DIGITS_AS_ZERO)
 
 
 def record_kind(record: Any, source: str, line_number: int) -> Records:
@@ -141,9 +237,17 @@ def record_kind(record: Any, source: str, line_number: int) -> Records:
     )
 
 
-def _page_records(data: Any, source: str, line_number: int) -> Records:
+def _page_kind(data: Any, source: str, line_number: int) -> Records:
     records = data if isinstance(data, list) else [data]
-    kinds = {record_kind(record, source, line_number) for record in records}
+    try:  # one look at each record: True for a Post, False for maybe a user, None for no id
+        found = {"text" in record if isinstance(record.get("id"), str) else None for record in records}
+    except AttributeError:  # a record that is no object
+        found = {None}
+    if found == {True}:
+        return Records.POSTS
+    if found == {False} and all("username" in record for record in records):
+        return Records.USERS
+    kinds = {record_kind(record, source, line_number) for record in records}  # names the fault
     if len(kinds) > 1:
         raise MixedRecordsError(source, line_number, "a page holding both Posts and users")
     return kinds.pop() if kinds else Records.NONE
