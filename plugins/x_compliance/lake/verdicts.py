@@ -52,6 +52,7 @@ class FlaggedRecords:
         order = slice(None) if _is_sorted(ids) else np.argsort(ids, kind="stable")
         self.ids = ids[order]
         codes, self.reasons = flagged["reason"].factorize()  # by code: no string per row
+        self.reason_names = self.reasons.tolist()  # one lookup per hit: a list, not an Index
         self.codes = codes.astype(np.min_scalar_type(max(len(self.reasons), 1)))[order]
         self.removes = (flagged["change"] == REMOVE).to_numpy(bool)[order]
         self.cascades = flagged["cascades"].to_numpy(bool)[order] if cascades else np.zeros(len(ids), bool)
@@ -71,7 +72,7 @@ class FlaggedRecords:
     def verdicts(self, at: np.ndarray) -> dict[str, Verdict]:
         return {
             str(self.ids[i]): Verdict(
-                bool(self.removes[i]), str(self.reasons[self.codes[i]]), bool(self.cascades[i])
+                bool(self.removes[i]), self.reason_names[self.codes[i]], bool(self.cascades[i])
             )
             for i in at
         }
