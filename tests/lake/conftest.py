@@ -9,7 +9,7 @@ import random
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -74,6 +74,18 @@ def choose_flags(path: Path, seed: int, *, share: float = 0.3) -> Flags:
 def results(flagged: dict[str, str]) -> pd.DataFrame:
     """X's results for ``flagged``: ``id`` and ``reason``, as the warehouse apply reads them."""
     return pd.DataFrame({"id": list(flagged), "reason": list(flagged.values())})
+
+
+def any_grown_to(scratch_files: Iterable[Path], size: int) -> bool:
+    """Whether a rewrite's scratch file holds ``size`` bytes yet; one swapped into place since it
+    was listed (gone) counts as none."""
+    for path in scratch_files:
+        try:
+            if path.stat().st_size >= size:
+                return True
+        except FileNotFoundError:
+            continue
+    return False
 
 
 def child(code: str, *args: str) -> subprocess.Popen:

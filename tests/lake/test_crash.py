@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.lake.conftest import REWRITE, child, choose_flags, results, write_flags
+from tests.lake.conftest import REWRITE, any_grown_to, child, choose_flags, results, write_flags
 from tests.lake.generate import FIRST_POST, page, write_pages
 from x_compliance.exceptions import DataFileChangedError
 from x_compliance.lake.manifest import current_manifest
@@ -45,7 +45,7 @@ def test_a_sigkill_mid_rewrite_leaves_a_whole_file(tmp_path: Path):
     killed_mid_write = 0
     for written in (1 << 20, 8 << 20):
         proc = child(REWRITE, str(path), str(flags_file))
-        while proc.poll() is None and not any(p.stat().st_size >= written for p in scratch(data)):
+        while proc.poll() is None and not any_grown_to(scratch(data), written):
             time.sleep(0.002)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.lake.conftest import child, results, write_flags
+from tests.lake.conftest import any_grown_to, child, results, write_flags
 from tests.lake.parquet_posts import assert_same, choose_post_flags, expected, posts_of_day, read, write_day
 from x_compliance.lake.parquet_dataset import apply_to_parquet_dataset
 from x_compliance.lake.rewrite import TEMP_SUFFIX
@@ -52,7 +52,7 @@ def test_a_sigkill_mid_rewrite_leaves_every_file_whole(tmp_path: Path):
     killed_mid_write = 0
     for written in (64 << 10, 1 << 20, 2 << 20):
         proc = child(APPLY, str(root), str(flags_file))
-        while proc.poll() is None and not any(p.stat().st_size >= written for p in scratch(root)):
+        while proc.poll() is None and not any_grown_to(scratch(root), written):
             time.sleep(0.001)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
