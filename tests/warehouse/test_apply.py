@@ -184,6 +184,22 @@ def test_a_bad_results_line_in_the_last_job_applies_no_job(sqlite_hook, warehous
     assert fingerprint(warehouse) == before
 
 
+def test_a_results_file_changed_after_its_check_is_refused_when_staged(warehouse, tmp_path):
+    """The apply checks every job's file, then reads each again as it stages it (one job's
+    records in memory at a time): a file that changed in between is refused, not applied."""
+    from x_compliance.warehouse.apply import _checked_digest, _read_checked
+
+    jobs, fates = _two_jobs(warehouse, tmp_path)
+    digest = _checked_digest(jobs[1], TWEETS)
+    assert _read_checked(jobs[1], TWEETS, digest)["id"].tolist() == sorted(fates)
+    first = min(fates)
+    other = "scrub_geo" if fates[first] != "scrub_geo" else "deleted"
+    ids, reasons = [str(i) for i in fates], [other if i == first else r for i, r in fates.items()]
+    pq.write_table(pa.table({"id": ids, "reason": reasons}), jobs[1].results_path)  # one reason differs
+    with pytest.raises(XComplianceError, match=r"job 12: .*results-12.parquet changed while the run"):
+        _read_checked(jobs[1], TWEETS, digest)
+
+
 # -- PostgreSQL: COPY on psycopg 3 ------------------------------------------------------------
 
 

@@ -4,7 +4,7 @@ Each part added (a journal entry: one data file's rows; or a row group of an ear
 is sorted, cut by segment and file (:data:`~x_compliance.lake.audit_summary.SEGMENT_KEY`,
 ``file``) and spilled to a local Arrow file, a batch a group. They come back one (segment,
 file) group at a time, mapped from those files, in
-:func:`~x_compliance.lake.audit_summary.in_audit_order`, each row once: so memory holds one
+:data:`~x_compliance.lake.audit_summary.AUDIT_ORDER`, each row once: so memory holds one
 file's rows of one segment, however large the dataset's audit.
 """
 

@@ -12,8 +12,6 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import pandas as pd
-
 from x_compliance.warehouse.runs import Segment, run_row
 from x_compliance.warehouse.tables import CASCADE_DELETED, DELETED, GEO_SCRUBBED
 
@@ -52,10 +50,6 @@ def segment_job(job_id: str) -> str:
     """The job a segment is listed under: a Post that went with its author names every users
     job of the run (which one flagged the author is not known); the first stands for them."""
     return str(job_id).split(",")[0]
-
-
-def in_audit_order(audit: pd.DataFrame) -> pd.DataFrame:
-    return audit.sort_values(AUDIT_ORDER, kind="stable", ignore_index=True)
 
 
 class AuditTally:

@@ -7,7 +7,7 @@ retry finds the file already changed (nothing left to do, the entry kept), or no
 swapped (the same rewrite again, the same rows written over the entry). At the end the
 entries become one audit file per set of jobs, merged with what an earlier try stored and
 without repeats, and the journal goes. Re-running the apply for the same jobs changes no file
-and adds no row. The audit file is in :func:`~x_compliance.lake.audit_summary.in_audit_order`,
+and adds no row. The audit file is in :data:`~x_compliance.lake.audit_summary.AUDIT_ORDER`,
 put so one file's rows at a time (:mod:`~x_compliance.lake.audit_order`: the dataset's whole
 audit never sits in memory), and its footer holds its summary (the jobs' ``compliance_runs``
 rows and the audit's segments), so the Compliance page reads a page of it without reading it

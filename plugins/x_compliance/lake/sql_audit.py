@@ -26,9 +26,16 @@ import pyarrow as pa
 
 from x_compliance.lake.audit_order import OrderedAudit
 from x_compliance.lake.audit_summary import AuditTally, dataset_name, run_rows, segment_job
-from x_compliance.warehouse.apply import AUDIT_DDL, _last_rowid
+from x_compliance.warehouse.apply import AUDIT_DDL
 from x_compliance.warehouse.flagged import BATCH_ROWS
-from x_compliance.warehouse.runs import RUNS_DDL, SEGMENTS_DDL, Segment, record_run, record_segments
+from x_compliance.warehouse.runs import (
+    RUNS_DDL,
+    SEGMENTS_DDL,
+    Segment,
+    last_rowid_reader,
+    record_run,
+    record_segments,
+)
 from x_compliance.warehouse.stage import ApplyConnection
 from x_compliance.warehouse.tables import AUDIT_TABLE, DELETED
 
@@ -67,7 +74,7 @@ def store_in_sql(conn_id: str, root: Any, key: str, entries: Iterable[Any], appl
             for ddl in (FILE_AUDIT_DDL, ENTRIES_DDL, RUNS_DDL, SEGMENTS_DDL):
                 cur.execute(ddl)
             conn.commit()
-        last_rowid = _last_rowid(conn) if getattr(hook, "conn_type", None) == "sqlite" else None
+        last_rowid = last_rowid_reader(hook, conn)
         try:
             with (
                 closing(warehouse.cursor()) as cur,

@@ -26,7 +26,13 @@ import pandas as pd
 import pyarrow as pa
 
 from x_compliance.exceptions import XComplianceError
-from x_compliance.warehouse.flagged import check_all_uploaded, per_reason, read_flagged
+from x_compliance.warehouse.flagged import (
+    NOTHING_APPLIED,
+    check_all_uploaded,
+    flagged_digest,
+    per_reason,
+    read_flagged,
+)
 from x_compliance.warehouse.runs import (
     RUNS_DDL,
     SEGMENTS_DDL,
@@ -34,6 +40,7 @@ from x_compliance.warehouse.runs import (
     asset_extra,
     describe_run,
     earlier_applies,
+    last_rowid_reader,
     record_run,
     record_segments,
     run_row,
@@ -158,8 +165,12 @@ def apply_jobs(
     whole or not at all); each audit row names its job, and each job gets its
     ``compliance_runs`` row (:mod:`x_compliance.warehouse.runs`) in the same transaction. Every
     results file is read and checked against its upload before anything changes. Returns one
-    summary per job, with its one-line ``summary`` and its asset event ``asset_extra``."""
-    checked = [(job, _checked_results(job, table)) for job in jobs]
+    summary per job, with its one-line ``summary`` and its asset event ``asset_extra``.
+
+    Only one job's flagged records are in memory at a time: each file is checked first and its
+    digest kept, then read again when its job is staged, and refused if it changed between.
+    """
+    digests = [_checked_digest(job, table) for job in jobs]
     changed_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     summaries = []
     with closing(ApplyConnection(sql_hook)) as warehouse:
@@ -169,11 +180,11 @@ def apply_jobs(
             cur.execute(RUNS_DDL)
             cur.execute(SEGMENTS_DDL)
             conn.commit()
-        last_rowid = _last_rowid(conn) if getattr(sql_hook, "conn_type", None) == "sqlite" else None
+        last_rowid = last_rowid_reader(sql_hook, conn)
         try:
             with closing(warehouse.cursor()) as cur:
-                while checked:
-                    job, flagged = checked.pop(0)
+                for job, digest in zip(jobs, digests, strict=True):
+                    flagged = _read_checked(job, table, digest)
                     stage = warehouse.stage(cur, flagged)
                     counts = {"results": len(flagged), "flagged_per_reason": per_reason(flagged)}
                     reasons = _reasons_per_change(flagged)
@@ -209,9 +220,20 @@ def apply_jobs(
     return summaries
 
 
-def _checked_results(job: JobResults, table: ComplianceTable) -> pd.DataFrame:
+def _checked_digest(job: JobResults, table: ComplianceTable) -> str:
+    """Read a job's results, check them against its upload, and return their digest."""
     flagged = read_flagged(job.results_path, job_id=job.job_id, cascades=bool(table.cascades))
     check_all_uploaded(flagged, job.ids_path, job_id=job.job_id)
+    return flagged_digest(flagged)
+
+
+def _read_checked(job: JobResults, table: ComplianceTable, digest: str) -> pd.DataFrame:
+    """A job's results read again for staging: exactly what :func:`_checked_digest` checked."""
+    flagged = read_flagged(job.results_path, job_id=job.job_id, cascades=bool(table.cascades))
+    if flagged_digest(flagged) != digest:
+        raise XComplianceError(
+            f"job {job.job_id}: {job.results_path} changed while the run was being applied; {NOTHING_APPLIED}"
+        )
     return flagged
 
 
@@ -223,17 +245,6 @@ def _reasons_per_change(flagged: pd.DataFrame) -> dict[str, list[str]]:
         CASCADE_DELETED: flagged["cascades"].astype(bool),
     }
     return {change: sorted(map(str, flagged.loc[rows, "reason"].unique())) for change, rows in staged.items()}
-
-
-def _last_rowid(conn: Any) -> Callable[[], int]:
-    """SQLite's rowid of the last row this connection inserted."""
-
-    def last() -> int:
-        with closing(conn.cursor()) as query:
-            query.execute("SELECT last_insert_rowid()")
-            return int(query.fetchone()[0])
-
-    return last
 
 
 def _change(

@@ -10,6 +10,7 @@ rule of what a reason asks: the warehouse apply and
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator
 from contextlib import closing
@@ -156,6 +157,15 @@ def per_reason(flagged: pd.DataFrame) -> dict[str, int]:
 
 
 NOTHING_APPLIED = "nothing was applied"
+
+
+def flagged_digest(flagged: pd.DataFrame) -> str:
+    """A digest of ``flagged``'s IDs and reasons, in order (what each asks follows from them)."""
+    codes, reasons = flagged["reason"].factorize()
+    digest = hashlib.blake2b(flagged["id"].to_numpy(np.int64).tobytes(), digest_size=16)
+    digest.update(codes.astype(np.int64).tobytes())
+    digest.update("\n".join(map(str, reasons)).encode())
+    return digest.hexdigest()
 
 
 def check_all_uploaded(flagged: pd.DataFrame, ids_path: Any, *, job_id: str) -> None:

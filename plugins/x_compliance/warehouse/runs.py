@@ -10,6 +10,8 @@ per-reason dict and the run's scope are kept as JSON too, so a reason X adds lat
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,6 +97,20 @@ class Segment:
     rows: int
     first_row: int | None = None
     last_row: int | None = None
+
+
+def last_rowid_reader(sql_hook: Any, conn: Any) -> Callable[[], int] | None:
+    """On SQLite, a reader of the rowid of the last row ``conn`` inserted: one INSERT's rows take
+    consecutive rowids, so a segment's audit rows are a range. None on any other warehouse."""
+    if getattr(sql_hook, "conn_type", None) != "sqlite":
+        return None
+
+    def last() -> int:
+        with closing(conn.cursor()) as query:
+            query.execute("SELECT last_insert_rowid()")
+            return int(query.fetchone()[0])
+
+    return last
 
 
 def record_segments(cursor: Any, placeholder: str, segments: list[Segment]) -> None:
