@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from x_compliance.lake.dataset import DataFormat, data_files
+from x_compliance.lake.distinct_ids import DistinctIds
 from x_compliance.lake.manifest import POST_ID, USER_ID
 from x_compliance.warehouse.export import write_parts
 from x_compliance.warehouse.rotation import SLOT_MODULUS
@@ -55,29 +56,31 @@ def export_dataset(
     root: Any, data: DataFormat, scope: dict[str, Any], folder: Any, *, max_ids_per_job: int
 ) -> list[dict[str, Any]]:
     """Write what ``scope`` checks as ID files of at most ``max_ids_per_job`` IDs, one per X job:
-    ``folder/tweets/part-0001/ids.txt``, ...; ``[{"ids_path", "results_path", "ids", "job_type"}]``."""
+    ``folder/tweets/part-0001/ids.txt``, ...; ``[{"ids_path", "results_path", "ids", "job_type"}]``.
+    Each ID goes once (:class:`~x_compliance.lake.distinct_ids.DistinctIds`), in memory bounded
+    by a share of the IDs, not all of them."""
     wanted = scope_mask(scope)
-    found: dict[int, list[np.ndarray]] = {POST_ID: [], USER_ID: []}
-    files = 0
-    for path in data_files(root, data):
-        files += 1
-        for ids, kinds in data.records(path):
-            checked = wanted(ids)
-            for kind, chunks in found.items():
-                chunks.append(ids[checked & (kinds == kind)])
     parts: list[dict[str, Any]] = []
     root_folder = str(folder).rstrip("/")
-    for kind, chunks in found.items():
-        ids = np.unique(np.concatenate(chunks)) if chunks else np.empty(0, np.int64)
-        job_type = JOB_TYPES[kind]
+    files = 0
+    with DistinctIds() as posts, DistinctIds() as users:
+        found = {POST_ID: posts, USER_ID: users}
+        for path in data_files(root, data):
+            files += 1
+            for ids, kinds in data.records(path):
+                checked = wanted(ids)
+                for kind, distinct in found.items():
+                    distinct.add(ids[checked & (kinds == kind)])
+        for kind, distinct in found.items():
+            job_type = JOB_TYPES[kind]
 
-        def destination(part: int, job_type: str = job_type) -> str:
-            return f"{root_folder}/{job_type}/part-{part:04d}/ids.txt"
+            def destination(part: int, job_type: str = job_type) -> str:
+                return f"{root_folder}/{job_type}/part-{part:04d}/ids.txt"
 
-        chunked = (ids[at : at + CHUNK_IDS] for at in range(0, len(ids), CHUNK_IDS))
-        for part in write_parts(job_type, chunked, _id_lines, destination, max_ids_per_job):
-            results = part["ids_path"].rsplit("/", 1)[0] + "/results.parquet"
-            parts.append({**part, "results_path": results, "job_type": job_type})
+            chunked = distinct.chunks(CHUNK_IDS)
+            for part in write_parts(job_type, chunked, _id_lines, destination, max_ids_per_job):
+                results = part["ids_path"].rsplit("/", 1)[0] + "/results.parquet"
+                parts.append({**part, "results_path": results, "job_type": job_type})
     log.info(
         "Exported %s from %d file(s) (%s): %s",
         data.name,

@@ -1,0 +1,61 @@
+"""Each ID once, however many files hold it, in memory bounded by a share of the IDs.
+
+A dataset's records can repeat across files (twarc2 pages from overlapping searches, a day
+written twice), and a sweep of a large dataset names more IDs than should sit in memory at
+once. The IDs are spilled to local files by a hash of their value, ``BUCKETS`` of them; the
+copies of an ID all land in one bucket, so each bucket is deduplicated alone, and memory holds
+one bucket (about 1/``BUCKETS`` of the IDs) at a time. The spill files go when the set is closed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+BUCKETS = 64
+# Fibonacci hashing: the top bits of the product spread IDs whose low bits barely vary (a
+# snowflake's sequence number is mostly 0).
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_SHIFT = np.uint64(64 - int(np.log2(BUCKETS)))
+
+
+class DistinctIds:
+    """Add arrays of int64 IDs; read them back each once (in no set order), a bucket at a time."""
+
+    def __init__(self) -> None:
+        self._scratch = tempfile.TemporaryDirectory(prefix="x-compliance-ids-")
+        self.folder = Path(self._scratch.name)  # the spill files, removed by close()
+        self._buckets = [self.folder / f"{b:02d}.i64" for b in range(BUCKETS)]
+
+    def add(self, ids: np.ndarray) -> None:
+        if not len(ids):
+            return
+        buckets = (ids.astype(np.uint64) * _GOLDEN) >> _SHIFT
+        order = np.argsort(buckets, kind="stable")
+        ids, buckets = ids[order], buckets[order]
+        bounds = np.searchsorted(buckets, np.arange(BUCKETS + 1, dtype=np.uint64))
+        for bucket, (start, end) in enumerate(itertools.pairwise(bounds)):
+            if end > start:
+                with self._buckets[bucket].open("ab") as spill:
+                    ids[start:end].astype(np.int64).tofile(spill)
+
+    def chunks(self, size: int) -> Iterator[np.ndarray]:
+        """Every distinct ID, in arrays of at most ``size``."""
+        for path in self._buckets:
+            if path.exists():
+                distinct = np.unique(np.fromfile(path, dtype=np.int64))
+                for at in range(0, len(distinct), size):
+                    yield distinct[at : at + size]
+
+    def close(self) -> None:
+        self._scratch.cleanup()
+
+    def __enter__(self) -> DistinctIds:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
