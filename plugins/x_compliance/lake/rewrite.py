@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -50,6 +51,7 @@ from x_compliance.warehouse.tables import GEO_SCRUBBED
 
 AUDIT_COLUMNS = ["record_id", "kind", "file", "line", "part", "change", "reason"]
 TEMP_SUFFIX = ".x-compliance-tmp"
+WRITEBACK_BYTES = 8 << 20
 
 
 def rewrite_file(
@@ -121,7 +123,7 @@ def _write_changed(path: Any, staged: Path, concern: FileVerdicts) -> tuple[list
     changes: list[tuple] = []
     held: set[str] = set()  # at most the file's flagged IDs
     parse_next = False
-    with open_source(path) as src, staged.open("wb") as out, collector_paused():
+    with open_source(path) as src, _WrittenBack(staged) as out, collector_paused():
         for number, line in iter_raw_lines(src, source=source):
             if parse_next or not flagged.isdisjoint(ids_in(line)):
                 parsed = read_line(line, source=source, line_number=number, exact_numbers=True)
@@ -137,6 +139,31 @@ def _write_changed(path: Any, staged: Path, concern: FileVerdicts) -> tuple[list
                 parse_next = bool(line_changes or still)
             out.write(line)
     return changes, as_ids(held)
+
+
+class _WrittenBack:
+    """The staged file, written as a stream whose pages are handed to the disk every
+    ``WRITEBACK_BYTES`` (``posix_fadvise``, which starts their writeback and does not wait):
+    the disk writes while the next lines are changed, and the fsync before the swap
+    (:func:`~x_compliance.files.storage_paths.publish`) waits for the last few MB only."""
+
+    def __init__(self, path: Path) -> None:
+        self._out = path.open("wb")
+        self._written = self._sent = 0
+
+    def __enter__(self) -> _WrittenBack:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._out.close()
+
+    def write(self, data: bytes) -> None:
+        self._written += self._out.write(data)
+        pending = self._written - self._sent
+        if pending >= WRITEBACK_BYTES and hasattr(os, "posix_fadvise"):  # not on macOS
+            self._out.flush()
+            os.posix_fadvise(self._out.fileno(), self._sent, pending, os.POSIX_FADV_DONTNEED)
+            self._sent = self._written
 
 
 def _flagged_in(line: Line, flagged: set[str]) -> set[str]:
