@@ -39,6 +39,7 @@ from x_compliance.lake.manifest import (
 )
 from x_compliance.lake.twarc_lines import (
     Line,
+    Records,
     as_ids,
     collector_paused,
     ids_in,
@@ -78,7 +79,7 @@ def rewrite_file(
     local = local_file(path)
     staged = staging_beside(local) if local is not None else staging_local()
     try:
-        changes, held = _write_changed(path, staged, concern)
+        changes, held = _write_changed(path, staged, concern, manifest.records)
         if changes:
             if file_stamp(path) != manifest.stamp:
                 raise DataFileChangedError(str(path))
@@ -110,7 +111,9 @@ def _publish_kept(path: Any, manifest: Manifest, gone: np.ndarray) -> None:
         kept.publish(path, manifest.records, file_stamp(path))
 
 
-def _write_changed(path: Any, staged: Path, concern: FileVerdicts) -> tuple[list[tuple], np.ndarray]:
+def _write_changed(
+    path: Any, staged: Path, concern: FileVerdicts, records: Records
+) -> tuple[list[tuple], np.ndarray]:
     """Stream ``path`` into ``staged`` with the verdicts applied; return the audit rows and
     the flagged IDs the new file still holds as records. Only a line naming a flagged ID can
     hold one, so only the lines parsed are looked at.
@@ -126,7 +129,9 @@ def _write_changed(path: Any, staged: Path, concern: FileVerdicts) -> tuple[list
     with open_source(path) as src, _WrittenBack(staged) as out, collector_paused():
         for number, line in iter_raw_lines(src, source=source):
             if parse_next or not flagged.isdisjoint(ids_in(line)):
-                parsed = read_line(line, source=source, line_number=number, exact_numbers=True)
+                parsed = read_line(
+                    line, source=source, line_number=number, exact_numbers=True, records=records
+                )
                 keep, line_changes = change_line(parsed.shape, parsed.records, parsed.obj, concern)
                 if line_changes:
                     changes.extend(

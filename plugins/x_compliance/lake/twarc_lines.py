@@ -184,18 +184,27 @@ def iter_raw_lines(fh: IO[bytes], *, source: str) -> Iterator[tuple[int, bytes]]
         yield from enumerate(io.BytesIO(block), number)
 
 
-def read_line(line: bytes, *, source: str, line_number: int, exact_numbers: bool = False) -> Line:
+def read_line(
+    line: bytes,
+    *,
+    source: str,
+    line_number: int,
+    exact_numbers: bool = False,
+    records: Records | None = None,
+) -> Line:
     """Parse and classify one line; a line that is not JSON, or neither a page nor a flattened
     Post or user, raises :class:`TwarcLineError`. ``exact_numbers``: the line will be written
     back, so an integer orjson would read as a float sends it to ``json`` (reading IDs only,
-    which are strings, needs no such look)."""
-    if not line.strip():
+    which are strings, needs no such look). ``records``: what the file's records are, when a
+    current manifest says so (its build classified every page): a page is not looked at again."""
+    if not line or line.isspace():
         return Line(Shape.EMPTY, Records.NONE, None)
     obj, by_orjson = _parse(line, source, line_number, exact_numbers)
     if not isinstance(obj, dict):
         raise TwarcLineError(source, line_number, f"a JSON {type(obj).__name__}, not an object")
     if "data" in obj:
-        return Line(Shape.PAGE, _page_kind(obj["data"], source, line_number), obj, by_orjson)
+        kind = records or _page_kind(obj["data"], source, line_number)
+        return Line(Shape.PAGE, kind, obj, by_orjson)
     if obj and obj.keys() <= EMPTY_RESPONSE_KEYS:
         return Line(Shape.EMPTY, Records.NONE, obj, by_orjson)
     return Line(Shape.FLAT, record_kind(obj, source, line_number), obj, by_orjson)
