@@ -36,6 +36,7 @@ from x_compliance.lake.manifest import (
     ManifestWriter,
     current_manifest,
     file_stamp,
+    sorted_distinct,
 )
 from x_compliance.lake.twarc_lines import (
     Line,
@@ -97,7 +98,7 @@ def _gone(changes: list[tuple], held: np.ndarray) -> np.ndarray:
     """The IDs of removed records that the new file no longer holds as a record, as a fresh read
     would find them (a removed user still named by a mention, or as the author of a Post that
     stays, is still there)."""
-    removed = np.unique(np.array([row[0] for row in changes if row[5] != GEO_SCRUBBED], np.int64))
+    removed = sorted_distinct(np.array([row[0] for row in changes if row[5] != GEO_SCRUBBED], np.int64))
     return removed[~np.isin(removed, held)]
 
 
