@@ -34,7 +34,7 @@ class Verdict:
 @dataclass(frozen=True)
 class FileVerdicts:
     """The verdicts that concern one file, by ID as its lines write them (text): one entry for
-    each flagged record the file holds (about 120 bytes each)."""
+    each flagged record the file holds (about 110 bytes each)."""
 
     posts: dict[str, Verdict]
     users: dict[str, Verdict]
