@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from x_compliance.lake.twarc_lines import Records, Shape
-from x_compliance.lake.verdicts import LineVerdicts
+from x_compliance.lake.verdicts import FileVerdicts
 from x_compliance.warehouse.tables import CASCADE_DELETED, DELETED, GEO_SCRUBBED
 
 POST, USER = "post", "user"
@@ -51,7 +51,7 @@ def _references(posts: list, holder: str, field: str, many: bool) -> set:
 
 
 def change_line(
-    shape: Shape, records: Records, obj: Any, verdicts: LineVerdicts
+    shape: Shape, records: Records, obj: Any, verdicts: FileVerdicts
 ) -> tuple[bool, list[Change]]:
     """Apply ``verdicts`` to the parsed line ``obj`` in place: ``(keep the line, its changes)``."""
     line = _LineChange(verdicts)
@@ -69,7 +69,7 @@ def change_line(
 class _LineChange:
     """One line's change: the verdicts that concern it, and the changes made so far."""
 
-    def __init__(self, verdicts: LineVerdicts) -> None:
+    def __init__(self, verdicts: FileVerdicts) -> None:
         self.verdicts = verdicts
         self.changes: list[Change] = []
 

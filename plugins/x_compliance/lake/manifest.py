@@ -119,7 +119,8 @@ class ManifestWriter:
             if distinct:
                 self._parts[kind].append(as_ids(distinct))
         self._values = {POST_ID: set(), USER_ID: set()}
-        columns = [(np.unique(np.concatenate(parts)), kind) for kind, parts in self._parts.items() if parts]
+        parts = self._parts.items()
+        columns = [(sorted_distinct(np.concatenate(found)), kind) for kind, found in parts if found]
         if columns:
             ids = np.concatenate([distinct for distinct, _ in columns])
             kinds = np.concatenate([np.full(len(distinct), kind, np.int8) for distinct, kind in columns])
@@ -134,6 +135,13 @@ class ManifestWriter:
         self._writer.close()
         location = publish(self._staged, manifest_path(data_file))
         return Manifest(location, records, stamp)
+
+
+def sorted_distinct(ids: np.ndarray) -> np.ndarray:
+    """``ids`` sorted, each once: by a sort, as ``np.unique`` hashes integers first, which is
+    many times slower for the hundreds of thousands of IDs of a row group."""
+    ids = np.sort(ids)
+    return ids[np.concatenate(([True], ids[1:] != ids[:-1]))] if len(ids) else ids
 
 
 def manifest_path(data_file: Any) -> ObjectStoragePath:

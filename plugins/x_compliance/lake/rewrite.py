@@ -1,9 +1,10 @@
 """Rewrite one twarc2 file with X's verdicts applied, whole or not at all, and say what changed.
 
-The file streams line by line (one line in memory, whatever the file's size). A line none of
-whose IDs is flagged is copied as its bytes without being parsed; a line naming a flagged ID
-is parsed, changed (:func:`~x_compliance.lake.line_changes.change_line`) and, when something
-changed, written again as compact UTF-8 JSON with its own line ending. The new file is written
+The file streams line by line (one line in memory, whatever the file's size). The verdicts
+that concern it are looked up once, for the IDs its manifest holds. A line none of whose IDs
+is flagged is copied as its bytes without being parsed; a line naming a flagged ID is parsed,
+changed (:func:`~x_compliance.lake.line_changes.change_line`) and, when something changed,
+written again as compact UTF-8 JSON with its own line ending. The new file is written
 beside the original under a hidden temporary name and replaces it in one step
 (:func:`~x_compliance.files.storage_paths.publish`): a crash leaves the old file or the new
 one. A file whose manifest holds no flagged ID is never opened, and one in which nothing
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -34,9 +36,11 @@ from x_compliance.lake.manifest import (
     ManifestWriter,
     current_manifest,
     file_stamp,
+    sorted_distinct,
 )
 from x_compliance.lake.twarc_lines import (
     Line,
+    Records,
     as_ids,
     collector_paused,
     ids_in,
@@ -44,11 +48,12 @@ from x_compliance.lake.twarc_lines import (
     read_line,
     record_values,
 )
-from x_compliance.lake.verdicts import LineVerdicts, Verdicts
+from x_compliance.lake.verdicts import FileVerdicts, Verdicts
 from x_compliance.warehouse.tables import GEO_SCRUBBED
 
 AUDIT_COLUMNS = ["record_id", "kind", "file", "line", "part", "change", "reason"]
 TEMP_SUFFIX = ".x-compliance-tmp"
+WRITEBACK_BYTES = 8 << 20
 
 
 def rewrite_file(
@@ -69,12 +74,13 @@ def rewrite_file(
     """
     path = as_storage_path(data_file)
     manifest = manifest or current_manifest(path)
-    if not manifest.holds_any(verdicts.flagged_ids()):
+    concern = verdicts.for_file(manifest.iter_ids())
+    if concern is None:
         return audit_frame([])
     local = local_file(path)
     staged = staging_beside(local) if local is not None else staging_local()
     try:
-        changes, held = _write_changed(path, staged, verdicts)
+        changes, held = _write_changed(path, staged, concern, manifest.records)
         if changes:
             if file_stamp(path) != manifest.stamp:
                 raise DataFileChangedError(str(path))
@@ -92,7 +98,7 @@ def _gone(changes: list[tuple], held: np.ndarray) -> np.ndarray:
     """The IDs of removed records that the new file no longer holds as a record, as a fresh read
     would find them (a removed user still named by a mention, or as the author of a Post that
     stays, is still there)."""
-    removed = np.unique(np.array([row[0] for row in changes if row[5] != GEO_SCRUBBED], np.int64))
+    removed = sorted_distinct(np.array([row[0] for row in changes if row[5] != GEO_SCRUBBED], np.int64))
     return removed[~np.isin(removed, held)]
 
 
@@ -106,18 +112,27 @@ def _publish_kept(path: Any, manifest: Manifest, gone: np.ndarray) -> None:
         kept.publish(path, manifest.records, file_stamp(path))
 
 
-def _write_changed(path: Any, staged: Path, verdicts: Verdicts) -> tuple[list[tuple], np.ndarray]:
+def _write_changed(
+    path: Any, staged: Path, concern: FileVerdicts, records: Records
+) -> tuple[list[tuple], np.ndarray]:
     """Stream ``path`` into ``staged`` with the verdicts applied; return the audit rows and
     the flagged IDs the new file still holds as records. Only a line naming a flagged ID can
-    hold one, so only the lines parsed are looked at."""
+    hold one, so only the lines parsed are looked at.
+
+    Which lines name one is found in their bytes (:func:`ids_in`), without parsing them; after
+    a line that held one (in a file dense with flags nearly every line does) the next line is
+    parsed straight away, and its change says whether it held one."""
     source = str(path)
+    flagged = concern.flagged()
     changes: list[tuple] = []
-    held: set[str] = set()  # at most the run's flagged IDs
-    concern = None
-    with open_source(path) as src, staged.open("wb") as out, collector_paused():
+    held: set[str] = set()  # at most the file's flagged IDs
+    parse_next = False
+    with open_source(path) as src, _WrittenBack(staged) as out, collector_paused():
         for number, line in iter_raw_lines(src, source=source):
-            parsed, concern = _concerned(line, verdicts, concern is not None, source, number)
-            if concern is not None:
+            if parse_next or not flagged.isdisjoint(ids_in(line)):
+                parsed = read_line(
+                    line, source=source, line_number=number, exact_numbers=True, records=records
+                )
                 keep, line_changes = change_line(parsed.shape, parsed.records, parsed.obj, concern)
                 if line_changes:
                     changes.extend(
@@ -125,35 +140,42 @@ def _write_changed(path: Any, staged: Path, verdicts: Verdicts) -> tuple[list[tu
                         for kind, record, part, change, reason in line_changes
                     )
                     line = dump_like(line, parsed) if keep else b""
-                if keep:
-                    held |= _flagged_in(parsed, concern.posts.keys() | concern.users.keys())
+                still = _flagged_in(parsed, flagged) if keep else set()
+                held |= still
+                parse_next = bool(line_changes or still)
             out.write(line)
     return changes, as_ids(held)
 
 
-def _concerned(
-    line: bytes, verdicts: Verdicts, parse_first: bool, source: str, number: int
-) -> tuple[Line, LineVerdicts] | tuple[None, None]:
-    """The parsed line and the verdicts that concern it; ``(None, None)`` for a line naming no
-    flagged ID, found in its bytes without parsing it. After a line that named one (in a file
-    dense with flags nearly every line does) the line is parsed first, and its IDs read from
-    its records."""
-    if parse_first:
-        parsed = read_line(line, source=source, line_number=number, exact_numbers=True)
-        posts, users = record_values(parsed)
-        concern = verdicts.for_ids(as_ids({*posts, *users}))
-    else:
-        concern = verdicts.for_ids(ids_in(line))
-        if concern is None:
-            return None, None
-        parsed = read_line(line, source=source, line_number=number, exact_numbers=True)
-    return (parsed, concern) if concern is not None else (None, None)
+class _WrittenBack:
+    """The staged file, written as a stream whose pages are handed to the disk every
+    ``WRITEBACK_BYTES`` (``posix_fadvise``, which starts their writeback and does not wait):
+    the disk writes while the next lines are changed, and the fsync before the swap
+    (:func:`~x_compliance.files.storage_paths.publish`) waits for the last few MB only."""
+
+    def __init__(self, path: Path) -> None:
+        self._out = path.open("wb")
+        self._written = self._sent = 0
+
+    def __enter__(self) -> _WrittenBack:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._out.close()
+
+    def write(self, data: bytes) -> None:
+        self._written += self._out.write(data)
+        pending = self._written - self._sent
+        if pending >= WRITEBACK_BYTES and hasattr(os, "posix_fadvise"):  # not on macOS
+            self._out.flush()
+            os.posix_fadvise(self._out.fileno(), self._sent, pending, os.POSIX_FADV_DONTNEED)
+            self._sent = self._written
 
 
 def _flagged_in(line: Line, flagged: set[str]) -> set[str]:
     """Which of ``flagged`` the line holds as records (:func:`record_values`)."""
     posts, users = record_values(line)
-    return flagged & {*posts, *users}
+    return flagged.intersection(posts).union(flagged.intersection(users))
 
 
 def dump_like(original: bytes, line: Line) -> bytes:

@@ -1,14 +1,15 @@
-"""X's verdicts for a run, ready to look up line by line: which Posts and users are flagged,
+"""X's verdicts for a run, ready to look up file by file: which Posts and users are flagged,
 and what each asks (:func:`~x_compliance.warehouse.flagged.decide`, the warehouse's rule).
 
 The flagged records stay in sorted numpy arrays (about 12 bytes a record, whatever the number
 of files): the ID, its reason's code, what it asks and which of the run's jobs flagged it. A
-line's IDs are looked up all at once, and only the few that hit become a dict
-that the line's change (:mod:`~x_compliance.lake.line_changes`) reads.
+file's IDs (its manifest) are looked up all at once, and only those that hit become the dicts
+that each line's change (:mod:`~x_compliance.lake.line_changes`) reads, a dict lookup a record.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,11 +32,16 @@ class Verdict:
 
 
 @dataclass(frozen=True)
-class LineVerdicts:
-    """The verdicts that concern one line, by ID as the line writes it (text)."""
+class FileVerdicts:
+    """The verdicts that concern one file, by ID as its lines write them (text): one entry for
+    each flagged record the file holds (about 110 bytes each)."""
 
     posts: dict[str, Verdict]
     users: dict[str, Verdict]
+
+    def flagged(self) -> set[str]:
+        """Every flagged ID the file holds, Post or user."""
+        return self.posts.keys() | self.users.keys()
 
 
 class FlaggedRecords:
@@ -70,12 +76,11 @@ class FlaggedRecords:
         return np.unique(at[self.ids[at] == ids])
 
     def verdicts(self, at: np.ndarray) -> dict[str, Verdict]:
-        return {
-            str(self.ids[i]): Verdict(
-                bool(self.removes[i]), self.reason_names[self.codes[i]], bool(self.cascades[i])
-            )
-            for i in at
-        }
+        """The verdicts at positions ``at``, by ID as text; records that ask the same share one."""
+        columns = (self.removes[at].tolist(), self.codes[at].tolist(), self.cascades[at].tolist())
+        asks = list(zip(*columns, strict=True))
+        shared = {ask: Verdict(ask[0], self.reason_names[ask[1]], ask[2]) for ask in set(asks)}
+        return {str(record): shared[ask] for record, ask in zip(self.ids[at].tolist(), asks, strict=True)}
 
 
 def _is_sorted(ids: np.ndarray) -> bool:
@@ -105,9 +110,14 @@ class Verdicts:
         """Every flagged ID, Post or user, sorted: what a file's manifest is checked against."""
         return self._every
 
-    def for_ids(self, ids: np.ndarray) -> LineVerdicts | None:
-        """The verdicts for a line that holds ``ids``, or None when none of them is flagged."""
-        posts, users = self._posts.hits(ids), self._users.hits(ids)
+    def for_file(self, groups: Iterable[np.ndarray]) -> FileVerdicts | None:
+        """The verdicts for a file that holds the IDs of ``groups`` (its manifest's row groups,
+        each looked up at once), or None when none of them is flagged."""
+        posts, users = [np.empty(0, np.intp)], [np.empty(0, np.intp)]
+        for ids in groups:
+            posts.append(self._posts.hits(ids))
+            users.append(self._users.hits(ids))
+        posts, users = np.unique(np.concatenate(posts)), np.unique(np.concatenate(users))
         if not len(posts) and not len(users):
             return None
-        return LineVerdicts(self._posts.verdicts(posts), self._users.verdicts(users))
+        return FileVerdicts(self._posts.verdicts(posts), self._users.verdicts(users))
