@@ -28,6 +28,7 @@ from airflow.sdk import ObjectStoragePath
 
 from x_compliance.exceptions import MixedRecordsError
 from x_compliance.files.storage_paths import as_storage_path, local_file, open_source, publish
+from x_compliance.lake.distinct_ids import sorted_distinct
 from x_compliance.lake.twarc_lines import (
     Records,
     as_ids,
@@ -135,13 +136,6 @@ class ManifestWriter:
         self._writer.close()
         location = publish(self._staged, manifest_path(data_file))
         return Manifest(location, records, stamp)
-
-
-def sorted_distinct(ids: np.ndarray) -> np.ndarray:
-    """``ids`` sorted, each once: by a sort, as ``np.unique`` hashes integers first, which is
-    many times slower for the hundreds of thousands of IDs of a row group."""
-    ids = np.sort(ids)
-    return ids[np.concatenate(([True], ids[1:] != ids[:-1]))] if len(ids) else ids
 
 
 def manifest_path(data_file: Any) -> ObjectStoragePath:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from x_compliance.lake.distinct_ids import sorted_distinct
 from x_compliance.warehouse.flagged import read_flagged
 from x_compliance.warehouse.tables import REMOVE
 
@@ -94,7 +95,8 @@ class Verdicts:
     def __init__(self, posts: pd.DataFrame | None = None, users: pd.DataFrame | None = None) -> None:
         self._posts = FlaggedRecords(posts, cascades=False)
         self._users = FlaggedRecords(users, cascades=True)
-        self._every = np.union1d(self._posts.ids, self._users.ids)
+        # Sorted arrays merged by a sort: np.union1d hashes them, and holds tens of MB after.
+        self._every = sorted_distinct(np.concatenate([self._posts.ids, self._users.ids]))
 
     @property
     def posts(self) -> FlaggedRecords:
