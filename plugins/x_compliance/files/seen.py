@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from x_compliance.files.sorted_ids import find_sorted
+
 
 class SeenIds:
     """A set of uint64 kept as sorted runs whose sizes at least double going down the list.
@@ -32,9 +34,7 @@ class SeenIds:
         unique, first = np.unique(ids, return_index=True)
         new = np.ones(len(unique), dtype=bool)
         for run in self._runs:
-            at = np.searchsorted(run, unique)
-            at[at == len(run)] = 0  # out of range: compare with any element, it cannot be equal
-            new &= run[at] != unique
+            new &= ~find_sorted(run, unique)[1]
         if new.any():
             self._add(unique[new])
         return np.sort(first[new])

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from x_compliance.files.sorted_ids import find_sorted
 from x_compliance.lake.dataset import DataFormat, data_files
 from x_compliance.lake.journal import AppliedRun, Journal, now_stamp, store_audit
 from x_compliance.lake.verdicts import JOB_INDEX, Verdicts
@@ -79,8 +80,8 @@ class RunVerdicts:
         for kind, records in (("post", self.verdicts.posts), ("user", self.verdicts.users)):
             own = ((audit["kind"] == kind) & (audit["change"] != CASCADE_DELETED)).to_numpy(bool)
             if len(records.ids) and own.any():
-                at = np.searchsorted(records.ids, audit["record_id"].to_numpy(np.int64)[own])
-                jobs[own] = self.job_ids[records.jobs[np.minimum(at, len(records.ids) - 1)]]
+                at, _ = find_sorted(records.ids, audit["record_id"].to_numpy(np.int64)[own])  # all flagged
+                jobs[own] = self.job_ids[records.jobs[at]]
         return jobs
 
 

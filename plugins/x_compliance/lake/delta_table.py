@@ -28,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, Transaction
 
+from x_compliance.files.sorted_ids import sorted_distinct
 from x_compliance.lake.delta_storage import open_delta
 from x_compliance.lake.parquet_dataset import post_and_user_ids
 from x_compliance.lake.parquet_rows import POST_COLUMNS, PostColumns, audit_rows, row_changes
@@ -127,7 +128,7 @@ def _source(
 ) -> pa.Table:
     """One row per changed Post: its ID (as the table types it) and ``delete`` or ``scrub``; a
     Post one of whose rows goes goes whole."""
-    gone = np.unique(np.concatenate(deleted))
+    gone = sorted_distinct(np.concatenate(deleted))
     kept = np.setdiff1d(np.concatenate(scrubbed), gone)
     ids = np.concatenate([gone, kept])
     change = [DELETE] * len(gone) + [SCRUB] * len(kept)

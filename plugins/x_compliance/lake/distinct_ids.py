@@ -16,18 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
+from x_compliance.files.sorted_ids import sorted_distinct
+
 BUCKETS = 64
 # Fibonacci hashing: the top bits of the product spread IDs whose low bits barely vary (a
 # snowflake's sequence number is mostly 0).
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _SHIFT = np.uint64(64 - int(np.log2(BUCKETS)))
-
-
-def sorted_distinct(ids: np.ndarray) -> np.ndarray:
-    """``ids`` sorted, each once: by a sort, as ``np.unique`` hashes integers first, which is
-    many times slower for the hundreds of thousands of IDs of a row group."""
-    ids = np.sort(ids)
-    return ids[np.concatenate(([True], ids[1:] != ids[:-1]))] if len(ids) else ids
 
 
 class DistinctIds:

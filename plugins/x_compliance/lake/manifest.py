@@ -27,8 +27,8 @@ import pyarrow.parquet as pq
 from airflow.sdk import ObjectStoragePath
 
 from x_compliance.exceptions import MixedRecordsError
+from x_compliance.files.sorted_ids import find_sorted, sorted_distinct
 from x_compliance.files.storage_paths import as_storage_path, local_file, open_source, publish
-from x_compliance.lake.distinct_ids import sorted_distinct
 from x_compliance.lake.twarc_lines import (
     Records,
     as_ids,
@@ -71,14 +71,7 @@ class Manifest:
 
     def holds_any(self, ids: np.ndarray) -> bool:
         """Whether the file holds any of ``ids`` (sorted, as ``Verdicts.flagged_ids`` gives them)."""
-        if not len(ids):
-            return False
-        for held in self.iter_ids():
-            at = np.searchsorted(ids, held)
-            at[at == len(ids)] = 0
-            if (ids[at] == held).any():
-                return True
-        return False
+        return len(ids) > 0 and any(find_sorted(ids, held)[1].any() for held in self.iter_ids())
 
 
 class ManifestWriter:

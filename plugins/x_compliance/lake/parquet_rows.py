@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from x_compliance.exceptions import ParquetColumnError
 from x_compliance.files.arrow import to_numpy
+from x_compliance.files.sorted_ids import find_sorted
 from x_compliance.lake.verdicts import Verdicts
 from x_compliance.warehouse.tables import CASCADE_DELETED, DELETED, GEO_SCRUBBED
 
@@ -79,17 +80,8 @@ def id_column(rows: pa.Table | pa.RecordBatch, column: str, source: str) -> np.n
     return to_numpy(pc.fill_null(values, -1))
 
 
-def _lookup(flagged_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each of ``ids``: its position among ``flagged_ids`` (sorted) and whether it is there."""
-    if not len(flagged_ids):
-        return np.zeros(len(ids), np.intp), np.zeros(len(ids), bool)
-    at = np.searchsorted(flagged_ids, ids)
-    at[at == len(flagged_ids)] = 0
-    return at, flagged_ids[at] == ids
-
-
 def _at(flags: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """``flags`` (one per flagged record) at the positions ``_lookup`` gave; none when empty."""
+    """``flags`` (one per flagged record) at the positions ``find_sorted`` gave; none when empty."""
     return flags[at] if len(flags) else np.zeros(len(at), bool)
 
 
@@ -99,11 +91,11 @@ def row_changes(
     """What ``verdicts`` ask of ``rows`` (which hold at least ``columns.needed``)."""
     posts, users = verdicts.posts, verdicts.users  # the sorted arrays, looked up all at once
     ids = id_column(rows, columns.id, source)
-    at, hit = _lookup(posts.ids, ids)
+    at, hit = find_sorted(posts.ids, ids)
     deleted = hit & _at(posts.removes, at)
     cascaded = np.zeros(len(ids), bool)
     if columns.author is not None:
-        by, author_hit = _lookup(users.ids, id_column(rows, columns.author, source))
+        by, author_hit = find_sorted(users.ids, id_column(rows, columns.author, source))
         cascaded = author_hit & _at(users.cascades, by) & ~deleted
     geo = [name for name in columns.geo if name in rows.schema.names]
     has_geo = np.zeros(len(ids), bool)

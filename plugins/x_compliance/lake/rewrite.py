@@ -27,8 +27,8 @@ import orjson
 import pandas as pd
 
 from x_compliance.exceptions import DataFileChangedError
+from x_compliance.files.sorted_ids import sorted_distinct
 from x_compliance.files.storage_paths import as_storage_path, local_file, open_source, publish
-from x_compliance.lake.distinct_ids import sorted_distinct
 from x_compliance.lake.line_changes import change_line
 from x_compliance.lake.manifest import (
     POST_ID,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from x_compliance.lake.distinct_ids import sorted_distinct
+from x_compliance.files.sorted_ids import find_sorted, sorted_distinct
 from x_compliance.warehouse.flagged import read_flagged
 from x_compliance.warehouse.tables import REMOVE
 
@@ -70,11 +70,8 @@ class FlaggedRecords:
 
     def hits(self, ids: np.ndarray) -> np.ndarray:
         """Positions in this set of the flagged ones among ``ids`` (unique)."""
-        if not len(self.ids) or not len(ids):
-            return np.empty(0, np.intp)
-        at = np.searchsorted(self.ids, ids)
-        at[at == len(self.ids)] = 0
-        return np.unique(at[self.ids[at] == ids])
+        at, found = find_sorted(self.ids, ids)
+        return sorted_distinct(at[found])
 
     def verdicts(self, at: np.ndarray) -> dict[str, Verdict]:
         """The verdicts at positions ``at``, by ID as text; records that ask the same share one."""
@@ -119,7 +116,7 @@ class Verdicts:
         for ids in groups:
             posts.append(self._posts.hits(ids))
             users.append(self._users.hits(ids))
-        posts, users = np.unique(np.concatenate(posts)), np.unique(np.concatenate(users))
+        posts, users = sorted_distinct(np.concatenate(posts)), sorted_distinct(np.concatenate(users))
         if not len(posts) and not len(users):
             return None
         return FileVerdicts(self._posts.verdicts(posts), self._users.verdicts(users))

@@ -220,16 +220,20 @@ def apply_jobs(
     return summaries
 
 
+def _read(job: JobResults, table: ComplianceTable) -> pd.DataFrame:
+    return read_flagged(job.results_path, job_id=job.job_id, cascades=bool(table.cascades))
+
+
 def _checked_digest(job: JobResults, table: ComplianceTable) -> str:
     """Read a job's results, check them against its upload, and return their digest."""
-    flagged = read_flagged(job.results_path, job_id=job.job_id, cascades=bool(table.cascades))
+    flagged = _read(job, table)
     check_all_uploaded(flagged, job.ids_path, job_id=job.job_id)
     return flagged_digest(flagged)
 
 
 def _read_checked(job: JobResults, table: ComplianceTable, digest: str) -> pd.DataFrame:
     """A job's results read again for staging: exactly what :func:`_checked_digest` checked."""
-    flagged = read_flagged(job.results_path, job_id=job.job_id, cascades=bool(table.cascades))
+    flagged = _read(job, table)
     if flagged_digest(flagged) != digest:
         raise XComplianceError(
             f"job {job.job_id}: {job.results_path} changed while the run was being applied; {NOTHING_APPLIED}"

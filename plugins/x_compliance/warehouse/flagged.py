@@ -27,6 +27,7 @@ from x_compliance.files.arrow import to_numpy
 from x_compliance.files.id_files import iter_id_blocks
 from x_compliance.files.ids import first_bad_id, id_problem, id_values
 from x_compliance.files.results import KNOWN_REASONS
+from x_compliance.files.sorted_ids import find_sorted
 from x_compliance.files.storage_paths import open_source
 from x_compliance.warehouse.tables import CASCADE_REASONS, REMOVE, SCRUB, SCRUB_REASONS
 
@@ -181,9 +182,8 @@ def check_all_uploaded(flagged: pd.DataFrame, ids_path: Any, *, job_id: str) -> 
         with closing(read):
             for normalized, _, _ in read:
                 sent = id_values(normalized)
-                at = np.searchsorted(wanted, sent)
-                at[at == len(wanted)] = 0  # past the end: compare with any element, it cannot match
-                found[at[wanted[at] == sent]] = True
+                at, hit = find_sorted(wanted, sent)
+                found[at[hit]] = True
     if not found.all():
         stray = wanted[~found][:5].tolist()
         raise XComplianceError(
