@@ -1,13 +1,15 @@
 """X's verdicts applied to files, beside the limit in the same run: ``python bench/run.py --lake``.
 
-- Parquet: N Posts as ``DAYS`` daily files (bench/lake_data.py, cached), ours (the files DAG's
-  apply on a fresh copy: verdicts read and checked, each file journaled and swapped, the audit
-  stored) beside DuckDB doing the same rewrite
+- Parquet: N Posts as ``DAYS`` daily files (bench/lake_data.py, cached). Ours' export of a
+  sweep (every Post and author ID once, as the jobs' ID files) beside DuckDB writing the same
+  distinct IDs as text; ours' apply (on a fresh copy: verdicts read and checked, each file
+  journaled and swapped, the audit stored) beside DuckDB doing the same rewrite
   (bench/lake_limit.py); ours' planning pass (which row groups hold a flagged Post) is also
-  run alone, so its share shows.
+  run alone, so its share shows. The cycle is the export and the apply (X's time is not ours).
 - twarc2 JSON lines: min(N, ``TWARC_POSTS``) Posts as raw pages, ours building the manifests
   (beside orjson parsing every line once) and then ``rewrite_file`` with the manifests current
-  (beside orjson parsing every line and writing it back; a plain byte copy shown too).
+  (beside orjson parsing every line and writing it back; a plain byte copy shown too). Its
+  cycle is a first sweep's: the manifests built (the export's read) and the rewrite.
 
 Each run is its own fresh process (bench/child.py), so its peak RSS is its own; the limits run
 in the bench's venv (bench/out/lake-venv, made with uv on first use). The table and targets
@@ -33,7 +35,9 @@ TWARC_POSTS = 1_000_000
 LAKE_VENV = OUT / "lake-venv"
 LAKE_REQUIREMENTS = ("duckdb", "orjson", "pyarrow")
 UV = Path(sys.executable).parent / "uv"
-PARQUET, MANIFESTS, REWRITE = "parquet apply", "twarc manifests", "twarc rewrite"
+EXPORT, PARQUET = "parquet export", "parquet apply"
+MANIFESTS, REWRITE = "twarc manifests", "twarc rewrite"
+CYCLES = {"parquet cycle": (EXPORT, PARQUET), "twarc cycle": (MANIFESTS, REWRITE)}
 
 
 # --- the driver -----------------------------------------------------------------------------------
@@ -92,11 +96,27 @@ def _sent(flagged: Path, to: Path) -> str:
     return str(to)
 
 
-def parquet_stage(n: int, env: dict, python: str, work: Path) -> dict:
+def export_stage(dataset: Path, made: dict, env: dict, python: str, work: Path) -> dict:
+    """A sweep's export of the dataset, ours beside DuckDB's; both must name the same IDs."""
+    ours_out, limit_out = work / "ours-ids", work / "duckdb-ids"
+    ours = _run("lake_ours:parquet_export", env, root=str(dataset), out=str(ours_out))
+    limit_out.mkdir()
+    limit = _run("lake_limit:parquet_ids_duckdb", env, python=python, root=str(dataset), out=str(limit_out))
+    limit["command"] = "DuckDB: COPY (SELECT DISTINCT id, then author_id FROM read_parquet(...)) TO text"
+    same = ours["ids_sent"] == limit["ids_written"]
+    assert same, f"ours and DuckDB exported different IDs: {ours['ids_sent']}, {limit['ids_written']}"
+    shutil.rmtree(ours_out)
+    shutil.rmtree(limit_out)
+    ids = sum(ours["ids_sent"].values())
+    return {"ids": ids, "bytes": made["bytes"], "data": made, "ours": ours, "limit": limit}
+
+
+def parquet_stages(n: int, env: dict, python: str, work: Path) -> dict[str, dict]:
     folder, made = lake_data.cached("parquet", n, env)
     dataset = folder / "dataset"
     flags = {"posts": str(folder / "flagged-posts.parquet"), "users": str(folder / "flagged-users.parquet")}
     print(f"Parquet: {n:,} Posts in {made['files']} files ({made['bytes'] / 1e6:.0f} MB)", flush=True)
+    export = export_stage(dataset, made, env, python, work)
     plan = _run("lake_ours:parquet_plan", env, root=str(dataset), **flags)
     ours_root = Path(shutil.copytree(dataset, work / "ours-dataset"))
     sent = {f"{kind}_sent": _sent(Path(path), work / f"sent-{kind}.txt") for kind, path in flags.items()}
@@ -121,7 +141,7 @@ def parquet_stage(n: int, env: dict, python: str, work: Path) -> dict:
     shutil.rmtree(work / "duckdb-dataset")
     first = next(iter(sorted(dataset.rglob("*.parquet"))))
     made["row_group_rows"] = pq.ParquetFile(first).metadata.row_group(0).num_rows
-    return {
+    apply = {
         "ids": n,
         "bytes": made["bytes"],
         "data": made,
@@ -130,6 +150,7 @@ def parquet_stage(n: int, env: dict, python: str, work: Path) -> dict:
         "plan": plan,
         "written": written["ours"],
     }
+    return {EXPORT: export, PARQUET: apply}
 
 
 def twarc_stages(n: int, env: dict, python: str, work: Path) -> dict[str, dict]:
@@ -169,7 +190,7 @@ def bench(n: int, keep: bool = False) -> dict:
         home = work / "airflow"
         home.mkdir()
         env = child_env(home, None, {})
-        stages = {PARQUET: parquet_stage(n, env, python, work), **twarc_stages(n, env, python, work)}
+        stages = {**parquet_stages(n, env, python, work), **twarc_stages(n, env, python, work)}
     finally:
         if keep:
             print(f"kept {work}", flush=True)
@@ -177,7 +198,7 @@ def bench(n: int, keep: bool = False) -> dict:
             shutil.rmtree(work, ignore_errors=True)
     document["load_average_at_end"] = os.getloadavg()
     document["stages"] = stages
-    document["table"] = report.rows(stages)
+    document["table"] = report.rows(stages, cycles=CYCLES)
     return document
 
 

@@ -1,6 +1,8 @@
 """The limits of the lake benchmark, run by ``child.py`` in the bench's own venv
 (bench/out/lake-venv: DuckDB and orjson, never dependencies of the project).
 
+- Parquet's export: DuckDB writing every distinct Post ID and author ID of the dataset as text,
+  one file each.
 - Parquet: DuckDB doing the rewrite ours does, file by file: read the file, drop the flagged
   Posts that go and the Posts of authors whose removal cascades, set the geo columns to null
   for ``scrub_geo``, write Parquet with the same codec and row group size.
@@ -24,6 +26,22 @@ BLOCK = 1 << 20
 
 def _files(root: str, pattern: str) -> list[Path]:
     return sorted(p for p in Path(root).rglob(pattern) if not p.name.startswith((".", "_")))
+
+
+def parquet_ids_duckdb(root: str, out: str) -> dict:
+    """Each Post ID and author ID of the dataset once, one per line, a file for each kind."""
+    db = duckdb.connect()
+    db.execute("SET enable_progress_bar = false")
+    files = f"read_parquet('{root}/**/*.parquet')"
+    written = {}
+    for job_type, column in (("tweets", "id"), ("users", "author_id")):
+        target = Path(out) / f"{job_type}.txt"
+        copied = db.execute(
+            f"COPY (SELECT DISTINCT {column} FROM {files} WHERE {column} IS NOT NULL) "
+            f"TO '{target}' (FORMAT csv, HEADER false)"
+        )
+        written[job_type] = copied.fetchone()[0]  # COPY answers with the rows it wrote
+    return {"ids_written": written}
 
 
 def parquet_duckdb(

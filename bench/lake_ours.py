@@ -1,7 +1,7 @@
 """Ours in the lake benchmark, run by ``child.py`` (bench/lake.py drives them): the files DAG's
-apply to a Parquet dataset (and its planning pass alone), twarc2 manifests built, twarc2
-files rewritten. The provider is imported with this module, before the clock starts, as a
-worker has it loaded before a task runs.
+export of a sweep and its apply to a Parquet dataset (and the apply's planning pass alone),
+twarc2 manifests built, twarc2 files rewritten. The provider is imported with this module,
+before the clock starts, as a worker has it loaded before a task runs.
 """
 
 from __future__ import annotations
@@ -17,13 +17,16 @@ from child import peak_rss_mb
 
 from x_compliance.lake.apply import FilesJob, RunVerdicts, apply_run
 from x_compliance.lake.dataset import PARQUET
+from x_compliance.lake.export import export_dataset
 from x_compliance.lake.journal import SUMMARY_KEY
 from x_compliance.lake.manifest import build_manifest
 from x_compliance.lake.parquet_dataset import _plan, dataset_files
 from x_compliance.lake.parquet_rows import POST_COLUMNS
 from x_compliance.lake.rewrite import rewrite_file
 from x_compliance.lake.verdicts import Verdicts
+from x_compliance.run_steps import DEFAULT_MAX_IDS_PER_JOB
 from x_compliance.warehouse.flagged import read_flagged
+from x_compliance.warehouse.scope import resolve_scope
 
 
 def _verdicts(posts: str, users: str) -> Verdicts:
@@ -47,6 +50,17 @@ def _audited(audit: pd.DataFrame) -> dict:
         "changes": {str(k): int(v) for k, v in audit["change"].value_counts().sort_index().items()},
         "audit_mb": round(audit.memory_usage(deep=True).sum() / 1e6, 1),
     }
+
+
+def parquet_export(root: str, out: str) -> dict:
+    """The files DAG's export of a sweep of every record: each Post ID and author ID once, as
+    the jobs' ID files (at most the default 5M IDs a job)."""
+    scope, _ = resolve_scope({"mode": "sweep"}, logical_date=None, run_after=None, recheck_days=1)
+    parts = export_dataset(root, PARQUET, scope, out, max_ids_per_job=DEFAULT_MAX_IDS_PER_JOB)
+    sent = Counter()
+    for part in parts:
+        sent[part["job_type"]] += part["ids"]
+    return {"ids_sent": dict(sent), "parts": len(parts)}
 
 
 def parquet_ours(root: str, posts: str, users: str, posts_sent: str, users_sent: str) -> dict:

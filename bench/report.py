@@ -25,8 +25,9 @@ def _fmt(value: Any, spec: str = "") -> str:
     return "-" if value is None else format(value, spec)
 
 
-def rows(stages: dict[str, dict]) -> list[dict]:
-    """One flat row per stage: ours, limit, naive, and the ratios between them."""
+def rows(stages: dict[str, dict], cycles: dict[str, tuple[str, ...]] | None = None) -> list[dict]:
+    """One flat row per stage: ours, limit, naive, and the ratios between them; then a cycle
+    row for each of ``cycles`` (its name and stages), by default one over every stage."""
     out = []
     for name, stage in stages.items():
         ours, limit, naive = stage["ours"], stage.get("limit") or {}, stage.get("naive") or {}
@@ -48,10 +49,12 @@ def rows(stages: dict[str, dict]) -> list[dict]:
                 "target_ratio": MAX_RATIO,
             }
         )
-    return [*out, _cycle(out)]
+    if cycles is None:
+        return [*out, _cycle(out)]
+    return [*out, *(_cycle([r for r in out if r["stage"] in names], name) for name, names in cycles.items())]
 
 
-def _cycle(stage_rows: list[dict]) -> dict:
+def _cycle(stage_rows: list[dict], name: str = CYCLE) -> dict:
     """The stages one run of the tweets DAG goes through, end to end. Its upload is resumable
     (what a warehouse run asks for, and the operators' default from 8 MB), so that one counts
     when it was measured, else the plain PUT; both have the same limit."""
@@ -61,7 +64,7 @@ def _cycle(stage_rows: list[dict]) -> dict:
     limits = [r["limit_s"] for r in counted]
     limit = sum(limits) if None not in limits else None
     return {
-        "stage": CYCLE,
+        "stage": name,
         "ours_s": round(ours, 4),
         "ids_per_s": None,
         "mb_per_s": None,
