@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+_NO_HEADER = pa_csv.WriteOptions(include_header=False, quoting_style="none")
 
 
 def to_numpy(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -25,6 +28,14 @@ def from_numpy(values: np.ndarray) -> pa.Array:
     """A numeric numpy array as Arrow, sharing its buffer."""
     values = np.ascontiguousarray(values)
     return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), len(values), [None, pa.py_buffer(values)])
+
+
+def text_lines(values: pa.Array) -> bytes:
+    """A column as text, one value a line, formatted in C (Arrow's CSV writer, no header and
+    no quotes: about twice as fast as Python's ``%d`` for int64)."""
+    sink = pa.BufferOutputStream()
+    pa_csv.write_csv(pa.table({"value": values}), sink, _NO_HEADER)
+    return sink.getvalue().to_pybytes()
 
 
 def strings(values: list[str]) -> pa.Array:

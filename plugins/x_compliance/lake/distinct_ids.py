@@ -19,6 +19,7 @@ import numpy as np
 from x_compliance.files.sorted_ids import sorted_distinct
 
 BUCKETS = 64
+SPILL_IDS = 1 << 20  # IDs held before they go to their buckets (8 MB)
 # Fibonacci hashing: the top bits of the product spread IDs whose low bits barely vary (a
 # snowflake's sequence number is mostly 0).
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -26,32 +27,56 @@ _SHIFT = np.uint64(64 - int(np.log2(BUCKETS)))
 
 
 class DistinctIds:
-    """Add arrays of int64 IDs; read them back each once (in no set order), a bucket at a time."""
+    """Add arrays of int64 IDs; read them back each once (in no set order), a bucket at a time.
+
+    Added IDs wait in memory until ``SPILL_IDS`` of them are there, then go to their buckets in
+    one pass (a radix sort by bucket, and one append to each bucket's file)."""
 
     def __init__(self) -> None:
         self._scratch = tempfile.TemporaryDirectory(prefix="x-compliance-ids-")
         self.folder = Path(self._scratch.name)  # the spill files, removed by close()
         self._buckets = [self.folder / f"{b:02d}.i64" for b in range(BUCKETS)]
+        self._waiting: list[np.ndarray] = []
+        self._waiting_ids = 0
 
     def add(self, ids: np.ndarray) -> None:
-        if not len(ids):
+        if len(ids):
+            self._waiting.append(ids.astype(np.int64, copy=False))
+            self._waiting_ids += len(ids)
+            if self._waiting_ids >= SPILL_IDS:
+                self._spill()
+
+    def _spill(self) -> None:
+        if not self._waiting:
             return
-        buckets = (ids.astype(np.uint64) * _GOLDEN) >> _SHIFT
-        order = np.argsort(buckets, kind="stable")
+        ids = np.concatenate(self._waiting)
+        self._waiting, self._waiting_ids = [], 0
+        buckets = ((ids.view(np.uint64) * _GOLDEN) >> _SHIFT).astype(np.uint8)
+        order = np.argsort(buckets, kind="stable")  # a radix sort, for 8-bit keys
         ids, buckets = ids[order], buckets[order]
-        bounds = np.searchsorted(buckets, np.arange(BUCKETS + 1, dtype=np.uint64))
+        bounds = np.searchsorted(buckets, np.arange(BUCKETS + 1))
         for bucket, (start, end) in enumerate(itertools.pairwise(bounds)):
             if end > start:
                 with self._buckets[bucket].open("ab") as spill:
-                    ids[start:end].astype(np.int64).tofile(spill)
+                    ids[start:end].tofile(spill)
 
     def chunks(self, size: int) -> Iterator[np.ndarray]:
-        """Every distinct ID, in arrays of at most ``size``."""
+        """Every distinct ID, in arrays of ``size`` (the last one shorter): a bucket, and at
+        most one chunk, in memory at a time."""
+        self._spill()
+        held: list[np.ndarray] = []
+        count = 0
         for path in self._buckets:
-            if path.exists():
-                distinct = sorted_distinct(np.fromfile(path, dtype=np.int64))
-                for at in range(0, len(distinct), size):
-                    yield distinct[at : at + size]
+            if not path.exists():
+                continue
+            held.append(sorted_distinct(np.fromfile(path, dtype=np.int64)))
+            count += len(held[-1])
+            while count >= size:
+                ids = np.concatenate(held)
+                yield ids[:size]
+                held, count = [ids[size:]], count - size
+        if count:
+            yield np.concatenate(held)
 
     def close(self) -> None:
         self._scratch.cleanup()

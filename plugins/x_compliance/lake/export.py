@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from x_compliance.files.arrow import from_numpy, text_lines
 from x_compliance.lake.dataset import DataFormat, data_files
 from x_compliance.lake.distinct_ids import DistinctIds
 from x_compliance.lake.manifest import POST_ID, USER_ID
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 TWEPOCH_MS = 1_288_834_974_657  # X's snowflake epoch
 JOB_TYPES = {POST_ID: "tweets", USER_ID: "users"}
-CHUNK_IDS = 200_000
+CHUNK_IDS = 1_000_000  # IDs formatted and written at a time
 
 
 def snowflake_bound(day: date) -> int:
@@ -92,4 +93,4 @@ def export_dataset(
 
 
 def _id_lines(values: np.ndarray, *, first_row: int) -> bytes:
-    return (b"%d\n" * len(values)) % tuple(values.tolist())
+    return text_lines(from_numpy(values))

@@ -20,14 +20,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 
-from x_compliance.files.arrow import from_numpy, strings
+from x_compliance.files.arrow import from_numpy, strings, text_lines
 from x_compliance.files.ids import MAX_BIGINT, first_bad_id
 
 log = logging.getLogger(__name__)
-
-_NO_HEADER = pa_csv.WriteOptions(include_header=False, quoting_style="none")
 
 
 class NotArrowClean(Exception):
@@ -147,6 +144,4 @@ def arrow_id_lines(values: pa.Array, *, first_row: int) -> bytes:
         raise NotArrowClean(f"the column came as {values.type}")
     elif first_bad_id(values) is not None:
         raise NotArrowClean(f"text that is not an id as it stands at or after row {first_row}")
-    sink = pa.BufferOutputStream()
-    pa_csv.write_csv(pa.table({"id": values}), sink, _NO_HEADER)
-    return sink.getvalue().to_pybytes()
+    return text_lines(values)

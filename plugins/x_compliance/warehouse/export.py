@@ -22,6 +22,7 @@ from typing import Any
 from x_compliance.exceptions import InvalidIdError
 from x_compliance.files.ids import MAX_BIGINT, id_problem
 from x_compliance.files.storage_paths import publish
+from x_compliance.hooks.progress import Progress
 from x_compliance.warehouse.adbc import NotArrowClean, arrow_id_lines, arrow_source, read_id_columns
 from x_compliance.warehouse.rotation import day_end, day_start, slot_condition
 from x_compliance.warehouse.tables import ComplianceTable
@@ -184,9 +185,11 @@ def write_parts(
     limit: int,
 ) -> list[dict[str, Any]]:
     """Write ``lines(values, first_row=...)`` of each chunk of ids to scratch files of at most
-    ``limit`` lines, publishing each whole as it fills (``name``: what the ids are, for the log)."""
+    ``limit`` lines, publishing each whole as it fills (``name``: what the ids are, for the log,
+    which says each part written and, every 10 s, how far the export is)."""
     parts: list[dict[str, Any]] = []
     count = 0
+    progress = Progress(log, f"Exporting {name}:")
     with tempfile.TemporaryDirectory(prefix="x-compliance-export-") as scratch:
         local = Path(scratch) / "ids.txt"
         out = local.open("wb")
@@ -196,18 +199,24 @@ def write_parts(
             out.close()
             path = publish(local, destination(len(parts) + 1))
             parts.append({"ids_path": str(path), "ids": in_file})
+            log.info(
+                "Wrote part %d of %s: %s ids, %s in all so far",
+                len(parts),
+                name,
+                f"{in_file:,}",
+                f"{count:,}",
+            )
 
         try:
             for values in columns:
                 while len(values):
                     taken, values = values[: limit - in_file], values[limit - in_file :]
-                    out.write(lines(taken, first_row=count + 1))
+                    progress.advance(out.write(lines(taken, first_row=count + 1)), len(taken))
                     count += len(taken)
                     in_file += len(taken)
                     if in_file == limit:
                         finish()
                         out, in_file = local.open("wb"), 0
-                log.info("Exported %s %s ids so far", f"{count:,}", name)
             if in_file:
                 finish()
         finally:
