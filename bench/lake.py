@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path
 
 import lake_data
+import numpy as np
 import pyarrow.parquet as pq
 import report
 from common import OUT, child_env, run_child
@@ -96,6 +97,11 @@ def _sent(flagged: Path, to: Path) -> str:
     return str(to)
 
 
+def _ids_written(paths: list[Path]) -> np.ndarray:
+    """The IDs of ID files, one a line, sorted (read after the clocks stopped)."""
+    return np.sort(np.concatenate([np.fromfile(p, dtype=np.int64, sep="\n") for p in paths]))
+
+
 def export_stage(dataset: Path, made: dict, env: dict, python: str, work: Path) -> dict:
     """A sweep's export of the dataset, ours beside DuckDB's; both must name the same IDs."""
     ours_out, limit_out = work / "ours-ids", work / "duckdb-ids"
@@ -103,8 +109,12 @@ def export_stage(dataset: Path, made: dict, env: dict, python: str, work: Path) 
     limit_out.mkdir()
     limit = _run("lake_limit:parquet_ids_duckdb", env, python=python, root=str(dataset), out=str(limit_out))
     limit["command"] = "DuckDB: COPY (SELECT DISTINCT id, then author_id FROM read_parquet(...)) TO text"
-    same = ours["ids_sent"] == limit["ids_written"]
-    assert same, f"ours and DuckDB exported different IDs: {ours['ids_sent']}, {limit['ids_written']}"
+    for job_type in ("tweets", "users"):
+        mine = _ids_written(sorted(ours_out.glob(f"{job_type}/part-*/ids.txt")))
+        same = np.array_equal(mine, _ids_written([limit_out / f"{job_type}.txt"]))
+        assert same, (
+            f"ours and DuckDB exported different {job_type} IDs: {ours['ids_sent']}, {limit['ids_written']}"
+        )
     shutil.rmtree(ours_out)
     shutil.rmtree(limit_out)
     ids = sum(ours["ids_sent"].values())

@@ -25,19 +25,21 @@ BLOCK = 1 << 20
 
 
 def _files(root: str, pattern: str) -> list[Path]:
-    return sorted(p for p in Path(root).rglob(pattern) if not p.name.startswith((".", "_")))
+    """The data files under ``root``, as ours finds them: none in or named for hidden folders."""
+    found = Path(root).rglob(pattern)
+    return sorted(p for p in found if not any(n.startswith((".", "_")) for n in p.relative_to(root).parts))
 
 
 def parquet_ids_duckdb(root: str, out: str) -> dict:
     """Each Post ID and author ID of the dataset once, one per line, a file for each kind."""
     db = duckdb.connect()
     db.execute("SET enable_progress_bar = false")
-    files = f"read_parquet('{root}/**/*.parquet')"
+    files = f"read_parquet({[str(p) for p in _files(root, '*.parquet')]!r})"
     written = {}
     for job_type, column in (("tweets", "id"), ("users", "author_id")):
         target = Path(out) / f"{job_type}.txt"
-        copied = db.execute(
-            f"COPY (SELECT DISTINCT {column} FROM {files} WHERE {column} IS NOT NULL) "
+        copied = db.execute(  # as ours: no null, no negative
+            f"COPY (SELECT DISTINCT {column} FROM {files} WHERE {column} >= 0) "
             f"TO '{target}' (FORMAT csv, HEADER false)"
         )
         written[job_type] = copied.fetchone()[0]  # COPY answers with the rows it wrote

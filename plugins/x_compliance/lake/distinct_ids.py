@@ -64,19 +64,17 @@ class DistinctIds:
         """Every distinct ID, in arrays of ``size`` (the last one shorter): a bucket, and at
         most one chunk, in memory at a time."""
         self._spill()
-        held: list[np.ndarray] = []
-        count = 0
+        left = np.empty(0, np.int64)  # fewer than ``size``, carried into the next bucket's chunks
         for path in self._buckets:
             if not path.exists():
                 continue
-            held.append(sorted_distinct(np.fromfile(path, dtype=np.int64)))
-            count += len(held[-1])
-            while count >= size:
-                ids = np.concatenate(held)
-                yield ids[:size]
-                held, count = [ids[size:]], count - size
-        if count:
-            yield np.concatenate(held)
+            distinct = np.concatenate([left, sorted_distinct(np.fromfile(path, dtype=np.int64))])
+            whole = len(distinct) - len(distinct) % size
+            for start in range(0, whole, size):
+                yield distinct[start : start + size]
+            left = distinct[whole:].copy()
+        if len(left):
+            yield left
 
     def close(self) -> None:
         self._scratch.cleanup()

@@ -45,12 +45,10 @@ def scope_mask(scope: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
         days, slot = scope["recheck_days"], scope["rotation_slot"]
         return lambda ids: ((ids >= low) & (ids < high)) | ((ids % SLOT_MODULUS) % days == slot)
     low = snowflake_bound(date.fromisoformat(scope["created_from"])) if scope["created_from"] else 0
-    high = (
-        snowflake_bound(date.fromisoformat(scope["created_to"]) + timedelta(days=1))
-        if scope["created_to"]
-        else np.iinfo(np.int64).max
-    )
-    return lambda ids: (ids >= low) & (ids <= high - 1)
+    if not scope["created_to"]:
+        return lambda ids: ids >= low
+    high = snowflake_bound(date.fromisoformat(scope["created_to"]) + timedelta(days=1))
+    return lambda ids: (ids >= low) & (ids < high)
 
 
 def export_dataset(
