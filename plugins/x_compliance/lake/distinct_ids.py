@@ -19,7 +19,7 @@ import numpy as np
 from x_compliance.files.sorted_ids import sorted_distinct
 
 BUCKETS = 64
-SPILL_IDS = 1 << 20  # IDs held before they go to their buckets (8 MB)
+SPILL_IDS = 1 << 18  # IDs held before they go to their buckets (2 MB)
 # Fibonacci hashing: the top bits of the product spread IDs whose low bits barely vary (a
 # snowflake's sequence number is mostly 0).
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 TWEPOCH_MS = 1_288_834_974_657  # X's snowflake epoch
 JOB_TYPES = {POST_ID: "tweets", USER_ID: "users"}
-CHUNK_IDS = 1_000_000  # IDs formatted and written at a time
+CHUNK_IDS = 200_000  # IDs formatted and written at a time (a larger chunk only holds more)
 
 
 def snowflake_bound(day: date) -> int:
