@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import random
+import re
 import sqlite3
 from pathlib import Path
 
@@ -152,6 +154,18 @@ def _applied_once(sqlite_hook, warehouse: Path, folder: Path) -> None:
     """An earlier run, so that the audit and runs tables exist and hold rows."""
     users = sorted(read_table(warehouse, "users"))[:50]
     apply_jobs(sqlite_hook, USERS, [_job(folder, "10", _fates(users, random.Random(6)), users)], run_id="r0")
+
+
+def test_a_run_of_two_jobs_logs_each_job_as_it_is_applied(sqlite_hook, warehouse, tmp_path, caplog):
+    jobs, _ = _two_jobs(warehouse, tmp_path)
+    with caplog.at_level(logging.INFO, logger="x_compliance.warehouse.apply"):
+        summaries = apply_jobs(sqlite_hook, TWEETS, jobs, run_id="r6")
+    lines = [r.getMessage() for r in caplog.records if re.match(r"Job \d+ of \d+ ", r.getMessage())]
+    assert [line.split(":")[0] for line in lines] == ["Job 1 of 2 (11)", "Job 2 of 2 (12)"]
+    for line, summary in zip(lines, summaries, strict=True):
+        changed = summary["deleted"] + summary["geo_scrubbed"] + summary["cascade_deleted"]
+        assert changed and f"{summary['results']:,} results staged in " in line
+        assert f", {changed:,} rows audited and changed in " in line
 
 
 def test_a_change_that_misses_a_row_its_audit_counted_rolls_back_every_job(sqlite_hook, warehouse, tmp_path):

@@ -15,6 +15,7 @@ the audit.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from contextlib import closing
@@ -26,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 
 from x_compliance.exceptions import XComplianceError
+from x_compliance.hooks.progress import duration
 from x_compliance.warehouse.flagged import (
     NOTHING_APPLIED,
     check_all_uploaded,
@@ -183,9 +185,11 @@ def apply_jobs(
         last_rowid = last_rowid_reader(sql_hook, conn)
         try:
             with closing(warehouse.cursor()) as cur:
-                for job, digest in zip(jobs, digests, strict=True):
+                for number, (job, digest) in enumerate(zip(jobs, digests, strict=True), 1):
+                    started = time.monotonic()
                     flagged = _read_checked(job, table, digest)
                     stage = warehouse.stage(cur, flagged)
+                    staged = time.monotonic()
                     counts = {"results": len(flagged), "flagged_per_reason": per_reason(flagged)}
                     reasons = _reasons_per_change(flagged)
                     del flagged  # staged: its memory goes back before the SQL runs
@@ -193,6 +197,11 @@ def apply_jobs(
                     changes, segments = _change(
                         cur, table, stage, reasons, job_id=job.job_id, run_id=run_id, at=changed_at, ph=ph,
                         last_rowid=last_rowid,
+                    )  # fmt: skip
+                    log.info(
+                        "Job %d of %d (%s): %s results staged in %s, %s rows audited and changed in %s",
+                        number, len(jobs), job.job_id, f"{counts['results']:,}", duration(staged - started),
+                        f"{sum(changes.values()):,}", duration(time.monotonic() - staged),
                     )  # fmt: skip
                     summary = _summary(table, job.job_id, counts, changes)
                     row = run_row(
